@@ -26,6 +26,7 @@ export class Writer {
     this.view = new DataView(this.buf.buffer);
   }
 
+  /** Makes room for n bytes and returns where they go. Call it before reading this.buf/this.view. */
   private reserve(n: number): number {
     const need = this.len + n;
     if (need > this.buf.length) {
@@ -43,19 +44,22 @@ export class Writer {
 
   u8(v: number): this {
     checkUint(v, 0xff, 'u8');
-    this.buf[this.reserve(1)] = v;
+    const at = this.reserve(1);
+    this.buf[at] = v;
     return this;
   }
 
   u16(v: number): this {
     checkUint(v, 0xffff, 'u16');
-    this.view.setUint16(this.reserve(2), v, true);
+    const at = this.reserve(2);
+    this.view.setUint16(at, v, true);
     return this;
   }
 
   u32(v: number): this {
     checkUint(v, 0xffffffff, 'u32');
-    this.view.setUint32(this.reserve(4), v, true);
+    const at = this.reserve(4);
+    this.view.setUint32(at, v, true);
     return this;
   }
 
@@ -63,7 +67,8 @@ export class Writer {
   u64(v: bigint): this {
     if (typeof v !== 'bigint') throw new TypeError('u64 takes a bigint');
     if (v < 0n || v > U64_MAX) throw new RangeError(`u64 out of range: ${v}`);
-    this.view.setBigUint64(this.reserve(8), v, true);
+    const at = this.reserve(8);
+    this.view.setBigUint64(at, v, true);
     return this;
   }
 
@@ -72,10 +77,12 @@ export class Writer {
     checkUint(v, Number.MAX_SAFE_INTEGER, 'varint');
     let x = v;
     while (x >= 0x80) {
-      this.buf[this.reserve(1)] = (x % 0x80) | 0x80;
+      const at = this.reserve(1);
+      this.buf[at] = (x % 0x80) | 0x80;
       x = Math.floor(x / 0x80);
     }
-    this.buf[this.reserve(1)] = x;
+    const end = this.reserve(1);
+    this.buf[end] = x;
     return this;
   }
 
@@ -83,7 +90,8 @@ export class Writer {
   fixed(bytes: Uint8Array, length: number): this {
     if (!(bytes instanceof Uint8Array)) throw new TypeError('fixed takes a Uint8Array');
     if (bytes.length !== length) throw new RangeError(`expected ${length} bytes, got ${bytes.length}`);
-    this.buf.set(bytes, this.reserve(length));
+    const at = this.reserve(length);
+    this.buf.set(bytes, at);
     return this;
   }
 
@@ -92,7 +100,8 @@ export class Writer {
     if (!(bytes instanceof Uint8Array)) throw new TypeError('bytes takes a Uint8Array');
     if (bytes.length > maxLength) throw new RangeError(`bytes longer than ${maxLength}`);
     this.varint(bytes.length);
-    this.buf.set(bytes, this.reserve(bytes.length));
+    const at = this.reserve(bytes.length);
+    this.buf.set(bytes, at);
     return this;
   }
 

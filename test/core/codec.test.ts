@@ -72,4 +72,19 @@ test('lists and bytes round-trip with limits', () => {
   assert.throws(() => new Writer().list(items, 2, () => {}), RangeError);
 });
 
+test('the writer grows across its initial size for every field type', () => {
+  const w = new Writer(1);
+  const big = new Uint8Array(300).fill(7);
+  w.u8(1).u16(2).u32(3).u64(4n).varint(300).fixed(big, 300).bytes(big, 300);
+  const r = new Reader(w.finish());
+  assert.is(r.u8(), 1);
+  assert.is(r.u16(), 2);
+  assert.is(r.u32(), 3);
+  assert.is(r.u64(), 4n);
+  assert.is(r.varint(), 300);
+  assert.equal(r.fixed(300), big);
+  assert.equal(r.bytes(300), big);
+  r.end();
+});
+
 test.run();

@@ -1,0 +1,155 @@
+/**
+ * Block body sections, body root and the block wire format.
+ *
+ * A body has the miner's reward address and five sections, each with its own
+ * merkle root (RFC 6962 tree over the entries' encodings):
+ *   txs · mainRecords · witnessRecords · taskRecords · observations
+ * body root = H_tag("pouw/body-root", miner ‖ root_txs ‖ root_main ‖
+ * root_witness ‖ root_task ‖ root_obs), so an entry is proven in a block by
+ * its section path plus the other four roots and the miner.
+ *
+ * In this protocol version only the txs section has a schema; the other four
+ * carry opaque, size-limited entries and validation requires them to be empty
+ * until the MAIN, task and observation rules that give them meaning exist.
+ *
+ * Block = header (104 bytes) ‖ body ‖ work proof (length-prefixed). The work
+ * proof (matmul tile openings) is outside the body root: the lottery key is
+ * derived from the header.
+ * @module
+ */
+import { equalBytes } from './bytes.js';
+import { decodeExact, encodeWith, type Reader, type Writer } from './codec.js';
+import { TAGS, taggedHash } from './hash.js';
+import { HEADER_BYTES, readHeader, writeHeader, type BlockHeader } from './header.js';
+import { ADDRESS_BYTES } from './keys.js';
+import { inclusionProof, merkleRoot, verifyLeaf } from './merkle.js';
+import type { ChainLimits } from './params.js';
+import { encodeTx, readTx, writeTx, type Tx } from './tx.js';
+
+export const OPAQUE_SECTIONS = ['mainRecords', 'witnessRecords', 'taskRecords', 'observations'] as const;
+export type OpaqueSection = (typeof OPAQUE_SECTIONS)[number];
+export const SECTIONS = ['txs', ...OPAQUE_SECTIONS] as const;
+export type SectionName = (typeof SECTIONS)[number];
+
+export interface BlockBody {
+  /** Address credited with subsidy and fees. */
+  miner: Uint8Array;
+  txs: Tx[];
+  mainRecords: Uint8Array[];
+  witnessRecords: Uint8Array[];
+  taskRecords: Uint8Array[];
+  observations: Uint8Array[];
+}
+
+export interface Block {
+  header: BlockHeader;
+  body: BlockBody;
+  /** Matmul tile openings; empty for hash blocks. */
+  workProof: Uint8Array;
+}
+
+export type BodyLimits = Pick<ChainLimits, 'maxBlockTxs' | 'maxSectionEntries' | 'maxSectionEntryBytes'>;
+export type BlockLimits = BodyLimits & Pick<ChainLimits, 'maxWorkProofBytes'>;
+
+export function emptyBody(miner: Uint8Array): BlockBody {
+  return { miner, txs: [], mainRecords: [], witnessRecords: [], taskRecords: [], observations: [] };
+}
+
+export function writeBody(w: Writer, b: BlockBody, limits: BodyLimits): void {
+  w.fixed(b.miner, ADDRESS_BYTES);
+  w.list(b.txs, limits.maxBlockTxs, writeTx);
+  for (const s of OPAQUE_SECTIONS) {
+    w.list(b[s], limits.maxSectionEntries, (w2, e) => w2.bytes(e, limits.maxSectionEntryBytes));
+  }
+}
+
+export function readBody(r: Reader, limits: BodyLimits): BlockBody {
+  const miner = r.fixed(ADDRESS_BYTES, 'miner');
+  const txs = r.list(limits.maxBlockTxs, readTx, 'txs');
+  const section = (what: string) =>
+    r.list(limits.maxSectionEntries, (r2) => r2.bytes(limits.maxSectionEntryBytes, what), what);
+  const mainRecords = section('mainRecords');
+  const witnessRecords = section('witnessRecords');
+  const taskRecords = section('taskRecords');
+  const observations = section('observations');
+  return { miner, txs, mainRecords, witnessRecords, taskRecords, observations };
+}
+
+export function encodeBody(b: BlockBody, limits: BodyLimits): Uint8Array {
+  return encodeWith((w) => writeBody(w, b, limits));
+}
+
+export function decodeBody(bytes: Uint8Array, limits: BodyLimits): BlockBody {
+  return decodeExact(bytes, (r) => readBody(r, limits), 'body');
+}
+
+/** The leaves of one section: encoded txs, or the raw entries. */
+export function sectionLeaves(b: BlockBody, s: SectionName): Uint8Array[] {
+  return s === 'txs' ? b.txs.map(encodeTx) : b[s];
+}
+
+export function sectionRoots(b: BlockBody): Record<SectionName, Uint8Array> {
+  const out = {} as Record<SectionName, Uint8Array>;
+  for (const s of SECTIONS) out[s] = merkleRoot(sectionLeaves(b, s));
+  return out;
+}
+
+/** Body root from the miner and the five section roots (in SECTIONS order). */
+export function bodyRootFromSections(miner: Uint8Array, roots: Record<SectionName, Uint8Array>): Uint8Array {
+  return taggedHash(TAGS.bodyRoot, miner, ...SECTIONS.map((s) => roots[s]));
+}
+
+export function bodyRoot(b: BlockBody): Uint8Array {
+  return bodyRootFromSections(b.miner, sectionRoots(b));
+}
+
+/** What proves one section entry against a header's body root. */
+export interface BodyInclusionProof {
+  section: SectionName;
+  index: number;
+  size: number;
+  path: Uint8Array[];
+  miner: Uint8Array;
+  roots: Record<SectionName, Uint8Array>;
+}
+
+export function bodyInclusionProof(b: BlockBody, section: SectionName, index: number): BodyInclusionProof {
+  const leaves = sectionLeaves(b, section);
+  return {
+    section,
+    index,
+    size: leaves.length,
+    path: inclusionProof(leaves, index),
+    miner: b.miner,
+    roots: sectionRoots(b),
+  };
+}
+
+/** Does `proof` show that `leaf` (an encoded tx or a raw entry) is in the body with root `root`? */
+export function verifyBodyInclusion(leaf: Uint8Array, proof: BodyInclusionProof, root: Uint8Array): boolean {
+  if (!SECTIONS.includes(proof.section)) return false;
+  if (!verifyLeaf(leaf, proof.index, proof.size, proof.path, proof.roots[proof.section])) return false;
+  return equalBytes(bodyRootFromSections(proof.miner, proof.roots), root);
+}
+
+export function writeBlock(w: Writer, b: Block, limits: BlockLimits): void {
+  writeHeader(w, b.header);
+  writeBody(w, b.body, limits);
+  w.bytes(b.workProof, limits.maxWorkProofBytes);
+}
+
+export function readBlock(r: Reader, limits: BlockLimits): Block {
+  const header = readHeader(r);
+  const body = readBody(r, limits);
+  const workProof = r.bytes(limits.maxWorkProofBytes, 'work proof');
+  return { header, body, workProof };
+}
+
+export function encodeBlock(b: Block, limits: BlockLimits): Uint8Array {
+  return encodeWith((w) => writeBlock(w, b, limits), HEADER_BYTES + 256);
+}
+
+export function decodeBlock(bytes: Uint8Array, limits: BlockLimits): Block {
+  return decodeExact(bytes, (r) => readBlock(r, limits), 'block');
+}
+

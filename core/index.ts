@@ -1,0 +1,23 @@
+/**
+ * The protocol core, one import for everything. Pure and deterministic: no
+ * platform imports, no clock, no randomness; it runs unchanged in Node,
+ * Cloudflare Workers and browsers (a test bundles it for a neutral platform).
+ * @module
+ */
+export * from './asert.js';
+export * from './beacon.js';
+export * from './block.js';
+export * from './bytes.js';
+export * from './codec.js';
+export * from './errors.js';
+export * from './genesis.js';
+export * from './hash.js';
+export * from './header.js';
+export * from './keys.js';
+export * from './merkle.js';
+export * from './params.js';
+export * from './select.js';
+export * from './target.js';
+export * from './time.js';
+export * from './tx.js';
+export * from './validate.js';

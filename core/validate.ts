@@ -1,0 +1,124 @@
+/**
+ * Block rules that need no account state: the header against its parent and
+ * the clock, proof of work against the compact target, and the body's shape.
+ * Every failure is a value `{ ok: false, code, detail }`; codes are stable and
+ * listed in docs/protocol.md. State rules (balances, nonces, subsidy and fees)
+ * are applied where state lives, on top of these.
+ * @module
+ */
+import { equalBytes, toHex } from './bytes.js';
+import { nextBitsAsert } from './asert.js';
+import { bodyRoot, encodeBody, OPAQUE_SECTIONS, type Block } from './block.js';
+import { fail, ok, type Result } from './errors.js';
+import { blockId, HEADER_VERSION, type BlockHeader } from './header.js';
+import type { Verifier } from './keys.js';
+import type { NetworkSpec, SectorParams } from './params.js';
+import { bitsToTarget, checkProofOfWork } from './target.js';
+import { checkTx } from './tx.js';
+
+/** The easiest target a sector allows. */
+export function powLimitOf(sector: SectorParams): bigint {
+  const t = bitsToTarget(sector.powLimitBits);
+  if (!t.ok) throw new RangeError(`sector ${sector.slug}: invalid powLimitBits (${t.code})`);
+  return t.value;
+}
+
+/**
+ * Bits required of the child of `parent`: ASERT anchored at genesis, whose
+ * (virtual) parent time is one target spacing before the genesis time, so the
+ * first block after genesis keeps the genesis target when it is on schedule.
+ */
+export function expectedBits(sector: SectorParams, genesis: BlockHeader, parent: BlockHeader): number {
+  return nextBitsAsert({
+    anchorHeight: 0,
+    anchorParentTime: genesis.timeMs - sector.blockTimeMs,
+    anchorBits: genesis.bits,
+    height: parent.height,
+    time: parent.timeMs,
+    targetSpacing: sector.blockTimeMs,
+    halfLife: sector.asertHalfLifeMs,
+    powLimit: powLimitOf(sector),
+  });
+}
+
+/** Proof of work of a hash-kind header: SHA-256d(header) ≤ target(bits) ≤ powLimit. */
+export function checkHeaderWork(header: BlockHeader, sector: SectorParams): Result<Uint8Array> {
+  const id = blockId(header);
+  const r = checkProofOfWork(id, header.bits, powLimitOf(sector));
+  return r.ok ? ok(id) : r;
+}
+
+export interface HeaderContext {
+  parent: BlockHeader;
+  parentId: Uint8Array;
+  /** Median-time-past of the parent (the parent and its ancestors). */
+  parentMtpMs: number;
+  /** Bits from `expectedBits`. */
+  expectedBits: number;
+  /** The validator's clock. */
+  nowMs: number;
+  maxFutureBlockTimeMs: number;
+}
+
+/** Header rules against the parent and the clock. */
+export function checkHeaderContext(h: BlockHeader, ctx: HeaderContext): Result {
+  // A block extends exactly one parent, one height up.
+  if (!equalBytes(h.prevHash, ctx.parentId)) return fail('bad-prevblk', `prev ${toHex(h.prevHash)}`);
+  if (h.height !== ctx.parent.height + 1) return fail('bad-height', `height ${h.height} after ${ctx.parent.height}`);
+  if (h.sectorId !== ctx.parent.sectorId) return fail('bad-sector', `sector ${h.sectorId}`);
+  // Difficulty is not the miner's choice: ASERT fixes it from the parent.
+  if (h.bits !== ctx.expectedBits) {
+    return fail('bad-diffbits', `bits 0x${h.bits.toString(16)}, expected 0x${ctx.expectedBits.toString(16)}`);
+  }
+  // Time moves forward: later than the median of recent blocks, so miners cannot rewind the clock.
+  if (h.timeMs <= ctx.parentMtpMs) return fail('time-too-old', `time ${h.timeMs} ≤ median-time-past ${ctx.parentMtpMs}`);
+  // ...and not too far ahead of real time, so miners cannot fast-forward ASERT.
+  if (h.timeMs > ctx.nowMs + ctx.maxFutureBlockTimeMs) {
+    return fail('time-too-new', `time ${h.timeMs} more than ${ctx.maxFutureBlockTimeMs} ms ahead of ${ctx.nowMs}`);
+  }
+  return ok();
+}
+
+export interface BlockCheckOptions {
+  networkId: Uint8Array;
+  verify?: Verifier;
+}
+
+/**
+ * Everything about a block that needs neither parent nor state. Returns the
+ * block id. Order matters only for cost: cheap structural checks come before
+ * proof of work, which comes before signatures.
+ */
+export function checkBlock(block: Block, spec: NetworkSpec, sector: SectorParams, opts: BlockCheckOptions): Result<Uint8Array> {
+  const h = block.header;
+  // Unknown versions cannot be interpreted, so they are invalid rather than ignored.
+  if (h.version !== HEADER_VERSION) return fail('bad-version', `header version ${h.version}`);
+  // A block belongs to exactly one sector chain.
+  if (h.sectorId !== sector.id) return fail('bad-sector', `sector ${h.sectorId}, expected ${sector.id}`);
+  if (!sector.workKinds.includes(h.workKind)) return fail('bad-work-kind', `${h.workKind} not allowed in ${sector.slug}`);
+  // Matmul blocks are valid only for a registered, paid task; no task rules exist in this version.
+  if (h.workKind === 'matmul') return fail('matmul-without-task', 'no registered task can back a matmul block');
+  // The work proof rides outside the body root; hash blocks have none to carry.
+  if (block.workProof.length !== 0) return fail('bad-work-proof', 'hash blocks carry no work proof');
+  const pow = checkHeaderWork(h, sector);
+  if (!pow.ok) return pow;
+  const size = encodeBody(block.body, spec.limits).length;
+  // Bounded blocks keep validation and propagation cost bounded.
+  if (size > spec.limits.maxBlockBytes) return fail('block-too-large', `body ${size} > ${spec.limits.maxBlockBytes} bytes`);
+  // Sections whose rules are not active in this version must be empty.
+  for (const s of OPAQUE_SECTIONS) {
+    if (block.body[s].length !== 0) return fail('section-not-active', `${s} must be empty in protocol version 1`);
+  }
+  // The header commits to exactly this body.
+  if (!equalBytes(bodyRoot(block.body), h.bodyRoot)) return fail('bad-body-root', 'body does not match header');
+  const ids = new Set<string>();
+  for (let i = 0; i < block.body.txs.length; i++) {
+    const r = checkTx(block.body.txs[i]!, { networkId: opts.networkId, chain: sector.id, verify: opts.verify });
+    if (!r.ok) return fail(r.code, `tx ${i}: ${r.detail}`);
+    const key = toHex(r.value);
+    // The same tx twice would be applied twice.
+    if (ids.has(key)) return fail('bad-txns-duplicate', `tx ${i} repeats ${key}`);
+    ids.add(key);
+  }
+  return pow;
+}
