@@ -1,12 +1,11 @@
 /**
- * Networks the CLI knows and their address prefixes.
- *
- * Only devnet exists today. This map is a stand-in until core/ carries
- * per-network parameters; then it should be derived from them. Parsing a
- * network name is a usage error (exit 2) that lists the known networks.
+ * Networks the CLI knows, derived from core's network specs, and the parser
+ * for `--network`. Only devnet exists today. An unknown network is a usage
+ * error (exit 2) that lists the known ones.
  * @module
  */
 import { InvalidArgumentError } from 'commander';
+import { devnetSpec } from '../core/params.js';
 
 export interface NetworkInfo {
   name: string;
@@ -14,9 +13,11 @@ export interface NetworkInfo {
   addressPrefix: string;
 }
 
-export const NETWORKS: Readonly<Record<string, NetworkInfo>> = {
-  devnet: { name: 'devnet', addressPrefix: 'tpouw' },
-};
+const SPECS = [devnetSpec()];
+
+export const NETWORKS: Readonly<Record<string, NetworkInfo>> = Object.fromEntries(
+  SPECS.map((s) => [s.name, { name: s.name, addressPrefix: s.addressPrefix }]),
+);
 
 export const DEFAULT_NETWORK = 'devnet';
 

@@ -28,7 +28,14 @@ export interface KeyPair {
   publicKey: Uint8Array;
 }
 
-/** A signature check; the node injects a faster one (OpenSSL) with the same strict rules. */
+/**
+ * A signature check. Consensus is exactly `verify` below (noble, zip215: false:
+ * cofactored equation, canonical encodings, S < L, small-order public keys
+ * rejected). A faster verifier may be injected only if it accepts exactly the
+ * same set: OpenSSL's cofactorless check disagrees on 5 of the 12
+ * ed25519-speccheck cases (test/vectors/ed25519.json), so it needs pre-checks
+ * that make it agree before it can stand in.
+ */
 export type Verifier = (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean;
 
 export function keyPairFromSeed(seed: Uint8Array): KeyPair {

@@ -120,6 +120,17 @@ export function workForTarget(target: bigint): bigint {
   return TWO_256 / (target + 1n);
 }
 
+/**
+ * Cumulative work of a chain after a block with `bits`: the parent's
+ * cumulative work plus the block's work. Fork choice prefers the larger sum;
+ * invalid bits are a consensus failure, not a zero contribution.
+ */
+export function cumulativeWork(parentWork: bigint, bits: number): Result<bigint> {
+  if (parentWork < 0n) throw new RangeError('cumulative work is never negative');
+  const t = bitsToTarget(bits);
+  return t.ok ? ok(parentWork + workForTarget(t.value)) : t;
+}
+
 /** Whether a 32-byte SHA-256d hash, read little-endian, is ≤ `target`. */
 export function hashMeetsTarget(hash: Uint8Array, target: bigint): boolean {
   assertBytes(hash, 32, 'hash');

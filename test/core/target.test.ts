@@ -7,6 +7,7 @@ import { sha256d } from '../../core/hash.js';
 import {
   bitsToTarget,
   checkProofOfWork,
+  cumulativeWork,
   decodeCompact,
   hashMeetsTarget,
   MAX_UINT256,
@@ -207,6 +208,15 @@ test('property: work is monotone decreasing in the target and hashMeetsTarget ag
     }),
     { numRuns: 1000 },
   );
+});
+
+test('cumulative work sums block work and refuses invalid bits', () => {
+  const genesisWork = cumulativeWork(0n, 0x1d00ffff);
+  assert.ok(genesisWork.ok && genesisWork.value === 0x100010001n);
+  const two = genesisWork.ok ? cumulativeWork(genesisWork.value, 0x1d00ffff) : genesisWork;
+  assert.ok(two.ok && two.value === 2n * 0x100010001n);
+  const bad = cumulativeWork(5n, 0x04923456);
+  assert.is(bad.ok ? 'ok' : bad.code, 'bits-negative');
 });
 
 test.run();
