@@ -15,8 +15,8 @@ import { networkDataDir, pouwPaths } from './paths.js';
 
 const MESSAGE = 'the devnet is not available yet: it arrives with the home node and the edge coordinator';
 
-function report(out: Output, duration: unknown): void {
-  const info = versionInfo();
+async function report(out: Output, duration: unknown): Promise<void> {
+  const info = await versionInfo();
   const dataDir = networkDataDir('devnet');
   const { keysDir } = pouwPaths();
   if (out.json) {
@@ -60,10 +60,10 @@ export function registerDevnetCommand(program: Command): void {
       .option('--duration [seconds]', 'how long to run (accepted for forward compatibility, ignored)')
       .allowUnknownOption()
       .allowExcessArguments(),
-  ).action((opts: { duration?: string | boolean } & JsonOpts) => {
+  ).action(async (opts: { duration?: string | boolean } & JsonOpts) => {
     const out = new Output(Boolean(opts.json));
     try {
-      report(out, opts.duration);
+      await report(out, opts.duration);
     } catch (e) {
       // Never fail: this command is a promise of things to come, not a check.
       if (out.json) out.resultJson({ available: false, message: MESSAGE });

@@ -71,8 +71,9 @@ export function buildProgram(json: boolean): Command {
     .option('-V, --version', 'print version, Node ABI and kernel backends, then exit')
     .addHelpText('after', HELP_FOOTER);
 
+  // Probing the backends is asynchronous: the option only signals here, and
+  // main() prints the version once parsing has stopped.
   program.on('option:version', () => {
-    printVersion(new Output(json));
     throw new CommanderError(EXIT.ok, 'commander.version', packageInfo().version);
   });
 
@@ -85,7 +86,7 @@ export function buildProgram(json: boolean): Command {
 
 function report(e: unknown, out: Output, program: Command, args: string[]): number {
   if (e instanceof CommanderError) {
-    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return EXIT.ok;
+    if (e.code === 'commander.helpDisplayed') return EXIT.ok;
     if (e.code === 'commander.help') {
       // Help was asked for (`pouw help`) or shown because a command is missing (`pouw keys`).
       if (e.exitCode === 0) return EXIT.ok;
@@ -121,6 +122,10 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     await program.parseAsync(argv);
     return EXIT.ok;
   } catch (e) {
+    if (e instanceof CommanderError && e.code === 'commander.version') {
+      await printVersion(new Output(json));
+      return EXIT.ok;
+    }
     return report(e, new Output(json), program, args);
   }
 }

@@ -27,9 +27,9 @@ export interface VersionInfo {
   preferredBackend: string | null;
 }
 
-export function versionInfo(): VersionInfo {
+export async function versionInfo(): Promise<VersionInfo> {
   const pkg = packageInfo();
-  const backends = probeBackends(pkg.root);
+  const backends = await probeBackends(pkg.root);
   return {
     version: pkg.version,
     package: pkg.name,
@@ -59,8 +59,8 @@ export function describeChoice(backends: BackendProbe[]): string {
   return skipped.length ? `${chosen.name} (${skipped.join(' and ')} not available)` : chosen.name;
 }
 
-export function printVersion(out: Output): void {
-  const info = versionInfo();
+export async function printVersion(out: Output): Promise<void> {
+  const info = await versionInfo();
   if (out.json) return out.resultJson(info);
   out.result(`pouw ${info.version} (${info.package})`);
   out.result(

@@ -1,0 +1,156 @@
+/**
+ * The kernel interface every backend implements (native addon, WASM, the
+ * pure-TypeScript reference here), and the choice among them.
+ *
+ * Backends differ in speed only: on integer work they must agree bit for bit
+ * with the reference `jsBackend`, which is the oracle of the tests. Loading is
+ * the platform's business (the native and WASM loaders live beside their
+ * builds); choosing is pure and lives here, so every caller reports the same
+ * reasons for skipping a faster backend.
+ * @module
+ */
+import { bigIntToBytesLE, bytesToBigIntLE } from './bytes.js';
+import { sha256d as sha256dRef } from './hash.js';
+
+export type BackendName = 'native' | 'wasm' | 'js';
+
+/** Selection order: fastest first. */
+export const BACKEND_ORDER: readonly BackendName[] = ['native', 'wasm', 'js'];
+
+export interface Sha256dScanJob {
+  /** 80..128 bytes; the nonce field lies entirely after the first 64 bytes. */
+  header: Uint8Array;
+  nonceOffset: number;
+  nonceWidth: 4 | 8;
+  /** Hashes read as little-endian integers must be ≤ target. */
+  target: bigint;
+  /** First nonce tried; nonces wrap within the nonce width. */
+  start: bigint;
+  count: bigint;
+  /** Stop at most after this many finds (default 16). */
+  maxFound?: number;
+  /** Stop the whole scan at the first find. */
+  stopOnFind?: boolean;
+  /** Threads to use where the backend has them (default 1). */
+  threads?: number;
+  /** Cancellation flag: set element 0 to non-zero to stop (ideally on a SharedArrayBuffer). */
+  cancel?: Int32Array;
+}
+
+export interface Sha256dScanResult {
+  /** Winning nonces in scan order. */
+  found: bigint[];
+  hashesDone: bigint;
+}
+
+export interface KernelCapabilities {
+  /** Implementation of SHA-256d in use, e.g. "avx512-16x", "simd128-4x", "scalar". */
+  sha256d: string;
+  /** Threads a scan can use. */
+  maxThreads: number;
+  /** Free-form facts worth showing (CPU features, devices). */
+  details: Record<string, string | number | boolean>;
+}
+
+export interface KernelBackend {
+  readonly name: BackendName;
+  readonly capabilities: KernelCapabilities;
+  sha256d(data: Uint8Array): Uint8Array;
+  sha256dScan(job: Sha256dScanJob): Promise<Sha256dScanResult>;
+  close(): Promise<void>;
+}
+
+/** How to try one backend: a loader that returns it or throws with a reason a user can act on. */
+export interface BackendCandidate {
+  name: BackendName;
+  load: () => Promise<KernelBackend>;
+}
+
+export interface BackendChoice {
+  backend: KernelBackend;
+  /** Faster backends that were not used, and why. */
+  skipped: { name: BackendName; reason: string }[];
+}
+
+/**
+ * Tries candidates in `BACKEND_ORDER` (or only `forced`, e.g. from POUW_KERNEL)
+ * and returns the first that loads, with the reasons the faster ones failed.
+ */
+export async function chooseBackend(candidates: readonly BackendCandidate[], forced?: string): Promise<BackendChoice> {
+  if (forced !== undefined && !BACKEND_ORDER.includes(forced as BackendName)) {
+    throw new RangeError(`unknown kernel backend "${forced}"; known: ${BACKEND_ORDER.join(', ')}`);
+  }
+  const ordered = [...candidates].sort((a, b) => BACKEND_ORDER.indexOf(a.name) - BACKEND_ORDER.indexOf(b.name));
+  const skipped: BackendChoice['skipped'] = [];
+  for (const c of ordered) {
+    if (forced !== undefined && c.name !== forced) {
+      if (BACKEND_ORDER.indexOf(c.name) < BACKEND_ORDER.indexOf(forced as BackendName)) {
+        skipped.push({ name: c.name, reason: `not selected (POUW_KERNEL=${forced})` });
+      }
+      continue;
+    }
+    try {
+      return { backend: await c.load(), skipped };
+    } catch (e) {
+      skipped.push({ name: c.name, reason: (e as Error).message });
+    }
+  }
+  throw new Error(`no kernel backend could be loaded: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+}
+
+/** Checks a scan job; RangeError/TypeError for what no backend would accept. */
+export function checkScanJob(job: Sha256dScanJob): void {
+  const { header, nonceOffset, nonceWidth, target, start, count } = job;
+  if (!(header instanceof Uint8Array)) throw new TypeError('header must be a Uint8Array');
+  if (header.length < 80 || header.length > 128) throw new RangeError('header must be 80..128 bytes');
+  if (nonceWidth !== 4 && nonceWidth !== 8) throw new RangeError('nonce width must be 4 or 8');
+  if (!Number.isInteger(nonceOffset) || nonceOffset < 64 || nonceOffset + nonceWidth > header.length) {
+    throw new RangeError('the nonce field must lie after the first 64 bytes and inside the header');
+  }
+  if (typeof target !== 'bigint' || target < 0n || target >= 1n << 256n) throw new RangeError('target must be a 256-bit bigint');
+  if (typeof start !== 'bigint' || start < 0n || typeof count !== 'bigint' || count < 0n) {
+    throw new RangeError('start and count must be non-negative bigints');
+  }
+}
+
+/** The 32-byte little-endian form of a target, as the native and WASM kernels take it. */
+export function targetBytes(target: bigint): Uint8Array {
+  return bigIntToBytesLE(target, 32);
+}
+
+function writeNonce(buf: Uint8Array, offset: number, width: number, nonce: bigint): void {
+  for (let i = 0; i < width; i++) buf[offset + i] = Number((nonce >> BigInt(8 * i)) & 0xffn);
+}
+
+/**
+ * The reference backend: one SHA-256d per nonce with @noble/hashes. Slow
+ * (a few hundred thousand hashes per second) and single-threaded, but its
+ * answers define what the fast backends must return.
+ */
+export function jsBackend(): KernelBackend {
+  return {
+    name: 'js',
+    capabilities: { sha256d: 'scalar (reference)', maxThreads: 1, details: {} },
+    sha256d: sha256dRef,
+    async sha256dScan(job) {
+      checkScanJob(job);
+      const buf = Uint8Array.from(job.header);
+      const maxFound = job.maxFound ?? 16;
+      const space = 1n << BigInt(8 * job.nonceWidth);
+      const found: bigint[] = [];
+      let done = 0n;
+      for (let i = 0n; i < job.count; i++) {
+        if ((i & 0xfffn) === 0n && job.cancel && job.cancel[0] !== 0) break;
+        const nonce = (job.start + i) % space;
+        writeNonce(buf, job.nonceOffset, job.nonceWidth, nonce);
+        done++;
+        if (bytesToBigIntLE(sha256dRef(buf)) <= job.target) {
+          if (found.length < maxFound) found.push(nonce);
+          if (job.stopOnFind) break;
+        }
+      }
+      return { found, hashesDone: done };
+    },
+    async close() {},
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * Loader of the WASM kernels (wasm/pouw_kernels.wasm): the same C++ sources as
+ * the native addon, compiled for wasm32 + SIMD128. It takes the module's bytes
+ * or an already compiled WebAssembly.Module, so Node (which reads the file)
+ * and Cloudflare Workers (which import the module) share it.
+ *
+ * The module is freestanding: no allocator. This loader lays out its own
+ * scratch area from `__heap_base` (job, result, header, found nonces) and
+ * grows memory when a scan needs more room. One instance runs one scan at a
+ * time on the calling thread; scans run in chunks and yield to the event loop
+ * between them, which is also where cancellation is seen.
+ * @module
+ */
+import { checkScanJob, targetBytes, type KernelBackend } from '../core/kernel.js';
+
+export const WASM_MODULE = 'wasm/pouw_kernels.wasm';
+
+interface Exports {
+  memory: WebAssembly.Memory;
+  __heap_base: WebAssembly.Global;
+  pouw_sha256d_scan(job: number, startLo: bigint, count: bigint, found: number, maxFound: number, stopOnFind: number, cancel: number, result: number): number;
+  pouw_sha256d_impl(): number;
+  pouw_sha256d(data: number, len: number, out: number): void;
+}
+
+// Scratch layout (offsets from __heap_base, 8-aligned).
+const JOB = 0; // pouw_sha256d_job: header ptr, header_len, nonce_offset, nonce_width, target[32] = 48 bytes
+const RESULT = 48; // pouw_sha256d_result: u64 hashes_done, u32 found_count (16 bytes)
+const HEADER = 64; // up to 128 bytes
+const OUT32 = 192; // 32-byte digest
+const FOUND = 256; // u64 found nonces
+const CHUNK = 1n << 16n;
+
+export async function loadWasm(source: Uint8Array | WebAssembly.Module): Promise<KernelBackend> {
+  if (typeof WebAssembly === 'undefined') throw new Error('this runtime has no WebAssembly');
+  let instance: WebAssembly.Instance;
+  try {
+    const module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source);
+    instance = await WebAssembly.instantiate(module, {});
+  } catch (e) {
+    throw new Error(`${WASM_MODULE} could not be instantiated (${(e as Error).message}); SIMD128 support is required`);
+  }
+  const x = instance.exports as unknown as Exports;
+  const base = Number(x.__heap_base.value);
+
+  const ensure = (bytes: number) => {
+    const need = base + bytes - x.memory.buffer.byteLength;
+    if (need > 0) x.memory.grow(Math.ceil(need / 65536));
+  };
+  const mem = () => new Uint8Array(x.memory.buffer);
+  const view = () => new DataView(x.memory.buffer);
+  const cString = (ptr: number) => {
+    const m = mem();
+    let end = ptr;
+    while (m[end] !== 0) end++;
+    return new TextDecoder().decode(m.subarray(ptr, end));
+  };
+
+  let busy = false;
+  return {
+    name: 'wasm',
+    capabilities: { sha256d: cString(x.pouw_sha256d_impl()), maxThreads: 1, details: {} },
+    sha256d(data) {
+      ensure(OUT32 + 32 + 64 + data.length);
+      const at = base + OUT32 + 64;
+      mem().set(data, at);
+      x.pouw_sha256d(at, data.length, base + OUT32);
+      return mem().slice(base + OUT32, base + OUT32 + 32);
+    },
+    async sha256dScan(job) {
+      checkScanJob(job);
+      if (busy) throw new Error('this WASM instance is already scanning; use one instance per worker');
+      busy = true;
+      try {
+        const maxFound = job.maxFound ?? 16;
+        ensure(FOUND + 8 * maxFound);
+        const m = mem();
+        const v = view();
+        m.set(job.header, base + HEADER);
+        v.setUint32(base + JOB, base + HEADER, true);
+        v.setUint32(base + JOB + 4, job.header.length, true);
+        v.setUint32(base + JOB + 8, job.nonceOffset, true);
+        v.setUint32(base + JOB + 12, job.nonceWidth, true);
+        m.set(targetBytes(job.target), base + JOB + 16);
+        const space = 1n << BigInt(8 * job.nonceWidth);
+        const found: bigint[] = [];
+        let done = 0n;
+        while (done < job.count) {
+          if (job.cancel && job.cancel[0] !== 0) break;
+          const step = job.count - done < CHUNK ? job.count - done : CHUNK;
+          const from = (job.start + done) % space;
+          const rc = x.pouw_sha256d_scan(base + JOB, from, step, base + FOUND, maxFound - found.length || 1, job.stopOnFind ? 1 : 0, 0, base + RESULT);
+          if (rc !== 0) throw new RangeError(`invalid scan job (code ${rc})`);
+          const dv = view();
+          const hashes = dv.getBigUint64(base + RESULT, true);
+          const n = dv.getUint32(base + RESULT + 8, true);
+          done += hashes;
+          for (let i = 0; i < n && found.length < maxFound; i++) found.push(dv.getBigUint64(base + FOUND + 8 * i, true));
+          if ((job.stopOnFind && n > 0) || hashes < step) break;
+          // Let timers and I/O run between chunks.
+          await new Promise((resolve) => setTimeout(resolve, 0));
+        }
+        return { found, hashesDone: done };
+      } finally {
+        busy = false;
+      }
+    },
+    async close() {},
+  };
+}
