@@ -33,6 +33,10 @@ export const TAGS = {
   select: 'pouw/select',
   networkId: 'pouw/network-id',
   genesis: 'pouw/genesis',
+  lotteryJob: 'pouw/lottery-job',
+  lotterySeedB: 'pouw/lottery-seed-b',
+  lotterySeedA: 'pouw/lottery-seed-a',
+  lotteryTicket: 'pouw/lottery-ticket',
 } as const;
 
 type Hasher = ReturnType<typeof nobleSha256.create>;
