@@ -6,7 +6,7 @@
  * @module
  */
 import { probeKernels, type BackendStatus } from '../node/kernels.js';
-import { packageInfo } from './package-info.js';
+import { packageInfo } from '../node/package-info.js';
 
 export type BackendProbe = BackendStatus;
 export { NATIVE_ADDON } from '../native/index.js';

@@ -10,11 +10,12 @@
  */
 import { Command, CommanderError } from 'commander';
 import { PouwError } from '../core/errors.js';
+import { registerBenchCommand } from './bench.js';
 import { registerConfigCommands } from './config.js';
 import { registerDevnetCommand } from './devnet.js';
 import { registerKeysCommands } from './keys.js';
 import { EXIT, exitCodeFor, Output } from './output.js';
-import { packageInfo } from './package-info.js';
+import { packageInfo } from '../node/package-info.js';
 import { printVersion, registerVersionCommand } from './version.js';
 
 const HELP_FOOTER = `
@@ -81,6 +82,7 @@ export function buildProgram(json: boolean): Command {
   registerKeysCommands(program);
   registerConfigCommands(program);
   registerDevnetCommand(program);
+  registerBenchCommand(program);
   return program;
 }
 

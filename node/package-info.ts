@@ -32,7 +32,7 @@ export function packageInfo(): PackageInfo {
       }
     }
     const parent = dirname(dir);
-    if (parent === dir) throw new Error(`package.json of ${PACKAGE_NAME} not found above the CLI module`);
+    if (parent === dir) throw new Error(`package.json of ${PACKAGE_NAME} not found above this module`);
     dir = parent;
   }
 }

@@ -1,0 +1,195 @@
+/**
+ * Kernel benchmarks behind `pouw bench` and `npm run bench`.
+ *
+ * Every figure is measured beside a reference in the same process and run:
+ * SHA-256d against Node's crypto (OpenSSL) hashing the same header. Before
+ * timing anything, each backend must reproduce the stored checksum of a fixed
+ * workload (bench/checksums.json), so a fast but wrong kernel is reported as
+ * wrong, not fast.
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { sha256, utf8ToBytes, toHex } from '../core/index.js';
+import type { BackendName, KernelBackend, Sha256dScanJob } from '../core/kernel.js';
+import { nativePool, workerPool, type ScanPool } from '../node/kernel-pool.js';
+import { backendCandidates } from '../node/kernels.js';
+
+export interface BenchOptions {
+  root: string;
+  backends: BackendName[];
+  threads: number;
+  /** Target duration of each timed measurement. */
+  seconds: number;
+  onProgress?: (done: number, total: number, label: string) => void;
+}
+
+export interface Sha256dFigures {
+  impl: string;
+  oneThreadHps: number;
+  threads: number;
+  allThreadsHps: number;
+  /** allThreadsHps / oneThreadHps. */
+  scaling: number;
+  /** oneThreadHps / OpenSSL SHA-256d rate (one createHash per hash) measured in the same run. */
+  vsOpenssl: number;
+  /** oneThreadHps / OpenSSL bulk compression rate as midstate SHA-256d, same run. */
+  vsOpensslBulk: number;
+}
+
+export interface BackendReport {
+  backend: BackendName;
+  available: boolean;
+  reason?: string;
+  checksum?: { ok: boolean; got: string; want: string };
+  sha256d?: Sha256dFigures;
+}
+
+export interface BenchReport {
+  machine: { cpu: string; cores: number; node: string; platform: string };
+  references: { opensslSha256dHps: number; opensslBulkSha256dHps: number };
+  backends: BackendReport[];
+}
+
+/** The fixed checksum workload: 2^16 nonces of a 104-byte header, one hash in 256 wins. */
+export function checksumJob(): Sha256dScanJob {
+  return {
+    header: Uint8Array.from([...sha256(utf8ToBytes('pouw bench header a')), ...sha256(utf8ToBytes('pouw bench header b')), ...sha256(utf8ToBytes('pouw bench header c')), ...new Uint8Array(8)]),
+    nonceOffset: 96,
+    nonceWidth: 8,
+    target: (1n << 248n) - 1n,
+    start: 1n << 33n,
+    count: 1n << 16n,
+    maxFound: 4096,
+  };
+}
+
+/** SHA-256 over the found nonces (u64 LE) and the hash count. */
+export function checksumOf(found: bigint[], hashesDone: bigint): string {
+  const bytes = new Uint8Array(8 * (found.length + 1));
+  const v = new DataView(bytes.buffer);
+  found.forEach((n, i) => v.setBigUint64(8 * i, n, true));
+  v.setBigUint64(8 * found.length, hashesDone, true);
+  return toHex(sha256(bytes));
+}
+
+export function storedChecksums(root: string): { sha256d: string } {
+  return JSON.parse(readFileSync(join(root, 'bench', 'checksums.json'), 'utf8'));
+}
+
+/** Node's crypto (OpenSSL) SHA-256d of the same 104-byte header, one thread. */
+export function opensslSha256dRate(seconds: number): number {
+  const header = Buffer.from(checksumJob().header);
+  let n = 0;
+  const t0 = performance.now();
+  let t = t0;
+  while (t - t0 < seconds * 1000) {
+    for (let i = 0; i < 4096; i++) {
+      header.writeUInt32LE(n++ >>> 0, 96);
+      createHash('sha256').update(createHash('sha256').update(header).digest()).digest();
+    }
+    t = performance.now();
+  }
+  return n / ((t - t0) / 1000);
+}
+
+/**
+ * OpenSSL's SHA-256 compression rate on bulk data, expressed as SHA-256d of a
+ * header from a midstate (two compressions each): the fair ceiling for a
+ * one-lane scalar kernel, without the per-call overhead of createHash.
+ */
+export function opensslBulkSha256dRate(seconds: number): number {
+  const chunk = Buffer.alloc(1 << 20, 7);
+  let bytes = 0;
+  const t0 = performance.now();
+  let t = t0;
+  while (t - t0 < seconds * 1000) {
+    const h = createHash('sha256');
+    for (let i = 0; i < 16; i++) h.update(chunk);
+    h.digest();
+    bytes += 16 * chunk.length;
+    t = performance.now();
+  }
+  return bytes / 64 / 2 / ((t - t0) / 1000);
+}
+
+/** Hashes per second of `pool`, scanning an impossible target for about `seconds`. */
+async function scanRate(pool: ScanPool, seconds: number): Promise<number> {
+  const job = { ...checksumJob(), target: 0n, maxFound: 1 };
+  // Calibrate on a short run, then time one run sized to the target duration.
+  let count = 1n << 12n;
+  for (;;) {
+    const t0 = performance.now();
+    await pool.scan({ ...job, count });
+    const ms = performance.now() - t0;
+    if (ms > 50) {
+      count = BigInt(Math.max(1, Math.round((Number(count) * seconds * 1000) / ms)));
+      break;
+    }
+    count *= 4n;
+  }
+  const t0 = performance.now();
+  const r = await pool.scan({ ...job, count });
+  return Number(r.hashesDone) / ((performance.now() - t0) / 1000);
+}
+
+async function poolFor(root: string, backend: KernelBackend, threads: number): Promise<ScanPool> {
+  return backend.name === 'native' ? nativePool(backend, threads) : workerPool(root, backend.name, threads);
+}
+
+export async function runBench(opts: BenchOptions): Promise<BenchReport> {
+  const total = 1 + opts.backends.length * 3;
+  let done = 0;
+  const step = (label: string) => opts.onProgress?.(++done, total, label);
+  const want = storedChecksums(opts.root).sha256d;
+  step('reference: OpenSSL SHA-256d, 1 thread');
+  const openssl = opensslSha256dRate(opts.seconds);
+  const opensslBulk = opensslBulkSha256dRate(opts.seconds);
+  const reports: BackendReport[] = [];
+  const candidates = backendCandidates(opts.root);
+  for (const name of opts.backends) {
+    const c = candidates.find((x) => x.name === name)!;
+    let backend: KernelBackend;
+    try {
+      backend = await c.load();
+    } catch (e) {
+      reports.push({ backend: name, available: false, reason: (e as Error).message });
+      done += 3;
+      continue;
+    }
+    step(`${name}: checksum of the fixed workload`);
+    const r = await backend.sha256dScan(checksumJob());
+    const got = checksumOf(r.found, r.hashesDone);
+    const report: BackendReport = { backend: name, available: true, checksum: { ok: got === want, got, want } };
+    reports.push(report);
+    if (got !== want) {
+      done += 2;
+      continue;
+    }
+    step(`${name}: SHA-256d, 1 thread`);
+    const one = await poolFor(opts.root, backend, 1);
+    const oneThreadHps = await scanRate(one, opts.seconds);
+    if (backend.name !== 'native') await one.close();
+    step(`${name}: SHA-256d, ${opts.threads} threads`);
+    const all = await poolFor(opts.root, backend, opts.threads);
+    const allThreadsHps = await scanRate(all, opts.seconds);
+    await all.close();
+    report.sha256d = {
+      impl: backend.capabilities.sha256d,
+      oneThreadHps,
+      threads: opts.threads,
+      allThreadsHps,
+      scaling: allThreadsHps / oneThreadHps,
+      vsOpenssl: oneThreadHps / openssl,
+      vsOpensslBulk: oneThreadHps / opensslBulk,
+    };
+  }
+  return {
+    machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), node: process.version, platform: `${process.platform}-${process.arch}` },
+    references: { opensslSha256dHps: openssl, opensslBulkSha256dHps: opensslBulk },
+    backends: reports,
+  };
+}

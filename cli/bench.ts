@@ -1,0 +1,118 @@
+/**
+ * `pouw bench`: kernel throughput per backend, each figure beside a reference
+ * measured in the same run, after checking that the backend reproduces the
+ * stored checksum of a fixed workload (correct, not only fast).
+ *
+ * Progress goes to stderr (a bar on a terminal, lines otherwise); the table or
+ * the `--json` object goes to stdout. Exit 1 when a backend fails its checksum.
+ * @module
+ */
+import { SingleBar } from 'cli-progress';
+import { InvalidArgumentError, type Command } from 'commander';
+import { availableParallelism } from 'node:os';
+import { BACKEND_ORDER, type BackendName } from '../core/kernel.js';
+import { PouwError } from '../core/errors.js';
+import { devnetSpec, findSector } from '../core/params.js';
+import { runBench, type BenchReport } from '../bench/kernels.js';
+import { packageInfo } from '../node/package-info.js';
+import { addJsonOption, type JsonOpts } from './options.js';
+import { formatRows, Output } from './output.js';
+
+interface BenchOpts extends JsonOpts {
+  backend: BackendName[];
+  sector?: string;
+  threads: number;
+  seconds: number;
+}
+
+function parseBackends(value: string): BackendName[] {
+  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const n of names) {
+    if (!BACKEND_ORDER.includes(n as BackendName)) throw new InvalidArgumentError(`unknown backend "${n}" (known: ${BACKEND_ORDER.join(', ')})`);
+  }
+  return [...new Set(names)] as BackendName[];
+}
+
+function positiveInt(max: number) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`must be an integer within 1..${max}`);
+    return n;
+  };
+}
+
+function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (!(n >= 0.05 && n <= 60)) throw new InvalidArgumentError('must be within 0.05..60 seconds');
+  return n;
+}
+
+const rate = (hps: number) => (hps >= 1e6 ? `${(hps / 1e6).toFixed(2)} MH/s` : `${(hps / 1e3).toFixed(1)} kH/s`);
+
+export function formatReport(r: BenchReport): string {
+  const lines = [
+    `machine: ${r.machine.cpu}, ${r.machine.cores} threads, node ${r.machine.node}, ${r.machine.platform}`,
+    `references (1 thread, same run): node:crypto SHA-256d ${rate(r.references.opensslSha256dHps)} (one call per hash); OpenSSL bulk SHA-256 as midstate SHA-256d ${rate(r.references.opensslBulkSha256dHps)}`,
+    '',
+    'SHA-256d nonce search (104-byte header, 8-byte nonce; identical work in every sector)',
+  ];
+  const rows: [string, string][] = [];
+  for (const b of r.backends) {
+    if (!b.available) {
+      rows.push([b.backend, `not available: ${b.reason}`]);
+      continue;
+    }
+    if (!b.checksum!.ok) {
+      rows.push([b.backend, `WRONG RESULTS: checksum ${b.checksum!.got.slice(0, 16)}… ≠ ${b.checksum!.want.slice(0, 16)}…`]);
+      continue;
+    }
+    const s = b.sha256d!;
+    rows.push([
+      b.backend,
+      `${s.impl.padEnd(20)} 1 thread ${rate(s.oneThreadHps).padStart(12)} (${s.vsOpenssl.toFixed(2)}× node:crypto, ${s.vsOpensslBulk.toFixed(2)}× OpenSSL bulk)   ${s.threads} threads ${rate(s.allThreadsHps).padStart(12)} (${s.scaling.toFixed(2)}×)   checksum ok`,
+    ]);
+  }
+  lines.push(formatRows(rows, '  '));
+  return lines.join('\n');
+}
+
+export function registerBenchCommand(program: Command): void {
+  addJsonOption(
+    program
+      .command('bench')
+      .description('measure kernel throughput per backend against references run side by side, after a correctness checksum')
+      .option('--backend <list>', `comma-separated backends (default: ${BACKEND_ORDER.join(',')})`, parseBackends, [...BACKEND_ORDER])
+      .option('--sector <id>', 'sector whose work parameters to use (default: all)')
+      .option('--threads <n>', 'threads for the multi-thread figures', positiveInt(1024), availableParallelism())
+      .option('--seconds <s>', 'duration of each timed measurement', parseSeconds, 1),
+  ).action(async (opts: BenchOpts) => {
+    const out = new Output(Boolean(opts.json));
+    if (opts.sector !== undefined && !findSector(devnetSpec(), /^\d+$/.test(opts.sector) ? Number(opts.sector) : opts.sector)) {
+      throw new PouwError('usage', `unknown sector "${opts.sector}" (known: ${devnetSpec().sectors.map((s) => s.slug).join(', ')})`);
+    }
+    const tty = process.stderr.isTTY === true && !opts.json;
+    const bar = tty ? new SingleBar({ format: 'bench [{bar}] {value}/{total} {label}', hideCursor: true, clearOnComplete: true }) : undefined;
+    let started = false;
+    const report = await runBench({
+      root: packageInfo().root,
+      backends: opts.backend,
+      threads: opts.threads,
+      seconds: opts.seconds,
+      onProgress: (done, total, label) => {
+        if (bar) {
+          if (!started) bar.start(total, 0, { label });
+          started = true;
+          bar.update(done, { label });
+        } else if (!opts.json) {
+          out.log(`bench: [${done}/${total}] ${label}`);
+        }
+      },
+    });
+    bar?.stop();
+    if (out.json) out.resultJson(report);
+    else out.result(formatReport(report));
+    if (report.backends.some((b) => b.checksum && !b.checksum.ok)) {
+      throw new PouwError('bench-wrong-results', 'a backend did not reproduce the reference checksum');
+    }
+  });
+}

@@ -1,0 +1,100 @@
+/**
+ * Runs SHA-256d scans on several threads for any backend: the native addon
+ * threads by itself; WASM and JS get one worker thread each, with a backend
+ * instance of their own, and a scan's nonce range is split between them.
+ *
+ * Workers run the compiled `dist/node/kernel-worker.js`, so the package must be
+ * built (npm install and npm test do it).
+ * @module
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { BackendName, KernelBackend, Sha256dScanJob, Sha256dScanResult } from '../core/kernel.js';
+import { PouwError } from '../core/errors.js';
+
+export interface ScanPool {
+  readonly threads: number;
+  readonly impl: string;
+  scan(job: Omit<Sha256dScanJob, 'threads'>): Promise<Sha256dScanResult>;
+  close(): Promise<void>;
+}
+
+/** A pool over a loaded native backend: its own threads do the work. */
+export function nativePool(backend: KernelBackend, threads: number): ScanPool {
+  return {
+    threads,
+    impl: backend.capabilities.sha256d,
+    scan: (job) => backend.sha256dScan({ ...job, threads }),
+    close: () => backend.close(),
+  };
+}
+
+interface Pending {
+  resolve: (r: Sha256dScanResult) => void;
+  reject: (e: Error) => void;
+}
+
+/** A pool of `threads` worker threads, each with its own `backend` instance. */
+export async function workerPool(root: string, backend: BackendName, threads: number): Promise<ScanPool> {
+  const script = join(root, 'dist', 'node', 'kernel-worker.js');
+  if (!existsSync(script)) throw new PouwError('not-built', `${script} is missing: run npm run build`);
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+  const workers = await Promise.all(
+    Array.from({ length: threads }, async () => {
+      const w = new Worker(script);
+      const impl = await new Promise<string>((resolve, reject) => {
+        w.once('message', (m: { ready: boolean; impl?: string; error?: string }) =>
+          m.ready ? resolve(m.impl!) : reject(new PouwError('backend-unavailable', m.error ?? 'worker failed')),
+        );
+        w.once('error', reject);
+        w.postMessage({ init: { root, backend } });
+      });
+      w.on('message', (m: { id: number; result?: Sha256dScanResult; error?: string }) => {
+        const p = pending.get(m.id);
+        if (!p) return;
+        pending.delete(m.id);
+        if (m.error) p.reject(new Error(m.error));
+        else p.resolve(m.result!);
+      });
+      w.on('error', (e) => {
+        for (const p of pending.values()) p.reject(e);
+        pending.clear();
+      });
+      return { w, impl };
+    }),
+  );
+  const run = (w: Worker, job: Sha256dScanJob) =>
+    new Promise<Sha256dScanResult>((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      w.postMessage({ id, job });
+    });
+  return {
+    threads,
+    impl: workers[0]!.impl,
+    async scan(job) {
+      const n = BigInt(workers.length);
+      const per = job.count / n;
+      const extra = job.count % n;
+      const space = 1n << BigInt(8 * job.nonceWidth);
+      let offset = 0n;
+      const parts = workers.map(({ w }, i) => {
+        const count = per + (BigInt(i) < extra ? 1n : 0n);
+        const start = (job.start + offset) % space;
+        offset += count;
+        return run(w, { ...job, start, count });
+      });
+      const results = await Promise.all(parts);
+      const maxFound = job.maxFound ?? 16;
+      return {
+        found: results.flatMap((r) => r.found).slice(0, maxFound),
+        hashesDone: results.reduce((s, r) => s + r.hashesDone, 0n),
+      };
+    },
+    async close() {
+      await Promise.all(workers.map(({ w }) => w.terminate()));
+    },
+  };
+}
