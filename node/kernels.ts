@@ -47,7 +47,11 @@ export async function probeKernels(root: string): Promise<BackendStatus[]> {
   for (const c of backendCandidates(root)) {
     try {
       const b: KernelBackend = await c.load();
-      const detail = b.name === 'js' ? 'reference (always available, slowest)' : `SHA-256d ${b.capabilities.sha256d}, up to ${b.capabilities.maxThreads} thread(s)`;
+      const cuda = b.capabilities.details.cuda;
+      const detail =
+        b.name === 'js'
+          ? 'reference (always available, slowest)'
+          : `SHA-256d ${b.capabilities.sha256d}, up to ${b.capabilities.maxThreads} thread(s)${cuda !== undefined ? `; CUDA: ${cuda}` : ''}`;
       out.push({ name: c.name, available: true, reason: detail });
       await b.close();
     } catch (e) {
