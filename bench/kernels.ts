@@ -40,17 +40,32 @@ export interface Sha256dFigures {
   vsOpensslBulk: number;
 }
 
+export interface GemmFigures {
+  impl: string;
+  /** Square size m = k = n measured (smaller for slow backends). */
+  size: number;
+  /** Multiply-adds per second, 1 thread (GOP/s counting 2 ops per multiply-add is twice this). */
+  macsPerSecond: number;
+}
+
 export interface BackendReport {
   backend: BackendName;
   available: boolean;
   reason?: string;
   checksum?: { ok: boolean; got: string; want: string };
   sha256d?: Sha256dFigures;
+  gemmI8?: GemmFigures & { vsPeak?: number };
+  gemmF32?: GemmFigures;
 }
 
 export interface BenchReport {
   machine: { cpu: string; cores: number; node: string; platform: string };
-  references: { opensslSha256dHps: number; opensslBulkSha256dHps: number };
+  references: {
+    opensslSha256dHps: number;
+    opensslBulkSha256dHps: number;
+    /** The CPU's int8 multiply-add ceiling on one thread, when the native probe is available. */
+    peakI8?: { macsPerSecond: number; impl: string };
+  };
   backends: BackendReport[];
 }
 
@@ -136,18 +151,42 @@ async function scanRate(pool: ScanPool, seconds: number): Promise<number> {
   return Number(r.hashesDone) / ((performance.now() - t0) / 1000);
 }
 
+/** GEMM sizes per backend: large enough to be compute-bound, small enough for the slow ones. */
+const GEMM_SIZE: Record<BackendName, number> = { native: 1024, wasm: 512, js: 128 };
+
+/** Best-of rate of `run` (which does `work` multiply-adds), repeated for about `seconds`. */
+async function bestRate(work: number, seconds: number, run: () => Promise<unknown>): Promise<number> {
+  let best = 0;
+  const t0 = performance.now();
+  do {
+    const t = performance.now();
+    await run();
+    best = Math.max(best, work / ((performance.now() - t) / 1000));
+  } while (performance.now() - t0 < seconds * 1000);
+  return best;
+}
+
+function gemmOperands(size: number) {
+  let x = 12345;
+  const next = () => ((x = (x * 1103515245 + 12345) >>> 0) >>> 16) & 0xff;
+  const i8 = () => Int8Array.from({ length: size * size }, () => (next() % 129) - 64);
+  const f32 = () => Float32Array.from({ length: size * size }, () => next() / 128 - 1);
+  return { A8: i8(), B8: i8(), Af: f32(), Bf: f32() };
+}
+
 async function poolFor(root: string, backend: KernelBackend, threads: number): Promise<ScanPool> {
   return backend.name === 'native' ? nativePool(backend, threads) : workerPool(root, backend.name, threads);
 }
 
 export async function runBench(opts: BenchOptions): Promise<BenchReport> {
-  const total = 1 + opts.backends.length * 3;
+  const total = 1 + opts.backends.length * 5;
   let done = 0;
   const step = (label: string) => opts.onProgress?.(++done, total, label);
   const want = storedChecksums(opts.root).sha256d;
   step('reference: OpenSSL SHA-256d, 1 thread');
   const openssl = opensslSha256dRate(opts.seconds);
   const opensslBulk = opensslBulkSha256dRate(opts.seconds);
+  let peakI8: BenchReport['references']['peakI8'];
   const reports: BackendReport[] = [];
   const candidates = backendCandidates(opts.root);
   for (const name of opts.backends) {
@@ -157,7 +196,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       backend = await c.load();
     } catch (e) {
       reports.push({ backend: name, available: false, reason: (e as Error).message });
-      done += 3;
+      done += 5;
       continue;
     }
     step(`${name}: checksum of the fixed workload`);
@@ -166,7 +205,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     const report: BackendReport = { backend: name, available: true, checksum: { ok: got === want, got, want } };
     reports.push(report);
     if (got !== want) {
-      done += 2;
+      done += 4;
       continue;
     }
     step(`${name}: SHA-256d, 1 thread`);
@@ -186,10 +225,21 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       vsOpenssl: oneThreadHps / openssl,
       vsOpensslBulk: oneThreadHps / opensslBulk,
     };
+    if (backend.peakI8 && !peakI8) peakI8 = backend.peakI8(opts.seconds);
+    const size = GEMM_SIZE[name];
+    const ops = gemmOperands(size);
+    const dims = { m: size, k: size, n: size, threads: 1 };
+    step(`${name}: int8 GEMM ${size}³, 1 thread`);
+    const i8 = await bestRate(size ** 3, opts.seconds, () => backend.gemmI8(ops.A8, ops.B8, dims));
+    report.gemmI8 = { impl: backend.capabilities.gemmI8, size, macsPerSecond: i8, ...(peakI8 ? { vsPeak: i8 / peakI8.macsPerSecond } : {}) };
+    step(`${name}: float32 GEMM ${size}³, 1 thread`);
+    const f32 = await bestRate(size ** 3, opts.seconds, () => backend.gemmF32(ops.Af, ops.Bf, dims));
+    report.gemmF32 = { impl: backend.capabilities.gemmF32, size, macsPerSecond: f32 };
+    await backend.close();
   }
   return {
     machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), node: process.version, platform: `${process.platform}-${process.arch}` },
-    references: { opensslSha256dHps: openssl, opensslBulkSha256dHps: opensslBulk },
+    references: { opensslSha256dHps: openssl, opensslBulkSha256dHps: opensslBulk, ...(peakI8 ? { peakI8 } : {}) },
     backends: reports,
   };
 }

@@ -16,7 +16,7 @@ import { devnetSpec, findSector } from '../core/params.js';
 import { runBench, type BenchReport } from '../bench/kernels.js';
 import { packageInfo } from '../node/package-info.js';
 import { addJsonOption, type JsonOpts } from './options.js';
-import { formatRows, Output } from './output.js';
+import { formatTable, Output } from './output.js';
 
 interface BenchOpts extends JsonOpts {
   backend: BackendName[];
@@ -50,29 +50,51 @@ function parseSeconds(value: string): number {
 const rate = (hps: number) => (hps >= 1e6 ? `${(hps / 1e6).toFixed(2)} MH/s` : `${(hps / 1e3).toFixed(1)} kH/s`);
 
 export function formatReport(r: BenchReport): string {
+  const peak = r.references.peakI8;
   const lines = [
     `machine: ${r.machine.cpu}, ${r.machine.cores} threads, node ${r.machine.node}, ${r.machine.platform}`,
-    `references (1 thread, same run): node:crypto SHA-256d ${rate(r.references.opensslSha256dHps)} (one call per hash); OpenSSL bulk SHA-256 as midstate SHA-256d ${rate(r.references.opensslBulkSha256dHps)}`,
+    `references (1 thread, same run): node:crypto SHA-256d ${rate(r.references.opensslSha256dHps)} (one call per hash); ` +
+      `OpenSSL bulk SHA-256 as midstate SHA-256d ${rate(r.references.opensslBulkSha256dHps)}` +
+      (peak ? `; CPU int8 peak ${(peak.macsPerSecond / 1e9).toFixed(0)} G multiply-adds/s (${peak.impl})` : ''),
     '',
-    'SHA-256d nonce search (104-byte header, 8-byte nonce; identical work in every sector)',
+    'SHA-256d nonce search (104-byte header, 8-byte nonce; the same work in every sector)',
   ];
-  const rows: [string, string][] = [];
+  const sha: string[][] = [['backend', 'impl', '1 thread', 'vs node:crypto', 'vs OpenSSL bulk', 'threads', 'all threads', 'scaling', 'checksum']];
+  const gemm: string[][] = [['backend', 'int8 impl', 'size', 'G mult-adds/s', 'of peak', 'f32 impl', 'GFLOP/s']];
   for (const b of r.backends) {
     if (!b.available) {
-      rows.push([b.backend, `not available: ${b.reason}`]);
+      sha.push([b.backend, `not available: ${b.reason}`]);
       continue;
     }
     if (!b.checksum!.ok) {
-      rows.push([b.backend, `WRONG RESULTS: checksum ${b.checksum!.got.slice(0, 16)}… ≠ ${b.checksum!.want.slice(0, 16)}…`]);
+      sha.push([b.backend, `WRONG RESULTS: checksum ${b.checksum!.got.slice(0, 16)}… ≠ ${b.checksum!.want.slice(0, 16)}…`]);
       continue;
     }
     const s = b.sha256d!;
-    rows.push([
+    sha.push([
       b.backend,
-      `${s.impl.padEnd(20)} 1 thread ${rate(s.oneThreadHps).padStart(12)} (${s.vsOpenssl.toFixed(2)}× node:crypto, ${s.vsOpensslBulk.toFixed(2)}× OpenSSL bulk)   ${s.threads} threads ${rate(s.allThreadsHps).padStart(12)} (${s.scaling.toFixed(2)}×)   checksum ok`,
+      s.impl,
+      rate(s.oneThreadHps),
+      `${s.vsOpenssl.toFixed(2)}×`,
+      `${s.vsOpensslBulk.toFixed(2)}×`,
+      String(s.threads),
+      rate(s.allThreadsHps),
+      `${s.scaling.toFixed(2)}×`,
+      'ok',
     ]);
+    if (b.gemmI8 && b.gemmF32) {
+      gemm.push([
+        b.backend,
+        b.gemmI8.impl,
+        `${b.gemmI8.size}³`,
+        (b.gemmI8.macsPerSecond / 1e9).toFixed(1),
+        b.gemmI8.vsPeak ? `${(100 * b.gemmI8.vsPeak).toFixed(0)}%` : '-',
+        b.gemmF32.impl,
+        ((2 * b.gemmF32.macsPerSecond) / 1e9).toFixed(1),
+      ]);
+    }
   }
-  lines.push(formatRows(rows, '  '));
+  lines.push(formatTable(sha, '  '), '', 'GEMM, 1 thread (int8 exact; G = 10^9 multiply-adds/s, twice that in GOP/s)', formatTable(gemm, '  '));
   return lines.join('\n');
 }
 

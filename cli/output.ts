@@ -120,3 +120,13 @@ export function formatRows(rows: [string, string][], indent = ''): string {
   const width = Math.max(0, ...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${indent}${k.padEnd(width)}  ${v}`).join('\n');
 }
+
+/** Columns padded to their widest cell; numeric-looking cells are right-aligned. */
+export function formatTable(rows: string[][], indent = ''): string {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  const numeric = /^[\d.,]+(\s?[kMG]?H\/s|\s?G|%|×)?$/;
+  return rows
+    .map((r) => indent + r.map((c, i) => (numeric.test(c) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd())
+    .join('\n');
+}

@@ -46,6 +46,9 @@ export interface Sha256dScanResult {
 export interface KernelCapabilities {
   /** Implementation of SHA-256d in use, e.g. "avx512-16x", "simd128-4x", "scalar". */
   sha256d: string;
+  /** Implementations of the int8 and float32 GEMMs, e.g. "avx512-vnni", "simd128". */
+  gemmI8: string;
+  gemmF32: string;
   /** Threads a scan can use. */
   maxThreads: number;
   /** Free-form facts worth showing (CPU features, devices). */
@@ -57,7 +60,63 @@ export interface KernelBackend {
   readonly capabilities: KernelCapabilities;
   sha256d(data: Uint8Array): Uint8Array;
   sha256dScan(job: Sha256dScanJob): Promise<Sha256dScanResult>;
+  /** C = A·B, A m×k and B k×n int8 row-major, exact int32 results. */
+  gemmI8(A: Int8Array, B: Int8Array, dims: GemmDims): Promise<Int32Array>;
+  /** C = A·B in float32 with the backend's natural summation order (results differ across backends by rounding). */
+  gemmF32(A: Float32Array, B: Float32Array, dims: GemmDims): Promise<Float32Array>;
+  /** The CPU's own int8 multiply-add ceiling on one thread, measured for about `seconds` (native only). */
+  peakI8?(seconds: number): { macsPerSecond: number; impl: string };
   close(): Promise<void>;
+}
+
+export interface GemmDims {
+  m: number;
+  k: number;
+  n: number;
+  /** Threads where the backend has them (default 1). */
+  threads?: number;
+}
+
+/** Checks GEMM operands; TypeError/RangeError for what no backend would accept. */
+export function checkGemm(A: ArrayLike<number>, B: ArrayLike<number>, { m, k, n }: GemmDims): void {
+  for (const [v, what] of [
+    [m, 'm'],
+    [k, 'k'],
+    [n, 'n'],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1 || v > 1 << 20) throw new RangeError(`${what} must be an integer in 1..2^20, got ${v}`);
+  }
+  if (A.length !== m * k) throw new RangeError(`A must hold m·k = ${m * k} entries, got ${A.length}`);
+  if (B.length !== k * n) throw new RangeError(`B must hold k·n = ${k * n} entries, got ${B.length}`);
+}
+
+/** Reference int8 GEMM: plain triple loop, exact (|sums| < 2^31 for k ≤ 131072). */
+export function gemmI8Reference(A: Int8Array, B: Int8Array, { m, k, n }: GemmDims): Int32Array {
+  const C = new Int32Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let t = 0; t < k; t++) {
+      const a = A[i * k + t]!;
+      if (a === 0) continue;
+      const row = t * n;
+      const out = i * n;
+      for (let j = 0; j < n; j++) C[out + j] = (C[out + j]! + a * B[row + j]!) | 0;
+    }
+  }
+  return C;
+}
+
+/** Reference float32 GEMM: each C[i][j] summed in k order, rounded to float32 after every step. */
+export function gemmF32Reference(A: Float32Array, B: Float32Array, { m, k, n }: GemmDims): Float32Array {
+  const C = new Float32Array(m * n);
+  const f = Math.fround;
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let t = 0; t < k; t++) s = f(s + f(A[i * k + t]! * B[t * n + j]!));
+      C[i * n + j] = s;
+    }
+  }
+  return C;
 }
 
 /** How to try one backend: a loader that returns it or throws with a reason a user can act on. */
@@ -130,7 +189,7 @@ function writeNonce(buf: Uint8Array, offset: number, width: number, nonce: bigin
 export function jsBackend(): KernelBackend {
   return {
     name: 'js',
-    capabilities: { sha256d: 'scalar (reference)', maxThreads: 1, details: {} },
+    capabilities: { sha256d: 'scalar (reference)', gemmI8: 'scalar (reference)', gemmF32: 'scalar (reference)', maxThreads: 1, details: {} },
     sha256d: sha256dRef,
     async sha256dScan(job) {
       checkScanJob(job);
@@ -150,6 +209,14 @@ export function jsBackend(): KernelBackend {
         }
       }
       return { found, hashesDone: done };
+    },
+    async gemmI8(A, B, dims) {
+      checkGemm(A, B, dims);
+      return gemmI8Reference(A, B, dims);
+    },
+    async gemmF32(A, B, dims) {
+      checkGemm(A, B, dims);
+      return gemmF32Reference(A, B, dims);
     },
     async close() {},
   };

@@ -6,11 +6,15 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "gemm_f32.h"
+#include "gemm_i8.h"
+#include "peak.h"
 #include "sha256d.h"
 
 #ifdef POUW_WITH_CUDA
@@ -214,6 +218,143 @@ Napi::Value Sha256dScan(const Napi::CallbackInfo& info) {
   return promise;
 }
 
+// C = A·B for int8 (exact int32) or float32, rows split between threads, each
+// with its own packing scratch. The typed arrays are referenced, not copied:
+// callers must not transfer their buffers while a call is in flight.
+template <typename In, typename Out>
+class GemmWorker : public Napi::AsyncWorker {
+ public:
+  using Kernel = void (*)(const In*, const In*, Out*, uint32_t, uint32_t, uint32_t, void*);
+  using Scratch = size_t (*)(uint32_t, uint32_t, uint32_t);
+
+  GemmWorker(Napi::Env env, Kernel kernel, Scratch scratch, const In* a, const In* b, Out* c, uint32_t m, uint32_t k,
+             uint32_t n, uint32_t threads, Napi::Object keep, Napi::Value result)
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        kernel_(kernel),
+        scratch_(scratch),
+        a_(a), b_(b), c_(c), m_(m), k_(k), n_(n), threads_(threads) {
+    keep_ = Napi::Persistent(keep);
+    result_ = Napi::Persistent(result.As<Napi::Object>());
+  }
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    uint32_t t = std::max<uint32_t>(1, std::min(threads_, m_ ? m_ : 1));
+    std::vector<std::thread> pool;
+    uint32_t per = m_ / t, extra = m_ % t, row = 0;
+    for (uint32_t i = 0; i < t; i++) {
+      uint32_t rows = per + (i < extra ? 1 : 0);
+      uint32_t begin = row;
+      row += rows;
+      pool.emplace_back([this, begin, rows] {
+        std::vector<uint8_t> scratch(scratch_(rows, k_, n_) + 64);
+        kernel_(a_ + size_t(begin) * k_, b_, c_ + size_t(begin) * n_, rows, k_, n_, scratch.data());
+      });
+    }
+    for (auto& th : pool) th.join();
+  }
+
+  void OnOK() override { deferred_.Resolve(result_.Value()); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Kernel kernel_;
+  Scratch scratch_;
+  const In* a_;
+  const In* b_;
+  Out* c_;
+  uint32_t m_, k_, n_, threads_;
+  Napi::ObjectReference keep_, result_;
+};
+
+bool Dims(const Napi::Object& o, uint32_t* m, uint32_t* k, uint32_t* n, uint32_t* threads) {
+  for (auto [key, out] : {std::pair<const char*, uint32_t*>{"m", m}, {"k", k}, {"n", n}}) {
+    Napi::Value v = o.Get(key);
+    if (!v.IsNumber()) return false;
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (!(d >= 1 && d <= 65536 * 16) || d != static_cast<double>(static_cast<uint32_t>(d))) return false;
+    *out = static_cast<uint32_t>(d);
+  }
+  *threads = o.Get("threads").IsNumber() ? o.Get("threads").ToNumber().Uint32Value() : 1;
+  return *threads >= 1 && *threads <= 1024;
+}
+
+// gemmI8({A: Int8Array, B: Int8Array, m, k, n, threads}) -> Promise<Int32Array>
+Napi::Value GemmI8(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) return TypeError(env, "gemmI8(options: object)");
+  auto o = info[0].As<Napi::Object>();
+  uint32_t m, k, n, threads;
+  if (!Dims(o, &m, &k, &n, &threads)) return RangeError(env, "m, k, n must be integers in 1..2^20 and threads in 1..1024");
+  auto a = o.Get("A"), b = o.Get("B");
+  if (!a.IsTypedArray() || a.As<Napi::TypedArray>().TypedArrayType() != napi_int8_array || !b.IsTypedArray() ||
+      b.As<Napi::TypedArray>().TypedArrayType() != napi_int8_array)
+    return TypeError(env, "A and B must be Int8Arrays");
+  if (a.As<Napi::Int8Array>().ElementLength() != size_t(m) * k || b.As<Napi::Int8Array>().ElementLength() != size_t(k) * n)
+    return RangeError(env, "A must hold m·k and B k·n entries");
+  auto c = Napi::Int32Array::New(env, size_t(m) * n);
+  auto w = new GemmWorker<int8_t, int32_t>(env, pouw_gemm_i8, pouw_gemm_i8_scratch_bytes, a.As<Napi::Int8Array>().Data(),
+                                           b.As<Napi::Int8Array>().Data(), c.Data(), m, k, n, threads, o, c);
+  auto p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+// gemmF32({A: Float32Array, B: Float32Array, m, k, n, threads}) -> Promise<Float32Array>
+Napi::Value GemmF32(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) return TypeError(env, "gemmF32(options: object)");
+  auto o = info[0].As<Napi::Object>();
+  uint32_t m, k, n, threads;
+  if (!Dims(o, &m, &k, &n, &threads)) return RangeError(env, "m, k, n must be integers in 1..2^20 and threads in 1..1024");
+  auto a = o.Get("A"), b = o.Get("B");
+  if (!a.IsTypedArray() || a.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array || !b.IsTypedArray() ||
+      b.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    return TypeError(env, "A and B must be Float32Arrays");
+  if (a.As<Napi::Float32Array>().ElementLength() != size_t(m) * k || b.As<Napi::Float32Array>().ElementLength() != size_t(k) * n)
+    return RangeError(env, "A must hold m·k and B k·n entries");
+  auto c = Napi::Float32Array::New(env, size_t(m) * n);
+  auto w = new GemmWorker<float, float>(env, pouw_gemm_f32, pouw_gemm_f32_scratch_bytes, a.As<Napi::Float32Array>().Data(),
+                                        b.As<Napi::Float32Array>().Data(), c.Data(), m, k, n, threads, o, c);
+  auto p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+// peakI8(seconds) -> {macsPerSecond, impl}: the CPU's int8 multiply-add ceiling on one thread.
+Napi::Value PeakI8(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double seconds = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0.2;
+  if (!(seconds > 0 && seconds <= 60)) return RangeError(env, "seconds must be within (0, 60]");
+  const char* impl = "";
+  uint64_t iterations = 1 << 16, macs = 0;
+  double elapsed = 0;
+  for (;;) {
+    auto t0 = std::chrono::steady_clock::now();
+    macs = pouw_peak_i8_probe(iterations, &impl);
+    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (elapsed >= seconds) break;
+    iterations *= elapsed > 0 ? std::max(2.0, std::min(64.0, 1.2 * seconds / elapsed)) : 64;
+  }
+  auto o = Napi::Object::New(env);
+  o.Set("macsPerSecond", Napi::Number::New(env, static_cast<double>(macs) / elapsed));
+  o.Set("impl", Napi::String::New(env, impl));
+  return o;
+}
+
+Napi::Value KernelImpls(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto o = Napi::Object::New(env);
+  o.Set("sha256d", pouw_sha256d_impl());
+  o.Set("gemmI8", pouw_gemm_i8_impl());
+  o.Set("gemmF32", pouw_gemm_f32_impl());
+  return o;
+}
+
 Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto o = Napi::Object::New(env);
@@ -253,6 +394,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sha256dImpl", Napi::Function::New(env, Sha256dImpl));
   exports.Set("sha256dSelect", Napi::Function::New(env, Sha256dSelect));
   exports.Set("sha256dScan", Napi::Function::New(env, Sha256dScan));
+  exports.Set("gemmI8", Napi::Function::New(env, GemmI8));
+  exports.Set("gemmF32", Napi::Function::New(env, GemmF32));
+  exports.Set("kernelImpls", Napi::Function::New(env, KernelImpls));
+  exports.Set("peakI8", Napi::Function::New(env, PeakI8));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures));
   exports.Set("cudaDevices", Napi::Function::New(env, CudaDevices));
   return exports;

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { checkScanJob, targetBytes, type KernelBackend, type Sha256dScanResult } from '../core/kernel.js';
+import { checkGemm, checkScanJob, targetBytes, type GemmDims, type KernelBackend, type Sha256dScanResult } from '../core/kernel.js';
 
 export const NATIVE_ADDON = 'build/Release/pouw_native.node';
 
@@ -28,6 +28,10 @@ interface Addon {
     stopOnFind: boolean;
     cancel?: Int32Array;
   }): Promise<Sha256dScanResult>;
+  gemmI8(o: { A: Int8Array; B: Int8Array; m: number; k: number; n: number; threads: number }): Promise<Int32Array>;
+  gemmF32(o: { A: Float32Array; B: Float32Array; m: number; k: number; n: number; threads: number }): Promise<Float32Array>;
+  kernelImpls(): { sha256d: string; gemmI8: string; gemmF32: string };
+  peakI8(seconds: number): { macsPerSecond: number; impl: string };
   cpuFeatures(): Record<string, boolean | number>;
   cudaDevices(): { compiled: boolean; count: number; name: string; error: string };
 }
@@ -50,10 +54,14 @@ export async function loadNative(root: string, options: { sha256dImpl?: string }
   const features = addon.cpuFeatures();
   const cuda = addon.cudaDevices();
   const threads = Number(features.threads) || 1;
+  const impls = addon.kernelImpls();
+  const clampThreads = (d: GemmDims) => Math.max(1, Math.min(d.threads ?? 1, 1024));
   return {
     name: 'native',
     capabilities: {
-      sha256d: addon.sha256dImpl(),
+      sha256d: impls.sha256d,
+      gemmI8: impls.gemmI8,
+      gemmF32: impls.gemmF32,
       maxThreads: threads,
       details: {
         ...features,
@@ -76,6 +84,15 @@ export async function loadNative(root: string, options: { sha256dImpl?: string }
         cancel: job.cancel,
       });
     },
+    async gemmI8(A, B, dims) {
+      checkGemm(A, B, dims);
+      return addon.gemmI8({ A, B, m: dims.m, k: dims.k, n: dims.n, threads: clampThreads(dims) });
+    },
+    async gemmF32(A, B, dims) {
+      checkGemm(A, B, dims);
+      return addon.gemmF32({ A, B, m: dims.m, k: dims.k, n: dims.n, threads: clampThreads(dims) });
+    },
+    peakI8: (seconds) => addon.peakI8(seconds),
     async close() {},
   };
 }

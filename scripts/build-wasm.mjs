@@ -14,8 +14,19 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const output = join(root, 'wasm', 'pouw_kernels.wasm');
 const check = process.argv.includes('--check');
 
-export const SOURCES = ['native/src/sha256d.cc', 'native/src/sha256d_wasm.cc'];
-export const EXPORTS = ['pouw_sha256d_scan', 'pouw_sha256d_impl', 'pouw_sha256d', '__heap_base'];
+export const SOURCES = ['native/src/sha256d.cc', 'native/src/sha256d_wasm.cc', 'native/src/gemm_i8.cc', 'native/src/gemm_f32.cc'];
+export const EXPORTS = [
+  'pouw_sha256d_scan',
+  'pouw_sha256d_impl',
+  'pouw_sha256d',
+  'pouw_gemm_i8',
+  'pouw_gemm_i8_scratch_bytes',
+  'pouw_gemm_i8_impl',
+  'pouw_gemm_f32',
+  'pouw_gemm_f32_scratch_bytes',
+  'pouw_gemm_f32_impl',
+  '__heap_base',
+];
 
 function findClang() {
   for (const c of [process.env.CLANGXX, 'clang++', 'clang++-16', 'clang++-15', 'clang++-14'].filter(Boolean)) {

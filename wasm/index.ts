@@ -11,7 +11,7 @@
  * between them, which is also where cancellation is seen.
  * @module
  */
-import { checkScanJob, targetBytes, type KernelBackend } from '../core/kernel.js';
+import { checkGemm, checkScanJob, targetBytes, type GemmDims, type KernelBackend } from '../core/kernel.js';
 
 export const WASM_MODULE = 'wasm/pouw_kernels.wasm';
 
@@ -21,6 +21,12 @@ interface Exports {
   pouw_sha256d_scan(job: number, startLo: bigint, count: bigint, found: number, maxFound: number, stopOnFind: number, cancel: number, result: number): number;
   pouw_sha256d_impl(): number;
   pouw_sha256d(data: number, len: number, out: number): void;
+  pouw_gemm_i8(a: number, b: number, c: number, m: number, k: number, n: number, scratch: number): void;
+  pouw_gemm_i8_scratch_bytes(m: number, k: number, n: number): number;
+  pouw_gemm_i8_impl(): number;
+  pouw_gemm_f32(a: number, b: number, c: number, m: number, k: number, n: number, scratch: number): void;
+  pouw_gemm_f32_scratch_bytes(m: number, k: number, n: number): number;
+  pouw_gemm_f32_impl(): number;
 }
 
 // Scratch layout (offsets from __heap_base, 8-aligned).
@@ -30,6 +36,9 @@ const HEADER = 64; // up to 128 bytes
 const OUT32 = 192; // 32-byte digest
 const FOUND = 256; // u64 found nonces
 const CHUNK = 1n << 16n;
+/** Where matrix operands start: past the scan area and its largest found buffer. */
+const ARENA = 1 << 20;
+const align64 = (n: number) => Math.ceil(n / 64) * 64;
 
 export async function loadWasm(source: Uint8Array | WebAssembly.Module): Promise<KernelBackend> {
   if (typeof WebAssembly === 'undefined') throw new Error('this runtime has no WebAssembly');
@@ -57,9 +66,15 @@ export async function loadWasm(source: Uint8Array | WebAssembly.Module): Promise
   };
 
   let busy = false;
-  return {
+  const backend: KernelBackend = {
     name: 'wasm',
-    capabilities: { sha256d: cString(x.pouw_sha256d_impl()), maxThreads: 1, details: {} },
+    capabilities: {
+      sha256d: cString(x.pouw_sha256d_impl()),
+      gemmI8: cString(x.pouw_gemm_i8_impl()),
+      gemmF32: cString(x.pouw_gemm_f32_impl()),
+      maxThreads: 1,
+      details: {},
+    },
     sha256d(data) {
       ensure(OUT32 + 32 + 64 + data.length);
       const at = base + OUT32 + 64;
@@ -73,6 +88,7 @@ export async function loadWasm(source: Uint8Array | WebAssembly.Module): Promise
       busy = true;
       try {
         const maxFound = job.maxFound ?? 16;
+        if (FOUND + 8 * maxFound > ARENA) throw new RangeError(`maxFound above ${(ARENA - FOUND) / 8} for the WASM backend`);
         ensure(FOUND + 8 * maxFound);
         const m = mem();
         const v = view();
@@ -105,6 +121,38 @@ export async function loadWasm(source: Uint8Array | WebAssembly.Module): Promise
         busy = false;
       }
     },
+    async gemmI8(A, B, dims) {
+      checkGemm(A, B, dims);
+      return gemm(A, B, new Int32Array(dims.m * dims.n), dims, x.pouw_gemm_i8, x.pouw_gemm_i8_scratch_bytes);
+    },
+    async gemmF32(A, B, dims) {
+      checkGemm(A, B, dims);
+      return gemm(A, B, new Float32Array(dims.m * dims.n), dims, x.pouw_gemm_f32, x.pouw_gemm_f32_scratch_bytes);
+    },
     async close() {},
   };
+  return backend;
+
+  /** Lays A, B, C and the scratch out in the arena, runs `kernel`, copies C out. */
+  function gemm<T extends Int32Array | Float32Array>(
+    A: Int8Array | Float32Array,
+    B: Int8Array | Float32Array,
+    C: T,
+    { m, k, n }: GemmDims,
+    kernel: (a: number, b: number, c: number, m: number, k: number, n: number, scratch: number) => void,
+    scratchBytes: (m: number, k: number, n: number) => number,
+  ): T {
+    if (busy) throw new Error('this WASM instance is busy; use one instance per worker');
+    const a = ARENA;
+    const b = a + align64(A.byteLength);
+    const c = b + align64(B.byteLength);
+    const scratch = c + align64(C.byteLength);
+    ensure(scratch + scratchBytes(m, k, n) + 64);
+    const m8 = mem();
+    m8.set(new Uint8Array(A.buffer, A.byteOffset, A.byteLength), base + a);
+    m8.set(new Uint8Array(B.buffer, B.byteOffset, B.byteLength), base + b);
+    kernel(base + a, base + b, base + c, m, k, n, base + scratch);
+    new Uint8Array(C.buffer).set(mem().subarray(base + c, base + c + C.byteLength));
+    return C;
+  }
 }
