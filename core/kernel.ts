@@ -10,7 +10,9 @@
  * @module
  */
 import { bigIntToBytesLE, bytesToBigIntLE } from './bytes.js';
+import { freivalds } from './freivalds.js';
 import { sha256d as sha256dRef } from './hash.js';
+import { commitColumns, commitRows } from './lottery.js';
 
 export type BackendName = 'native' | 'wasm' | 'js';
 
@@ -64,6 +66,10 @@ export interface KernelBackend {
   gemmI8(A: Int8Array, B: Int8Array, dims: GemmDims): Promise<Int32Array>;
   /** C = A·B in float32 with the backend's natural summation order (results differ across backends by rounding). */
   gemmF32(A: Float32Array, B: Float32Array, dims: GemmDims): Promise<Float32Array>;
+  /** RFC 6962 root over the rows (or columns) of an int8 matrix, as core/lottery.ts commits tasks. */
+  commitLines(M: Int8Array, rows: number, cols: number, byColumns: boolean): Promise<Uint8Array>;
+  /** Freivalds' check that C = A·B, exactly as core/freivalds.ts. */
+  freivalds(A: Int8Array, B: Int8Array, C: Int32Array, dims: GemmDims, seed: Uint8Array, rounds: number): Promise<boolean>;
   /** The CPU's own int8 multiply-add ceiling on one thread, measured for about `seconds` (native only). */
   peakI8?(seconds: number): { macsPerSecond: number; impl: string };
   close(): Promise<void>;
@@ -217,6 +223,12 @@ export function jsBackend(): KernelBackend {
     async gemmF32(A, B, dims) {
       checkGemm(A, B, dims);
       return gemmF32Reference(A, B, dims);
+    },
+    async commitLines(M, rows, cols, byColumns) {
+      return byColumns ? commitColumns(M, rows, cols) : commitRows(M, rows, cols);
+    },
+    async freivalds(A, B, C, { m, k, n }, seed, rounds) {
+      return freivalds(A, B, C, m, k, n, seed, rounds);
     },
     async close() {},
   };

@@ -29,7 +29,7 @@ import { assertBytes, bytesToBigIntLE, utf8ToBytes } from './bytes.js';
 import { fail, ok, type Result } from './errors.js';
 import { TAGS, taggedHash } from './hash.js';
 import { HEADER_BYTES, NONCE_BYTES, NONCE_OFFSET, headerWithoutNonce, type BlockHeader } from './header.js';
-import { nodeHash, leafHash, verifyLeaf } from './merkle.js';
+import { auditPath, leafHash, merkleLevels, verifyLeaf } from './merkle.js';
 import type { LotteryParams } from './params.js';
 import { MAX_UINT256 } from './target.js';
 
@@ -621,36 +621,10 @@ function column(M: Int8Array, rows: number, cols: number, j: number): Int8Array 
   return out;
 }
 
-/** Levels of the RFC 6962 tree built bottom-up (an odd last node is carried up unchanged). */
-function treeLevels(leafHashes: Uint8Array[]): Uint8Array[][] {
-  const levels = [leafHashes];
-  let level = leafHashes;
-  while (level.length > 1) {
-    const next: Uint8Array[] = [];
-    for (let i = 0; i + 1 < level.length; i += 2) next.push(nodeHash(level[i]!, level[i + 1]!));
-    if (level.length % 2 === 1) next.push(level[level.length - 1]!);
-    levels.push(next);
-    level = next;
-  }
-  return levels;
-}
-
-/** The audit path of leaf `index`, innermost first (a carried node has no sibling at that level). */
-function auditPath(levels: Uint8Array[][], index: number): Uint8Array[] {
-  const path: Uint8Array[] = [];
-  let i = index;
-  for (let d = 0; d + 1 < levels.length; d++) {
-    const sibling = i % 2 === 0 ? i + 1 : i - 1;
-    if (sibling < levels[d]!.length) path.push(levels[d]![sibling]!);
-    i = Math.floor(i / 2);
-  }
-  return path;
-}
-
 function lineLevels(count: number, lineAt: (i: number) => Int8Array): Uint8Array[][] {
   const hashes: Uint8Array[] = [];
   for (let i = 0; i < count; i++) hashes.push(leafHash(matrixLeaf(i, lineAt(i))));
-  return treeLevels(hashes);
+  return merkleLevels(hashes);
 }
 
 /** Merkle root (RFC 6962, core/merkle.ts) over the rows of M (rows×cols), one leaf per row. */

@@ -25,26 +25,29 @@ export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
   return sha256(concatBytes(NODE, left, right));
 }
 
-/** Largest power of two strictly below n (n ≥ 2). */
-function splitPoint(n: number): number {
-  let k = 1;
-  while (k * 2 < n) k *= 2;
-  return k;
-}
-
-/** Root over already-hashed leaves (levels built bottom-up, O(n)). */
-export function rootOfLeafHashes(hashes: readonly Uint8Array[]): Uint8Array {
-  if (hashes.length === 0) return sha256(new Uint8Array(0));
-  // Bottom-up pairing yields the same tree as the recursive RFC definition:
-  // carrying an odd last node up unchanged splits at the largest power of two.
-  let level = hashes.slice();
+/**
+ * Every level of the tree over already-hashed leaves, leaves first, root
+ * last. Pairing bottom-up and carrying an odd last node up unchanged builds
+ * exactly the RFC's tree (split at the largest power of two below n).
+ */
+export function merkleLevels(hashes: readonly Uint8Array[]): Uint8Array[][] {
+  if (hashes.length === 0) return [[sha256(new Uint8Array(0))]];
+  const levels = [hashes.slice()];
+  let level = levels[0]!;
   while (level.length > 1) {
     const next: Uint8Array[] = [];
     for (let i = 0; i + 1 < level.length; i += 2) next.push(nodeHash(level[i]!, level[i + 1]!));
     if (level.length % 2 === 1) next.push(level[level.length - 1]!);
+    levels.push(next);
     level = next;
   }
-  return level[0]!;
+  return levels;
+}
+
+/** Root over already-hashed leaves; the empty tree's root is SHA-256(""). */
+export function rootOfLeafHashes(hashes: readonly Uint8Array[]): Uint8Array {
+  const levels = merkleLevels(hashes);
+  return levels[levels.length - 1]![0]!;
 }
 
 /** Merkle root of raw leaf data. */
@@ -52,27 +55,26 @@ export function merkleRoot(leaves: readonly Uint8Array[]): Uint8Array {
   return rootOfLeafHashes(leaves.map(leafHash));
 }
 
+/** Audit path of leaf `index` from the levels, innermost sibling first (a carried node has no sibling). */
+export function auditPath(levels: readonly Uint8Array[][], index: number): Uint8Array[] {
+  const size = levels[0]!.length;
+  if (!Number.isInteger(index) || index < 0 || index >= size) {
+    throw new RangeError(`leaf index ${index} outside a tree of ${size}`);
+  }
+  const path: Uint8Array[] = [];
+  let i = index;
+  for (let d = 0; d + 1 < levels.length; d++) {
+    const sibling = i % 2 === 0 ? i + 1 : i - 1;
+    if (sibling < levels[d]!.length) path.push(levels[d]![sibling]!);
+    i = Math.floor(i / 2);
+  }
+  return path;
+}
+
 /** Audit path for leaf `index` of a tree over `leaves`, innermost sibling first. */
 export function inclusionProof(leaves: readonly Uint8Array[], index: number): Uint8Array[] {
-  if (!Number.isInteger(index) || index < 0 || index >= leaves.length) {
-    throw new RangeError(`leaf index ${index} outside a tree of ${leaves.length}`);
-  }
-  const hashes = leaves.map(leafHash);
-  const path: Uint8Array[] = [];
-  const walk = (lo: number, hi: number, i: number): void => {
-    const n = hi - lo;
-    if (n <= 1) return;
-    const k = splitPoint(n);
-    if (i < k) {
-      walk(lo, lo + k, i);
-      path.push(rootOfLeafHashes(hashes.slice(lo + k, hi)));
-    } else {
-      walk(lo + k, hi, i - k);
-      path.push(rootOfLeafHashes(hashes.slice(lo, lo + k)));
-    }
-  };
-  walk(0, hashes.length, index);
-  return path;
+  if (leaves.length === 0) throw new RangeError(`leaf index ${index} outside a tree of 0`);
+  return auditPath(merkleLevels(leaves.map(leafHash)), index);
 }
 
 /**

@@ -5,7 +5,10 @@
 #include <napi.h>
 
 #include <algorithm>
+#include <array>
+#include <memory>
 #include <atomic>
+#include <functional>
 #include <chrono>
 #include <cstring>
 #include <string>
@@ -14,6 +17,7 @@
 
 #include "gemm_f32.h"
 #include "gemm_i8.h"
+#include "matrix.h"
 #include "peak.h"
 #include "sha256d.h"
 
@@ -346,6 +350,119 @@ Napi::Value PeakI8(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// Runs `work` on the libuv pool and resolves with what `done` builds on the JS
+// thread; `keep` holds the caller's arrays alive meanwhile.
+class TaskWorker : public Napi::AsyncWorker {
+ public:
+  TaskWorker(Napi::Env env, Napi::Object keep, std::function<void()> work, std::function<Napi::Value(Napi::Env)> done)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), work_(std::move(work)), done_(std::move(done)) {
+    keep_ = Napi::Persistent(keep);
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override { work_(); }
+  // `done` may throw a JS error (a coded failure of the kernel): the promise rejects with it.
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Value v = done_(env);
+    if (env.IsExceptionPending()) {
+      deferred_.Reject(env.GetAndClearPendingException().Value());
+    } else {
+      deferred_.Resolve(v);
+    }
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::function<void()> work_;
+  std::function<Napi::Value(Napi::Env)> done_;
+  Napi::ObjectReference keep_;
+};
+
+Napi::Value Queue(TaskWorker* w) {
+  auto p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+bool IsInt8(const Napi::Value& v, size_t length) {
+  return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_int8_array &&
+         v.As<Napi::Int8Array>().ElementLength() == length;
+}
+
+uint32_t Dim(const Napi::Object& o, const char* key) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsNumber()) return 0;
+  double d = v.As<Napi::Number>().DoubleValue();
+  return d >= 1 && d <= 4294967295.0 && d == static_cast<double>(static_cast<uint32_t>(d)) ? static_cast<uint32_t>(d) : 0;
+}
+
+// commitLines({M: Int8Array, rows, cols, byColumns}) -> Promise<Uint8Array(32)>
+Napi::Value CommitLines(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) return TypeError(env, "commitLines(options: object)");
+  auto o = info[0].As<Napi::Object>();
+  uint32_t rows = Dim(o, "rows"), cols = Dim(o, "cols");
+  if (!rows || !cols) return RangeError(env, "rows and cols must be integers >= 1");
+  if (!IsInt8(o.Get("M"), size_t(rows) * cols)) return TypeError(env, "M must be an Int8Array of rows·cols entries");
+  const int8_t* M = o.Get("M").As<Napi::Int8Array>().Data();
+  bool by_columns = o.Get("byColumns").ToBoolean().Value();
+  auto root = std::make_shared<std::vector<uint8_t>>(32);
+  return Queue(new TaskWorker(
+      env, o,
+      [=] {
+        std::vector<uint8_t> scratch(pouw_commit_scratch_bytes(rows, cols));
+        pouw_commit_lines(M, rows, cols, by_columns ? 1 : 0, root->data(), scratch.data());
+      },
+      [=](Napi::Env e) -> Napi::Value {
+        auto out = Napi::Uint8Array::New(e, 32);
+        std::memcpy(out.Data(), root->data(), 32);
+        return out;
+      }));
+}
+
+// freivalds({A, B, C: Int32Array, m, k, n, seed: Uint8Array(32), rounds}) -> Promise<boolean>
+Napi::Value Freivalds(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) return TypeError(env, "freivalds(options: object)");
+  auto o = info[0].As<Napi::Object>();
+  uint32_t m = Dim(o, "m"), k = Dim(o, "k"), n = Dim(o, "n"), rounds = Dim(o, "rounds");
+  if (!m || !k || !n || !rounds) return RangeError(env, "m, k, n and rounds must be integers >= 1");
+  auto c = o.Get("C"), seed = o.Get("seed");
+  if (!IsInt8(o.Get("A"), size_t(m) * k) || !IsInt8(o.Get("B"), size_t(k) * n) || !c.IsTypedArray() ||
+      c.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array || c.As<Napi::Int32Array>().ElementLength() != size_t(m) * n)
+    return TypeError(env, "A (m·k) and B (k·n) must be Int8Arrays and C (m·n) an Int32Array");
+  if (!seed.IsTypedArray() || seed.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+      seed.As<Napi::Uint8Array>().ByteLength() != 32)
+    return TypeError(env, "seed must be a 32-byte Uint8Array");
+  const int8_t* A = o.Get("A").As<Napi::Int8Array>().Data();
+  const int8_t* B = o.Get("B").As<Napi::Int8Array>().Data();
+  const int32_t* C = c.As<Napi::Int32Array>().Data();
+  std::array<uint8_t, 32> s;
+  std::memcpy(s.data(), seed.As<Napi::Uint8Array>().Data(), 32);
+  auto rc = std::make_shared<int>(0);
+  auto w = new TaskWorker(
+      env, o,
+      [=] {
+        std::vector<uint8_t> scratch(pouw_freivalds_scratch_bytes(m, k, n));
+        *rc = pouw_freivalds(A, B, C, m, k, n, s.data(), rounds, scratch.data());
+      },
+      [=](Napi::Env e) -> Napi::Value {
+        if (*rc == -1) {
+          Napi::RangeError::New(e, "freivalds: k·n above 2^39 or rounds outside 1..1024").ThrowAsJavaScriptException();
+          return e.Undefined();
+        }
+        if (*rc == -2) {
+          Napi::RangeError::New(e, "freivalds: an entry of A or B lies outside [-64, 64]").ThrowAsJavaScriptException();
+          return e.Undefined();
+        }
+        return Napi::Boolean::New(e, *rc == 1);
+      });
+  return Queue(w);
+}
+
 Napi::Value KernelImpls(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto o = Napi::Object::New(env);
@@ -397,6 +514,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("gemmI8", Napi::Function::New(env, GemmI8));
   exports.Set("gemmF32", Napi::Function::New(env, GemmF32));
   exports.Set("kernelImpls", Napi::Function::New(env, KernelImpls));
+  exports.Set("commitLines", Napi::Function::New(env, CommitLines));
+  exports.Set("freivalds", Napi::Function::New(env, Freivalds));
   exports.Set("peakI8", Napi::Function::New(env, PeakI8));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures));
   exports.Set("cudaDevices", Napi::Function::New(env, CudaDevices));

@@ -32,6 +32,8 @@ interface Addon {
   gemmF32(o: { A: Float32Array; B: Float32Array; m: number; k: number; n: number; threads: number }): Promise<Float32Array>;
   kernelImpls(): { sha256d: string; gemmI8: string; gemmF32: string };
   peakI8(seconds: number): { macsPerSecond: number; impl: string };
+  commitLines(o: { M: Int8Array; rows: number; cols: number; byColumns: boolean }): Promise<Uint8Array>;
+  freivalds(o: { A: Int8Array; B: Int8Array; C: Int32Array; m: number; k: number; n: number; seed: Uint8Array; rounds: number }): Promise<boolean>;
   cpuFeatures(): Record<string, boolean | number>;
   cudaDevices(): { compiled: boolean; count: number; name: string; error: string };
 }
@@ -93,6 +95,8 @@ export async function loadNative(root: string, options: { sha256dImpl?: string }
       return addon.gemmF32({ A, B, m: dims.m, k: dims.k, n: dims.n, threads: clampThreads(dims) });
     },
     peakI8: (seconds) => addon.peakI8(seconds),
+    commitLines: (M, rows, cols, byColumns) => addon.commitLines({ M, rows, cols, byColumns }),
+    freivalds: (A, B, C, { m, k, n }, seed, rounds) => addon.freivalds({ A, B, C, m, k, n, seed, rounds }),
     async close() {},
   };
 }

@@ -14,7 +14,13 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const output = join(root, 'wasm', 'pouw_kernels.wasm');
 const check = process.argv.includes('--check');
 
-export const SOURCES = ['native/src/sha256d.cc', 'native/src/sha256d_wasm.cc', 'native/src/gemm_i8.cc', 'native/src/gemm_f32.cc'];
+export const SOURCES = [
+  'native/src/sha256d.cc',
+  'native/src/sha256d_wasm.cc',
+  'native/src/gemm_i8.cc',
+  'native/src/gemm_f32.cc',
+  'native/src/matrix.cc',
+];
 export const EXPORTS = [
   'pouw_sha256d_scan',
   'pouw_sha256d_impl',
@@ -25,6 +31,10 @@ export const EXPORTS = [
   'pouw_gemm_f32',
   'pouw_gemm_f32_scratch_bytes',
   'pouw_gemm_f32_impl',
+  'pouw_commit_lines',
+  'pouw_commit_scratch_bytes',
+  'pouw_freivalds',
+  'pouw_freivalds_scratch_bytes',
   '__heap_base',
 ];
 

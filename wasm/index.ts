@@ -27,6 +27,10 @@ interface Exports {
   pouw_gemm_f32(a: number, b: number, c: number, m: number, k: number, n: number, scratch: number): void;
   pouw_gemm_f32_scratch_bytes(m: number, k: number, n: number): number;
   pouw_gemm_f32_impl(): number;
+  pouw_commit_lines(m: number, rows: number, cols: number, byColumns: number, root: number, scratch: number): number;
+  pouw_commit_scratch_bytes(rows: number, cols: number): number;
+  pouw_freivalds(a: number, b: number, c: number, m: number, k: number, n: number, seed: number, rounds: number, scratch: number): number;
+  pouw_freivalds_scratch_bytes(m: number, k: number, n: number): number;
 }
 
 // Scratch layout (offsets from __heap_base, 8-aligned).
@@ -129,9 +133,45 @@ export async function loadWasm(source: Uint8Array | WebAssembly.Module): Promise
       checkGemm(A, B, dims);
       return gemm(A, B, new Float32Array(dims.m * dims.n), dims, x.pouw_gemm_f32, x.pouw_gemm_f32_scratch_bytes);
     },
+    async commitLines(M, rows, cols, byColumns) {
+      if (!Number.isInteger(rows) || rows < 1 || !Number.isInteger(cols) || cols < 1 || M.length !== rows * cols) {
+        throw new RangeError(`bad matrix shape ${rows}×${cols} for ${M.length} entries`);
+      }
+      const [m, root, scratch] = arena([M.byteLength, 32, x.pouw_commit_scratch_bytes(rows, cols)]);
+      mem().set(new Uint8Array(M.buffer, M.byteOffset, M.byteLength), m!);
+      x.pouw_commit_lines(m!, rows, cols, byColumns ? 1 : 0, root!, scratch!);
+      return mem().slice(root!, root! + 32);
+    },
+    async freivalds(A, B, C, dims, seed, rounds) {
+      checkGemm(A, B, dims);
+      if (C.length !== dims.m * dims.n) throw new RangeError('C must hold m·n entries');
+      const [a, b, c, s, scratch] = arena([A.byteLength, B.byteLength, C.byteLength, 32, x.pouw_freivalds_scratch_bytes(dims.m, dims.k, dims.n)]);
+      const m8 = mem();
+      m8.set(new Uint8Array(A.buffer, A.byteOffset, A.byteLength), a!);
+      m8.set(new Uint8Array(B.buffer, B.byteOffset, B.byteLength), b!);
+      m8.set(new Uint8Array(C.buffer, C.byteOffset, C.byteLength), c!);
+      m8.set(seed, s!);
+      const rc = x.pouw_freivalds(a!, b!, c!, dims.m, dims.k, dims.n, s!, rounds, scratch!);
+      if (rc === -1) throw new RangeError('freivalds: k·n above 2^39 or rounds outside 1..1024');
+      if (rc === -2) throw new RangeError('freivalds: an entry of A or B lies outside [-64, 64]');
+      return rc === 1;
+    },
     async close() {},
   };
   return backend;
+
+  /** Absolute addresses of consecutive 64-aligned regions in the arena, memory grown to fit. */
+  function arena(sizes: number[]): number[] {
+    if (busy) throw new Error('this WASM instance is busy; use one instance per worker');
+    const out: number[] = [];
+    let at = ARENA;
+    for (const size of sizes) {
+      out.push(base + at);
+      at += align64(size);
+    }
+    ensure(at + 64);
+    return out;
+  }
 
   /** Lays A, B, C and the scratch out in the arena, runs `kernel`, copies C out. */
   function gemm<T extends Int32Array | Float32Array>(
@@ -142,17 +182,12 @@ export async function loadWasm(source: Uint8Array | WebAssembly.Module): Promise
     kernel: (a: number, b: number, c: number, m: number, k: number, n: number, scratch: number) => void,
     scratchBytes: (m: number, k: number, n: number) => number,
   ): T {
-    if (busy) throw new Error('this WASM instance is busy; use one instance per worker');
-    const a = ARENA;
-    const b = a + align64(A.byteLength);
-    const c = b + align64(B.byteLength);
-    const scratch = c + align64(C.byteLength);
-    ensure(scratch + scratchBytes(m, k, n) + 64);
+    const [a, b, c, scratch] = arena([A.byteLength, B.byteLength, C.byteLength, scratchBytes(m, k, n)]);
     const m8 = mem();
-    m8.set(new Uint8Array(A.buffer, A.byteOffset, A.byteLength), base + a);
-    m8.set(new Uint8Array(B.buffer, B.byteOffset, B.byteLength), base + b);
-    kernel(base + a, base + b, base + c, m, k, n, base + scratch);
-    new Uint8Array(C.buffer).set(mem().subarray(base + c, base + c + C.byteLength));
+    m8.set(new Uint8Array(A.buffer, A.byteOffset, A.byteLength), a!);
+    m8.set(new Uint8Array(B.buffer, B.byteOffset, B.byteLength), b!);
+    kernel(a!, b!, c!, m, k, n, scratch!);
+    new Uint8Array(C.buffer).set(mem().subarray(c!, c! + C.byteLength));
     return C;
   }
 }

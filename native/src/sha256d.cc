@@ -317,6 +317,8 @@ POUW_API int pouw_sha256d_select(const char* name) {
   return -1;
 }
 
+POUW_API void pouw_sha256(const uint8_t* data, size_t len, uint8_t out[32]) { pouw::sha256_bytes(data, len, out); }
+
 POUW_API void pouw_sha256d(const uint8_t* data, size_t len, uint8_t out[32]) {
   uint8_t first[32];
   pouw::sha256_bytes(data, len, first);

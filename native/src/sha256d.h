@@ -43,6 +43,10 @@ int pouw_sha256d_select(const char* name);
 // Plain SHA-256d of a message (reference and tests).
 void pouw_sha256d(const uint8_t* data, size_t len, uint8_t out[32]);
 
+// Plain SHA-256 of a message: the one SHA-256 the other kernels (commitments,
+// streams, tickets) share.
+void pouw_sha256(const uint8_t* data, size_t len, uint8_t out[32]);
+
 #ifdef __cplusplus
 }
 #endif
