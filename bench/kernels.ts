@@ -16,11 +16,14 @@ import { performance } from 'node:perf_hooks';
 import { sha256, utf8ToBytes, toHex } from '../core/index.js';
 import type { BackendName, KernelBackend, Sha256dScanJob } from '../core/kernel.js';
 import { nativePool, workerPool, type ScanPool } from '../node/kernel-pool.js';
+import type { SectorParams } from '../core/params.js';
 import { backendCandidates } from '../node/kernels.js';
 
 export interface BenchOptions {
   root: string;
   backends: BackendName[];
+  /** Sectors whose lottery parameters are measured. */
+  sectors: readonly SectorParams[];
   threads: number;
   /** Target duration of each timed measurement. */
   seconds: number;
@@ -48,6 +51,24 @@ export interface GemmFigures {
   macsPerSecond: number;
 }
 
+export interface LotteryFigures {
+  sector: string;
+  impl: string;
+  /** m = n = size, k = depth. */
+  size: number;
+  depth: number;
+  rank: number;
+  tile: string;
+  /** Folded multiply-adds per second (m·n·k′), 1 thread, tickets included, no recovery. */
+  macsPerSecond: number;
+  /** Against the peak of the unit the implementation uses (AMX or SIMD), same run. */
+  vsPeak?: number;
+  /** The same backend's plain int8 GEMM of the same size (its lottery microkernel when it has one). */
+  plainMacsPerSecond: number;
+  /** lottery time / plain GEMM time. */
+  overhead: number;
+}
+
 export interface BackendReport {
   backend: BackendName;
   available: boolean;
@@ -56,6 +77,7 @@ export interface BackendReport {
   sha256d?: Sha256dFigures;
   gemmI8?: GemmFigures & { vsPeak?: number };
   gemmF32?: GemmFigures;
+  lottery?: LotteryFigures[];
 }
 
 export interface BenchReport {
@@ -63,8 +85,8 @@ export interface BenchReport {
   references: {
     opensslSha256dHps: number;
     opensslBulkSha256dHps: number;
-    /** The CPU's int8 multiply-add ceiling on one thread, when the native probe is available. */
-    peakI8?: { macsPerSecond: number; impl: string };
+    /** The CPU's int8 multiply-add ceilings on one thread per unit (AMX, VNNI...), when the native probe is available. */
+    peaksI8?: { macsPerSecond: number; impl: string }[];
   };
   backends: BackendReport[];
 }
@@ -174,19 +196,76 @@ function gemmOperands(size: number) {
   return { A8: i8(), B8: i8(), Af: f32(), Bf: f32() };
 }
 
+/**
+ * Lottery shapes per backend: m = n = size, k = depth. The native one is the
+ * issue's overhead case (k = 4096 with the sector's rank); slower backends use
+ * smaller problems so a run stays short.
+ */
+const LOTTERY_SHAPE: Record<BackendName, { size: number; depth: number }> = {
+  native: { size: 512, depth: 4096 },
+  wasm: { size: 256, depth: 1024 },
+  js: { size: 128, depth: 256 },
+};
+
+async function lotteryFigures(backend: KernelBackend, sector: SectorParams, seconds: number, peak?: number): Promise<LotteryFigures> {
+  const { size, depth } = LOTTERY_SHAPE[backend.name];
+  const { rank, tileRows, tileCols } = sector.lottery;
+  let x = 99;
+  const next = () => ((x = (x * 1103515245 + 12345) >>> 0) >>> 16) % 129;
+  const A = Int8Array.from({ length: size * depth }, () => next() - 64);
+  const B = Int8Array.from({ length: depth * size }, () => next() - 64);
+  const job = {
+    A,
+    B,
+    m: size,
+    k: depth,
+    n: size,
+    config: { rank, tileRows, tileCols },
+    seedA: sha256(utf8ToBytes('bench seed A')),
+    seedB: sha256(utf8ToBytes('bench seed B')),
+    threshold: 0n,
+  };
+  const folded = size * size * (depth - (depth % rank));
+  const dims = { m: size, k: depth, n: size };
+  const plain = backend.lotteryPlainGemm ? () => backend.lotteryPlainGemm!(A, B, dims) : () => backend.gemmI8(A, B, dims);
+  // Interleave the two so both see the same machine state.
+  let lottery = 0;
+  let gemm = 0;
+  const t0 = performance.now();
+  do {
+    lottery = Math.max(lottery, await bestRate(folded, 0, () => backend.lottery(job)));
+    gemm = Math.max(gemm, await bestRate(size * size * depth, 0, plain));
+  } while (performance.now() - t0 < seconds * 1000);
+  return {
+    sector: sector.slug,
+    impl: backend.capabilities.lottery,
+    size,
+    depth,
+    rank,
+    tile: `${tileRows}×${tileCols}`,
+    macsPerSecond: lottery,
+    ...(peak ? { vsPeak: lottery / peak } : {}),
+    plainMacsPerSecond: gemm,
+    // Time of one lottery run over time of one plain GEMM of the same operands.
+    overhead: folded / lottery / ((size * size * depth) / gemm),
+  };
+}
+
 async function poolFor(root: string, backend: KernelBackend, threads: number): Promise<ScanPool> {
   return backend.name === 'native' ? nativePool(backend, threads) : workerPool(root, backend.name, threads);
 }
 
 export async function runBench(opts: BenchOptions): Promise<BenchReport> {
-  const total = 1 + opts.backends.length * 5;
+  const total = 1 + opts.backends.length * (5 + opts.sectors.length);
   let done = 0;
   const step = (label: string) => opts.onProgress?.(++done, total, label);
   const want = storedChecksums(opts.root).sha256d;
   step('reference: OpenSSL SHA-256d, 1 thread');
   const openssl = opensslSha256dRate(opts.seconds);
   const opensslBulk = opensslBulkSha256dRate(opts.seconds);
-  let peakI8: BenchReport['references']['peakI8'];
+  let peaksI8: BenchReport['references']['peaksI8'];
+  /** The peak a kernel implementation is held to: its own unit's, else the widest SIMD one's. */
+  const peakFor = (impl: string) => peaksI8?.find((p) => p.impl === impl) ?? peaksI8?.find((p) => p.impl !== 'amx-int8');
   const reports: BackendReport[] = [];
   const candidates = backendCandidates(opts.root);
   for (const name of opts.backends) {
@@ -196,7 +275,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       backend = await c.load();
     } catch (e) {
       reports.push({ backend: name, available: false, reason: (e as Error).message });
-      done += 5;
+      done += 5 + opts.sectors.length;
       continue;
     }
     step(`${name}: checksum of the fixed workload`);
@@ -205,7 +284,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     const report: BackendReport = { backend: name, available: true, checksum: { ok: got === want, got, want } };
     reports.push(report);
     if (got !== want) {
-      done += 4;
+      done += 4 + opts.sectors.length;
       continue;
     }
     step(`${name}: SHA-256d, 1 thread`);
@@ -225,21 +304,31 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       vsOpenssl: oneThreadHps / openssl,
       vsOpensslBulk: oneThreadHps / opensslBulk,
     };
-    if (backend.peakI8 && !peakI8) peakI8 = backend.peakI8(opts.seconds);
+    if (backend.peakI8 && !peaksI8) {
+      const widest = backend.peakI8(opts.seconds);
+      peaksI8 = [widest];
+      if (widest.impl === 'amx-int8') peaksI8.push(backend.peakI8(opts.seconds, 'avx512-vnni'));
+    }
     const size = GEMM_SIZE[name];
     const ops = gemmOperands(size);
     const dims = { m: size, k: size, n: size, threads: 1 };
     step(`${name}: int8 GEMM ${size}³, 1 thread`);
     const i8 = await bestRate(size ** 3, opts.seconds, () => backend.gemmI8(ops.A8, ops.B8, dims));
-    report.gemmI8 = { impl: backend.capabilities.gemmI8, size, macsPerSecond: i8, ...(peakI8 ? { vsPeak: i8 / peakI8.macsPerSecond } : {}) };
+    const gemmPeak = peakFor(backend.capabilities.gemmI8);
+    report.gemmI8 = { impl: backend.capabilities.gemmI8, size, macsPerSecond: i8, ...(gemmPeak ? { vsPeak: i8 / gemmPeak.macsPerSecond } : {}) };
     step(`${name}: float32 GEMM ${size}³, 1 thread`);
     const f32 = await bestRate(size ** 3, opts.seconds, () => backend.gemmF32(ops.Af, ops.Bf, dims));
     report.gemmF32 = { impl: backend.capabilities.gemmF32, size, macsPerSecond: f32 };
+    report.lottery = [];
+    for (const sector of opts.sectors) {
+      step(`${name}: ${sector.slug} lottery ${LOTTERY_SHAPE[name].size}²×${LOTTERY_SHAPE[name].depth}, 1 thread`);
+      report.lottery.push(await lotteryFigures(backend, sector, opts.seconds, peakFor(backend.capabilities.lottery)?.macsPerSecond));
+    }
     await backend.close();
   }
   return {
     machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), node: process.version, platform: `${process.platform}-${process.arch}` },
-    references: { opensslSha256dHps: openssl, opensslBulkSha256dHps: opensslBulk, ...(peakI8 ? { peakI8 } : {}) },
+    references: { opensslSha256dHps: openssl, opensslBulkSha256dHps: opensslBulk, ...(peaksI8 ? { peaksI8 } : {}) },
     backends: reports,
   };
 }

@@ -50,17 +50,17 @@ function parseSeconds(value: string): number {
 const rate = (hps: number) => (hps >= 1e6 ? `${(hps / 1e6).toFixed(2)} MH/s` : `${(hps / 1e3).toFixed(1)} kH/s`);
 
 export function formatReport(r: BenchReport): string {
-  const peak = r.references.peakI8;
+  const peaks = r.references.peaksI8 ?? [];
   const lines = [
     `machine: ${r.machine.cpu}, ${r.machine.cores} threads, node ${r.machine.node}, ${r.machine.platform}`,
     `references (1 thread, same run): node:crypto SHA-256d ${rate(r.references.opensslSha256dHps)} (one call per hash); ` +
       `OpenSSL bulk SHA-256 as midstate SHA-256d ${rate(r.references.opensslBulkSha256dHps)}` +
-      (peak ? `; CPU int8 peak ${(peak.macsPerSecond / 1e9).toFixed(0)} G multiply-adds/s (${peak.impl})` : ''),
+      (peaks.length ? `; CPU int8 peak ${peaks.map((p) => `${(p.macsPerSecond / 1e9).toFixed(0)} G multiply-adds/s (${p.impl})`).join(', ')}` : ''),
     '',
     'SHA-256d nonce search (104-byte header, 8-byte nonce; the same work in every sector)',
   ];
   const sha: string[][] = [['backend', 'impl', '1 thread', 'vs node:crypto', 'vs OpenSSL bulk', 'threads', 'all threads', 'scaling', 'checksum']];
-  const gemm: string[][] = [['backend', 'int8 impl', 'size', 'G mult-adds/s', 'of peak', 'f32 impl', 'GFLOP/s']];
+  const gemm: string[][] = [['backend', 'int8 impl', 'size', 'G mult-adds/s', 'of its peak', 'f32 impl', 'GFLOP/s']];
   for (const b of r.backends) {
     if (!b.available) {
       sha.push([b.backend, `not available: ${b.reason}`]);
@@ -94,7 +94,32 @@ export function formatReport(r: BenchReport): string {
       ]);
     }
   }
-  lines.push(formatTable(sha, '  '), '', 'GEMM, 1 thread (int8 exact; G = 10^9 multiply-adds/s, twice that in GOP/s)', formatTable(gemm, '  '));
+  const lot: string[][] = [['backend', 'sector', 'impl', 'm=n × k', 'rank', 'tile', 'G mult-adds/s', 'of its peak', 'plain GEMM', 'overhead']];
+  for (const b of r.backends) {
+    for (const l of b.lottery ?? []) {
+      lot.push([
+        b.backend,
+        l.sector,
+        l.impl,
+        `${l.size}×${l.depth}`,
+        String(l.rank),
+        l.tile,
+        (l.macsPerSecond / 1e9).toFixed(1),
+        l.vsPeak ? `${(100 * l.vsPeak).toFixed(0)}%` : '-',
+        `${(l.plainMacsPerSecond / 1e9).toFixed(1)} G`,
+        `${l.overhead.toFixed(2)}×`,
+      ]);
+    }
+  }
+  lines.push(
+    formatTable(sha, '  '),
+    '',
+    'GEMM, 1 thread (int8 exact; G = 10^9 multiply-adds/s, twice that in GOP/s)',
+    formatTable(gemm, '  '),
+    '',
+    "int8 matmul lottery per sector's parameters, 1 thread, tickets included (rate counts the m·n·k′ folded multiply-adds; overhead = lottery time / plain int8 GEMM time, same backend and operands)",
+    formatTable(lot, '  '),
+  );
   return lines.join('\n');
 }
 
@@ -115,9 +140,12 @@ export function registerBenchCommand(program: Command): void {
     const tty = process.stderr.isTTY === true && !opts.json;
     const bar = tty ? new SingleBar({ format: 'bench [{bar}] {value}/{total} {label}', hideCursor: true, clearOnComplete: true }) : undefined;
     let started = false;
+    const spec = devnetSpec();
+    const sectors = opts.sector === undefined ? spec.sectors : [findSector(spec, /^\d+$/.test(opts.sector) ? Number(opts.sector) : opts.sector)!];
     const report = await runBench({
       root: packageInfo().root,
       backends: opts.backend,
+      sectors,
       threads: opts.threads,
       seconds: opts.seconds,
       onProgress: (done, total, label) => {

@@ -12,7 +12,7 @@
 import { bigIntToBytesLE, bytesToBigIntLE } from './bytes.js';
 import { freivalds } from './freivalds.js';
 import { sha256d as sha256dRef } from './hash.js';
-import { commitColumns, commitRows } from './lottery.js';
+import { commitColumns, commitRows, runLotteryWithSeeds, type LotteryShape } from './lottery.js';
 
 export type BackendName = 'native' | 'wasm' | 'js';
 
@@ -51,6 +51,7 @@ export interface KernelCapabilities {
   /** Implementations of the int8 and float32 GEMMs, e.g. "avx512-vnni", "simd128". */
   gemmI8: string;
   gemmF32: string;
+  lottery: string;
   /** Threads a scan can use. */
   maxThreads: number;
   /** Free-form facts worth showing (CPU features, devices). */
@@ -66,13 +67,47 @@ export interface KernelBackend {
   gemmI8(A: Int8Array, B: Int8Array, dims: GemmDims): Promise<Int32Array>;
   /** C = A·B in float32 with the backend's natural summation order (results differ across backends by rounding). */
   gemmF32(A: Float32Array, B: Float32Array, dims: GemmDims): Promise<Float32Array>;
+  /** The int8 matmul lottery from its seeds and threshold (core/lottery.ts is the specification). */
+  lottery(job: LotteryJob): Promise<LotteryResult>;
   /** RFC 6962 root over the rows (or columns) of an int8 matrix, as core/lottery.ts commits tasks. */
   commitLines(M: Int8Array, rows: number, cols: number, byColumns: boolean): Promise<Uint8Array>;
   /** Freivalds' check that C = A·B, exactly as core/freivalds.ts. */
   freivalds(A: Int8Array, B: Int8Array, C: Int32Array, dims: GemmDims, seed: Uint8Array, rounds: number): Promise<boolean>;
-  /** The CPU's own int8 multiply-add ceiling on one thread, measured for about `seconds` (native only). */
-  peakI8?(seconds: number): { macsPerSecond: number; impl: string };
+  /** A plain int8 GEMM through the lottery's own packing and microkernel: the baseline of its overhead (bench only). */
+  lotteryPlainGemm?(A: Int8Array, B: Int8Array, dims: GemmDims): Promise<Int32Array>;
+  /**
+   * The CPU's own int8 multiply-add ceiling on one thread, measured for about
+   * `seconds` with the widest unit or the one named ("amx-int8", "avx512-vnni"); native only.
+   */
+  peakI8?(seconds: number, unit?: string): { macsPerSecond: number; impl: string };
   close(): Promise<void>;
+}
+
+export interface LotteryJob {
+  /** m×k and k×n, row-major, entries in [−64, 64]. */
+  A: Int8Array;
+  B: Int8Array;
+  m: number;
+  k: number;
+  n: number;
+  config: LotteryShape;
+  seedA: Uint8Array;
+  seedB: Uint8Array;
+  /** Highest winning ticket, read little-endian (`ticketThreshold`). */
+  threshold: bigint;
+  /** Also return the exact product AB. */
+  recover?: boolean;
+  /** Threads where the backend has them (default 1). */
+  threads?: number;
+}
+
+export interface LotteryResult {
+  /** 32 bytes per tile, tiles in row-major order (index = ti·(n/w) + tj). */
+  tickets: Uint8Array;
+  /** Indices of the winning tiles, increasing. */
+  winners: number[];
+  /** AB exactly (m×n), when `recover` was asked. */
+  product?: Int32Array;
 }
 
 export interface GemmDims {
@@ -195,7 +230,14 @@ function writeNonce(buf: Uint8Array, offset: number, width: number, nonce: bigin
 export function jsBackend(): KernelBackend {
   return {
     name: 'js',
-    capabilities: { sha256d: 'scalar (reference)', gemmI8: 'scalar (reference)', gemmF32: 'scalar (reference)', maxThreads: 1, details: {} },
+    capabilities: {
+      sha256d: 'scalar (reference)',
+      gemmI8: 'scalar (reference)',
+      gemmF32: 'scalar (reference)',
+      lottery: 'scalar (reference)',
+      maxThreads: 1,
+      details: {},
+    },
     sha256d: sha256dRef,
     async sha256dScan(job) {
       checkScanJob(job);
@@ -223,6 +265,27 @@ export function jsBackend(): KernelBackend {
     async gemmF32(A, B, dims) {
       checkGemm(A, B, dims);
       return gemmF32Reference(A, B, dims);
+    },
+    async lottery(job) {
+      const run = runLotteryWithSeeds({
+        A: job.A,
+        B: job.B,
+        m: job.m,
+        k: job.k,
+        n: job.n,
+        config: { rank: job.config.rank, tileRows: job.config.tileRows, tileCols: job.config.tileCols },
+        seeds: { seedA: job.seedA, seedB: job.seedB },
+        threshold: job.threshold,
+        recover: job.recover,
+      });
+      const tickets = new Uint8Array(32 * run.tickets.length);
+      run.tickets.forEach((t, i) => tickets.set(t, 32 * i));
+      const across = job.n / job.config.tileCols;
+      return {
+        tickets,
+        winners: run.winners.map((w) => w.ti * across + w.tj),
+        ...(run.product ? { product: run.product } : {}),
+      };
     },
     async commitLines(M, rows, cols, byColumns) {
       return byColumns ? commitColumns(M, rows, cols) : commitRows(M, rows, cols);

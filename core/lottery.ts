@@ -103,14 +103,15 @@ export function expand(seed: Uint8Array, label: string, count: number): Uint8Arr
 // Configuration, dimensions, seeds
 
 /** Why (m, k, n) and `config` cannot run a lottery, or null when they can. */
-export function lotteryDimsProblem(m: number, k: number, n: number, config: LotteryParams): string | null {
+export function lotteryDimsProblem(m: number, k: number, n: number, config: LotteryShape & { macsPerHash?: bigint }): string | null {
   const u32 = (v: unknown, min: number) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= U32_MAX;
   if (!u32(m, 1) || !u32(n, 1) || !u32(k, 1)) return `dimensions must be integers in [1, 2^32): ${m}×${k}×${n}`;
   if (typeof config !== 'object' || config === null) return 'config must be an object';
   const { rank, tileRows, tileCols, macsPerHash } = config;
   if (!u32(rank, 2) || rank > MAX_INNER_DIM) return `rank must be an integer in [2, ${MAX_INNER_DIM}], got ${rank}`;
   if (!u32(tileRows, 1) || !u32(tileCols, 1)) return `tile dims must be integers in [1, 2^32): ${tileRows}×${tileCols}`;
-  if (typeof macsPerHash !== 'bigint' || macsPerHash < 1n || macsPerHash > U64_MAX) {
+  // macsPerHash only prices tickets; the seeded run (what kernels compute) has none.
+  if ('macsPerHash' in config && (typeof macsPerHash !== 'bigint' || macsPerHash < 1n || macsPerHash > U64_MAX)) {
     return 'macsPerHash must be a bigint in [1, 2^64)';
   }
   if (k > MAX_INNER_DIM) return `k = ${k} above ${MAX_INNER_DIM} (int32 sums could overflow)`;
@@ -120,7 +121,10 @@ export function lotteryDimsProblem(m: number, k: number, n: number, config: Lott
   return null;
 }
 
-function assertDims(m: number, k: number, n: number, config: LotteryParams): void {
+/** The shape part of the lottery parameters: what the kernels need. */
+export type LotteryShape = Pick<LotteryParams, 'rank' | 'tileRows' | 'tileCols'>;
+
+function assertDims(m: number, k: number, n: number, config: LotteryShape & { macsPerHash?: bigint }): void {
   const problem = lotteryDimsProblem(m, k, n, config);
   if (problem !== null) throw new RangeError(problem);
 }
@@ -455,7 +459,8 @@ export interface LotteryWinner {
 }
 
 export interface LotteryRun {
-  seeds: LotterySeeds;
+  /** The seeds used; jobKey is there when they were derived by `runLottery`. */
+  seeds: Pick<LotterySeeds, 'seedA' | 'seedB'> & Partial<LotterySeeds>;
   /** Highest winning ticket (as a little-endian integer). */
   threshold: bigint;
   /** Every tile's final 16-word state, tiles in row-major order (ti major), 16 words each. */
@@ -485,11 +490,31 @@ function accumulate(AE: Int8Array, BF: Int8Array, acc: Int32Array, m: number, k:
 }
 
 /** Runs the whole lottery over A·B: every tile's ticket, the winners and, optionally, AB. */
-export function runLottery(input: RunLotteryInput): LotteryRun {
-  const { A, B, m, k, n, config } = input;
-  assertDims(m, k, n, config);
+export function runLottery(input: RunLotteryInput): LotteryRun & { seeds: LotterySeeds } {
+  assertDims(input.m, input.k, input.n, input.config);
   const seeds = lotterySeeds(input);
-  const threshold = ticketThreshold(input.target, config, k);
+  return { ...runLotteryWithSeeds({ ...input, seeds, threshold: ticketThreshold(input.target, input.config, input.k) }), seeds };
+}
+
+export interface SeededLotteryInput {
+  A: Int8Array;
+  B: Int8Array;
+  m: number;
+  k: number;
+  n: number;
+  config: LotteryShape;
+  seeds: Pick<LotterySeeds, 'seedA' | 'seedB'>;
+  threshold: bigint;
+  recover?: boolean;
+}
+
+/**
+ * The lottery from seeds and threshold already derived: what the kernels
+ * compute (seeds are cheap and are derived once, in TypeScript).
+ */
+export function runLotteryWithSeeds(input: SeededLotteryInput): LotteryRun {
+  const { A, B, m, k, n, seeds, threshold, config } = input;
+  assertDims(m, k, n, config);
   const { rank: r, tileRows: h, tileCols: w } = config;
   const { AE, BF, e, f } = noisyOperands(A, B, m, k, n, r, seeds);
 

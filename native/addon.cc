@@ -17,6 +17,7 @@
 
 #include "gemm_f32.h"
 #include "gemm_i8.h"
+#include "lottery.h"
 #include "matrix.h"
 #include "peak.h"
 #include "sha256d.h"
@@ -329,17 +330,19 @@ Napi::Value GemmF32(const Napi::CallbackInfo& info) {
   return p;
 }
 
-// peakI8(seconds) -> {macsPerSecond, impl}: the CPU's int8 multiply-add ceiling on one thread.
+// peakI8(seconds, unit?) -> {macsPerSecond, impl}: the CPU's int8 multiply-add ceiling
+// on one thread, with the widest unit or the one named ("amx-int8", "avx512-vnni").
 Napi::Value PeakI8(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   double seconds = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0.2;
   if (!(seconds > 0 && seconds <= 60)) return RangeError(env, "seconds must be within (0, 60]");
+  std::string unit = info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
   const char* impl = "";
   uint64_t iterations = 1 << 16, macs = 0;
   double elapsed = 0;
   for (;;) {
     auto t0 = std::chrono::steady_clock::now();
-    macs = pouw_peak_i8_probe(iterations, &impl);
+    macs = pouw_peak_i8_probe(iterations, unit.empty() ? nullptr : unit.c_str(), &impl);
     elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (elapsed >= seconds) break;
     iterations *= elapsed > 0 ? std::max(2.0, std::min(64.0, 1.2 * seconds / elapsed)) : 64;
@@ -354,7 +357,9 @@ Napi::Value PeakI8(const Napi::CallbackInfo& info) {
 // thread; `keep` holds the caller's arrays alive meanwhile.
 class TaskWorker : public Napi::AsyncWorker {
  public:
-  TaskWorker(Napi::Env env, Napi::Object keep, std::function<void()> work, std::function<Napi::Value(Napi::Env)> done)
+  // `done` gets the object passed as `keep`, alive again on the JS thread.
+  using Done = std::function<Napi::Value(Napi::Env, Napi::Object)>;
+  TaskWorker(Napi::Env env, Napi::Object keep, std::function<void()> work, Done done)
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), work_(std::move(work)), done_(std::move(done)) {
     keep_ = Napi::Persistent(keep);
   }
@@ -365,7 +370,7 @@ class TaskWorker : public Napi::AsyncWorker {
   // `done` may throw a JS error (a coded failure of the kernel): the promise rejects with it.
   void OnOK() override {
     Napi::Env env = Env();
-    Napi::Value v = done_(env);
+    Napi::Value v = done_(env, keep_.Value());
     if (env.IsExceptionPending()) {
       deferred_.Reject(env.GetAndClearPendingException().Value());
     } else {
@@ -377,7 +382,7 @@ class TaskWorker : public Napi::AsyncWorker {
  private:
   Napi::Promise::Deferred deferred_;
   std::function<void()> work_;
-  std::function<Napi::Value(Napi::Env)> done_;
+  Done done_;
   Napi::ObjectReference keep_;
 };
 
@@ -416,7 +421,7 @@ Napi::Value CommitLines(const Napi::CallbackInfo& info) {
         std::vector<uint8_t> scratch(pouw_commit_scratch_bytes(rows, cols));
         pouw_commit_lines(M, rows, cols, by_columns ? 1 : 0, root->data(), scratch.data());
       },
-      [=](Napi::Env e) -> Napi::Value {
+      [=](Napi::Env e, Napi::Object) -> Napi::Value {
         auto out = Napi::Uint8Array::New(e, 32);
         std::memcpy(out.Data(), root->data(), 32);
         return out;
@@ -449,7 +454,7 @@ Napi::Value Freivalds(const Napi::CallbackInfo& info) {
         std::vector<uint8_t> scratch(pouw_freivalds_scratch_bytes(m, k, n));
         *rc = pouw_freivalds(A, B, C, m, k, n, s.data(), rounds, scratch.data());
       },
-      [=](Napi::Env e) -> Napi::Value {
+      [=](Napi::Env e, Napi::Object) -> Napi::Value {
         if (*rc == -1) {
           Napi::RangeError::New(e, "freivalds: k·n above 2^39 or rounds outside 1..1024").ThrowAsJavaScriptException();
           return e.Undefined();
@@ -463,12 +468,148 @@ Napi::Value Freivalds(const Napi::CallbackInfo& info) {
   return Queue(w);
 }
 
+// lottery({A, B, m, k, n, rank, tileRows, tileCols, seedA, seedB, threshold: Uint8Array(32 LE),
+//          recover, threads}) -> Promise<{tickets: Uint8Array, winners: number[], product?: Int32Array}>
+// Threads split the job by tile rows: every thread packs its share of B+F, then
+// (after all have finished) runs its own tile rows with its own scratch.
+Napi::Value Lottery(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) return TypeError(env, "lottery(options: object)");
+  auto o = info[0].As<Napi::Object>();
+  uint32_t m = Dim(o, "m"), k = Dim(o, "k"), n = Dim(o, "n");
+  pouw_lottery_config cfg{Dim(o, "rank"), Dim(o, "tileRows"), Dim(o, "tileCols")};
+  if (!m || !k || !n || !cfg.rank || !cfg.tile_rows || !cfg.tile_cols)
+    return RangeError(env, "m, k, n, rank, tileRows and tileCols must be integers >= 1");
+  if (!IsInt8(o.Get("A"), size_t(m) * k) || !IsInt8(o.Get("B"), size_t(k) * n))
+    return TypeError(env, "A (m·k) and B (k·n) must be Int8Arrays");
+  std::array<uint8_t, 32> seedA, seedB, threshold;
+  for (auto [key, out] : {std::pair<const char*, uint8_t*>{"seedA", seedA.data()}, {"seedB", seedB.data()}, {"threshold", threshold.data()}}) {
+    Napi::Value v = o.Get(key);
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array || v.As<Napi::Uint8Array>().ByteLength() != 32)
+      return TypeError(env, std::string(key) + " must be a 32-byte Uint8Array");
+    std::memcpy(out, v.As<Napi::Uint8Array>().Data(), 32);
+  }
+  if (pouw_lottery_scratch_bytes(m, k, n, cfg.rank, cfg.tile_rows, cfg.tile_cols) == 0)
+    return RangeError(env, "lottery shape rules broken: 2 <= rank <= k <= 65536, m % tileRows == 0, n % tileCols == 0");
+  bool recover = o.Get("recover").ToBoolean().Value();
+  uint32_t threads = o.Get("threads").IsNumber() ? o.Get("threads").ToNumber().Uint32Value() : 1;
+  uint32_t tile_rows_total = m / cfg.tile_rows;
+  threads = std::max<uint32_t>(1, std::min<uint32_t>({threads, tile_rows_total, 1024}));
+  const int8_t* A = o.Get("A").As<Napi::Int8Array>().Data();
+  const int8_t* B = o.Get("B").As<Napi::Int8Array>().Data();
+  size_t tiles = size_t(tile_rows_total) * (n / cfg.tile_cols);
+  struct Out {
+    std::vector<uint8_t> tickets;
+    std::vector<uint32_t> winners;
+    std::vector<int32_t> product;
+    int rc = 0;
+  };
+  auto out = std::make_shared<Out>();
+  out->tickets.resize(32 * tiles);
+  if (recover) out->product.resize(size_t(m) * n);
+  return Queue(new TaskWorker(
+      env, o,
+      [=] {
+        std::vector<uint8_t> shared(pouw_lottery_shared_bytes(m, k, n, cfg.rank, cfg.tile_rows, cfg.tile_cols));
+        std::vector<int> rcs(threads, 0);
+        std::vector<std::thread> pool;
+        for (uint32_t p = 0; p < threads; p++)
+          pool.emplace_back([&, p] {
+            rcs[p] = pouw_lottery_prepare(B, m, k, n, &cfg, seedA.data(), seedB.data(), recover ? 1 : 0, p, threads, shared.data());
+          });
+        for (auto& t : pool) t.join();
+        pool.clear();
+        for (int rc : rcs)
+          if (rc) {
+            out->rc = rc;
+            return;
+          }
+        std::vector<std::vector<uint32_t>> winners(threads);
+        uint32_t per = tile_rows_total / threads, extra = tile_rows_total % threads, row = 0;
+        for (uint32_t p = 0; p < threads; p++) {
+          uint32_t begin = row, end = row + per + (p < extra ? 1 : 0);
+          row = end;
+          pool.emplace_back([&, p, begin, end] {
+            std::vector<uint8_t> scratch(pouw_lottery_rows_scratch_bytes(m, k, n, cfg.rank, cfg.tile_rows, cfg.tile_cols));
+            uint32_t max_winners = (end - begin) * (n / cfg.tile_cols), count = 0;
+            winners[p].resize(max_winners);
+            rcs[p] = pouw_lottery_run_rows(A, m, k, n, &cfg, seedA.data(), seedB.data(), threshold.data(), shared.data(), begin, end,
+                                           out->tickets.data(), winners[p].data(), max_winners, &count,
+                                           recover ? out->product.data() : nullptr, scratch.data());
+            winners[p].resize(std::min(count, max_winners));
+          });
+        }
+        for (auto& t : pool) t.join();
+        for (uint32_t p = 0; p < threads; p++) {
+          if (rcs[p]) out->rc = rcs[p];
+          out->winners.insert(out->winners.end(), winners[p].begin(), winners[p].end());
+        }
+      },
+      [=](Napi::Env e, Napi::Object) -> Napi::Value {
+        if (out->rc == POUW_LOTTERY_EENTRY) {
+          Napi::RangeError::New(e, "lottery: an entry of A or B lies outside [-64, 64]").ThrowAsJavaScriptException();
+          return e.Undefined();
+        }
+        if (out->rc) {
+          Napi::RangeError::New(e, "lottery: kernel error " + std::to_string(out->rc)).ThrowAsJavaScriptException();
+          return e.Undefined();
+        }
+        auto r = Napi::Object::New(e);
+        auto t = Napi::Uint8Array::New(e, out->tickets.size());
+        std::memcpy(t.Data(), out->tickets.data(), out->tickets.size());
+        r.Set("tickets", t);
+        auto w = Napi::Array::New(e, out->winners.size());
+        for (size_t i = 0; i < out->winners.size(); i++) w.Set(i, Napi::Number::New(e, out->winners[i]));
+        r.Set("winners", w);
+        if (!out->product.empty()) {
+          auto pr = Napi::Int32Array::New(e, out->product.size());
+          std::memcpy(pr.Data(), out->product.data(), 4 * out->product.size());
+          r.Set("product", pr);
+        }
+        return r;
+      }));
+}
+
+// lotteryPlainGemm({A, B, m, k, n}) -> Promise<Int32Array>: the lottery's own
+// packing and microkernel without noise or folding, the baseline of its overhead.
+Napi::Value LotteryPlainGemm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) return TypeError(env, "lotteryPlainGemm(options: object)");
+  auto o = info[0].As<Napi::Object>();
+  uint32_t m = Dim(o, "m"), k = Dim(o, "k"), n = Dim(o, "n");
+  if (!m || !k || !n) return RangeError(env, "m, k, n must be integers >= 1");
+  if (!IsInt8(o.Get("A"), size_t(m) * k) || !IsInt8(o.Get("B"), size_t(k) * n))
+    return TypeError(env, "A (m·k) and B (k·n) must be Int8Arrays");
+  const int8_t* A = o.Get("A").As<Napi::Int8Array>().Data();
+  const int8_t* B = o.Get("B").As<Napi::Int8Array>().Data();
+  auto c = Napi::Int32Array::New(env, size_t(m) * n);
+  int32_t* C = c.Data();
+  auto rc = std::make_shared<int>(0);
+  auto keep = Napi::Object::New(env);
+  keep.Set("options", o);
+  keep.Set("result", c);
+  return Queue(new TaskWorker(
+      env, keep,
+      [=] {
+        std::vector<uint8_t> scratch(pouw_lottery_plain_scratch_bytes(m, k, n));
+        *rc = pouw_lottery_plain_gemm(A, B, m, k, n, C, scratch.data());
+      },
+      [=](Napi::Env e, Napi::Object kept) -> Napi::Value {
+        if (*rc) {
+          Napi::RangeError::New(e, "lotteryPlainGemm: kernel error " + std::to_string(*rc)).ThrowAsJavaScriptException();
+          return e.Undefined();
+        }
+        return kept.Get("result");
+      }));
+}
+
 Napi::Value KernelImpls(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto o = Napi::Object::New(env);
   o.Set("sha256d", pouw_sha256d_impl());
   o.Set("gemmI8", pouw_gemm_i8_impl());
   o.Set("gemmF32", pouw_gemm_f32_impl());
+  o.Set("lottery", pouw_lottery_impl());
   return o;
 }
 
@@ -516,6 +657,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("kernelImpls", Napi::Function::New(env, KernelImpls));
   exports.Set("commitLines", Napi::Function::New(env, CommitLines));
   exports.Set("freivalds", Napi::Function::New(env, Freivalds));
+  exports.Set("lottery", Napi::Function::New(env, Lottery));
+  exports.Set("lotteryPlainGemm", Napi::Function::New(env, LotteryPlainGemm));
   exports.Set("peakI8", Napi::Function::New(env, PeakI8));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures));
   exports.Set("cudaDevices", Napi::Function::New(env, CudaDevices));

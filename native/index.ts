@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { checkGemm, checkScanJob, targetBytes, type GemmDims, type KernelBackend, type Sha256dScanResult } from '../core/kernel.js';
+import { checkGemm, checkScanJob, targetBytes, type GemmDims, type KernelBackend, type LotteryResult, type Sha256dScanResult } from '../core/kernel.js';
 
 export const NATIVE_ADDON = 'build/Release/pouw_native.node';
 
@@ -30,8 +30,24 @@ interface Addon {
   }): Promise<Sha256dScanResult>;
   gemmI8(o: { A: Int8Array; B: Int8Array; m: number; k: number; n: number; threads: number }): Promise<Int32Array>;
   gemmF32(o: { A: Float32Array; B: Float32Array; m: number; k: number; n: number; threads: number }): Promise<Float32Array>;
-  kernelImpls(): { sha256d: string; gemmI8: string; gemmF32: string };
-  peakI8(seconds: number): { macsPerSecond: number; impl: string };
+  kernelImpls(): { sha256d: string; gemmI8: string; gemmF32: string; lottery: string };
+  lottery(o: {
+    A: Int8Array;
+    B: Int8Array;
+    m: number;
+    k: number;
+    n: number;
+    rank: number;
+    tileRows: number;
+    tileCols: number;
+    seedA: Uint8Array;
+    seedB: Uint8Array;
+    threshold: Uint8Array;
+    recover: boolean;
+    threads: number;
+  }): Promise<LotteryResult>;
+  lotteryPlainGemm(o: { A: Int8Array; B: Int8Array; m: number; k: number; n: number }): Promise<Int32Array>;
+  peakI8(seconds: number, unit?: string): { macsPerSecond: number; impl: string };
   commitLines(o: { M: Int8Array; rows: number; cols: number; byColumns: boolean }): Promise<Uint8Array>;
   freivalds(o: { A: Int8Array; B: Int8Array; C: Int32Array; m: number; k: number; n: number; seed: Uint8Array; rounds: number }): Promise<boolean>;
   cpuFeatures(): Record<string, boolean | number>;
@@ -64,6 +80,7 @@ export async function loadNative(root: string, options: { sha256dImpl?: string }
       sha256d: impls.sha256d,
       gemmI8: impls.gemmI8,
       gemmF32: impls.gemmF32,
+      lottery: impls.lottery,
       maxThreads: threads,
       details: {
         ...features,
@@ -94,7 +111,27 @@ export async function loadNative(root: string, options: { sha256dImpl?: string }
       checkGemm(A, B, dims);
       return addon.gemmF32({ A, B, m: dims.m, k: dims.k, n: dims.n, threads: clampThreads(dims) });
     },
-    peakI8: (seconds) => addon.peakI8(seconds),
+    peakI8: (seconds, unit) => addon.peakI8(seconds, unit),
+    lottery: (job) =>
+      addon.lottery({
+        A: job.A,
+        B: job.B,
+        m: job.m,
+        k: job.k,
+        n: job.n,
+        rank: job.config.rank,
+        tileRows: job.config.tileRows,
+        tileCols: job.config.tileCols,
+        seedA: job.seedA,
+        seedB: job.seedB,
+        threshold: targetBytes(job.threshold),
+        recover: job.recover ?? false,
+        threads: Math.max(1, Math.min(job.threads ?? 1, 1024)),
+      }),
+    lotteryPlainGemm: (A, B, dims) => {
+      checkGemm(A, B, dims);
+      return addon.lotteryPlainGemm({ A, B, m: dims.m, k: dims.k, n: dims.n });
+    },
     commitLines: (M, rows, cols, byColumns) => addon.commitLines({ M, rows, cols, byColumns }),
     freivalds: (A, B, C, { m, k, n }, seed, rounds) => addon.freivalds({ A, B, C, m, k, n, seed, rounds }),
     async close() {},

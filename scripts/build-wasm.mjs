@@ -20,6 +20,7 @@ export const SOURCES = [
   'native/src/gemm_i8.cc',
   'native/src/gemm_f32.cc',
   'native/src/matrix.cc',
+  'native/src/lottery.cc',
 ];
 export const EXPORTS = [
   'pouw_sha256d_scan',
@@ -35,6 +36,11 @@ export const EXPORTS = [
   'pouw_commit_scratch_bytes',
   'pouw_freivalds',
   'pouw_freivalds_scratch_bytes',
+  'pouw_lottery_run',
+  'pouw_lottery_scratch_bytes',
+  'pouw_lottery_impl',
+  'pouw_lottery_plain_gemm',
+  'pouw_lottery_plain_scratch_bytes',
   '__heap_base',
 ];
 

@@ -11,7 +11,7 @@
  * between them, which is also where cancellation is seen.
  * @module
  */
-import { checkGemm, checkScanJob, targetBytes, type GemmDims, type KernelBackend } from '../core/kernel.js';
+import { checkGemm, checkScanJob, targetBytes, type GemmDims, type KernelBackend, type LotteryResult } from '../core/kernel.js';
 
 export const WASM_MODULE = 'wasm/pouw_kernels.wasm';
 
@@ -31,6 +31,14 @@ interface Exports {
   pouw_commit_scratch_bytes(rows: number, cols: number): number;
   pouw_freivalds(a: number, b: number, c: number, m: number, k: number, n: number, seed: number, rounds: number, scratch: number): number;
   pouw_freivalds_scratch_bytes(m: number, k: number, n: number): number;
+  pouw_lottery_run(
+    a: number, b: number, m: number, k: number, n: number, cfg: number, seedA: number, seedB: number, threshold: number,
+    tickets: number, winners: number, maxWinners: number, nWinners: number, product: number, scratch: number,
+  ): number;
+  pouw_lottery_scratch_bytes(m: number, k: number, n: number, rank: number, tileRows: number, tileCols: number): number;
+  pouw_lottery_impl(): number;
+  pouw_lottery_plain_gemm(a: number, b: number, m: number, k: number, n: number, c: number, scratch: number): number;
+  pouw_lottery_plain_scratch_bytes(m: number, k: number, n: number): number;
 }
 
 // Scratch layout (offsets from __heap_base, 8-aligned).
@@ -76,6 +84,7 @@ export async function loadWasm(source: Uint8Array | WebAssembly.Module): Promise
       sha256d: cString(x.pouw_sha256d_impl()),
       gemmI8: cString(x.pouw_gemm_i8_impl()),
       gemmF32: cString(x.pouw_gemm_f32_impl()),
+      lottery: cString(x.pouw_lottery_impl()),
       maxThreads: 1,
       details: {},
     },
@@ -132,6 +141,49 @@ export async function loadWasm(source: Uint8Array | WebAssembly.Module): Promise
     async gemmF32(A, B, dims) {
       checkGemm(A, B, dims);
       return gemm(A, B, new Float32Array(dims.m * dims.n), dims, x.pouw_gemm_f32, x.pouw_gemm_f32_scratch_bytes);
+    },
+    async lottery(job) {
+      const { A, B, m, k, n, config } = job;
+      const scratchBytes = x.pouw_lottery_scratch_bytes(m, k, n, config.rank, config.tileRows, config.tileCols);
+      if (scratchBytes === 0 || A.length !== m * k || B.length !== k * n) {
+        throw new RangeError('lottery shape rules broken: 2 ≤ rank ≤ k ≤ 65536, m % tileRows = 0, n % tileCols = 0, A m·k, B k·n');
+      }
+      const tiles = (m / config.tileRows) * (n / config.tileCols);
+      const [a, b, cfg, sa, sb, th, tickets, winners, count, product, scratch] = arena([
+        A.byteLength, B.byteLength, 12, 32, 32, 32, 32 * tiles, 4 * tiles, 4, job.recover ? 4 * m * n : 0, scratchBytes,
+      ]);
+      const m8 = mem();
+      m8.set(new Uint8Array(A.buffer, A.byteOffset, A.byteLength), a!);
+      m8.set(new Uint8Array(B.buffer, B.byteOffset, B.byteLength), b!);
+      const v = view();
+      v.setUint32(cfg!, config.rank, true);
+      v.setUint32(cfg! + 4, config.tileRows, true);
+      v.setUint32(cfg! + 8, config.tileCols, true);
+      m8.set(job.seedA, sa!);
+      m8.set(job.seedB, sb!);
+      m8.set(targetBytes(job.threshold), th!);
+      const rc = x.pouw_lottery_run(a!, b!, m, k, n, cfg!, sa!, sb!, th!, tickets!, winners!, tiles, count!, job.recover ? product! : 0, scratch!);
+      if (rc === -2) throw new RangeError('lottery: an entry of A or B lies outside [-64, 64]');
+      if (rc !== 0) throw new RangeError(`lottery: kernel error ${rc}`);
+      const n8 = mem();
+      const won = view().getUint32(count!, true);
+      const out: LotteryResult = {
+        tickets: n8.slice(tickets!, tickets! + 32 * tiles),
+        winners: Array.from(new Uint32Array(n8.buffer.slice(winners!, winners! + 4 * won))),
+      };
+      if (job.recover) out.product = new Int32Array(n8.buffer.slice(product!, product! + 4 * m * n));
+      return out;
+    },
+    async lotteryPlainGemm(A, B, dims) {
+      checkGemm(A, B, dims);
+      const { m, k, n } = dims;
+      const [a, b, c, scratch] = arena([A.byteLength, B.byteLength, 4 * m * n, x.pouw_lottery_plain_scratch_bytes(m, k, n)]);
+      const m8 = mem();
+      m8.set(new Uint8Array(A.buffer, A.byteOffset, A.byteLength), a!);
+      m8.set(new Uint8Array(B.buffer, B.byteOffset, B.byteLength), b!);
+      const rc = x.pouw_lottery_plain_gemm(a!, b!, m, k, n, c!, scratch!);
+      if (rc !== 0) throw new RangeError(`lotteryPlainGemm: kernel error ${rc}`);
+      return new Int32Array(mem().buffer.slice(c!, c! + 4 * m * n));
     },
     async commitLines(M, rows, cols, byColumns) {
       if (!Number.isInteger(rows) || rows < 1 || !Number.isInteger(cols) || cols < 1 || M.length !== rows * cols) {

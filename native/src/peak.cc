@@ -1,8 +1,8 @@
-// Peak int8 multiply-add probe (see peak.h). Each round issues 16 independent
-// dot-product instructions on register-resident operands, enough chains to
-// cover the instruction's latency on current cores, so the rate is bounded by
-// issue ports and clock alone. An empty asm statement keeps the compiler from
-// folding the loop away.
+// Peak int8 multiply-add probe (see peak.h), with the widest int8 unit the CPU
+// grants: AMX tiles (four independent tdpbssd accumulators), else AVX-512 VNNI
+// (16 independent vpdpbusd chains), else AVX2. Operands stay in registers or
+// tiles, so the rate is bounded by the unit and the clock alone. An empty asm
+// statement keeps the compiler from folding the loops away.
 #include "peak.h"
 
 #if defined(__x86_64__) && !defined(__wasm__)
@@ -48,11 +48,80 @@ __attribute__((target("avx2"), noinline)) uint64_t probe_avx2(uint64_t iteration
   return iterations * 16 * 16;  // 16 multiply-adds per vpmaddwd ymm
 }
 
+#if defined(__linux__)
+// AMX tile data must be granted per process (arch_prctl ARCH_REQ_XCOMP_PERM, XFEATURE 18).
+bool amx_usable() {
+  __builtin_cpu_init();
+  unsigned a, b, c, d;
+  __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
+  if (!((d >> 24) & 1) || !((d >> 25) & 1)) return false;  // AMX-TILE, AMX-INT8
+  __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+  if (!((c >> 27) & 1)) return false;  // OSXSAVE
+  unsigned lo, hi;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  if (((lo >> 17) & 3) != 3) return false;  // XTILECFG, XTILEDATA
+  long ret;
+  __asm__ volatile("syscall" : "=a"(ret) : "a"(158L), "D"(0x1023L), "S"(18L) : "rcx", "r11", "memory");
+  return ret == 0;
+}
+
+struct alignas(64) TileConfig {
+  uint8_t palette, start_row, reserved[14];
+  uint16_t colsb[16];
+  uint8_t rows[16];
+};
+
+// Four independent 16x16 int32 accumulators fed by two 16x64 int8 tiles:
+// each tdpbssd is 16*16*64 multiply-adds.
+__attribute__((target("amx-tile,amx-int8"), noinline)) uint64_t probe_amx(uint64_t iterations) {
+  TileConfig cfg{};
+  cfg.palette = 1;
+  for (int t = 0; t < 6; t++) {
+    cfg.colsb[t] = 64;
+    cfg.rows[t] = 16;
+  }
+  alignas(64) static int8_t src[16 * 64];
+  for (int i = 0; i < 16 * 64; i++) src[i] = (int8_t)(i % 7 - 3);
+  _tile_loadconfig(&cfg);
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  _tile_loadd(4, src, 64);
+  _tile_loadd(5, src, 64);
+  for (uint64_t it = 0; it < iterations; it++) {
+    _tile_dpbssd(0, 4, 5);
+    _tile_dpbssd(1, 4, 5);
+    _tile_dpbssd(2, 4, 5);
+    _tile_dpbssd(3, 4, 5);
+  }
+  alignas(64) static int32_t out[16 * 16];
+  _tile_stored(0, out, 64);
+  _tile_release();
+  volatile int32_t sink = out[0];
+  (void)sink;
+  return iterations * 4 * 16 * 16 * 64;
+}
+#else
+bool amx_usable() { return false; }
+uint64_t probe_amx(uint64_t) { return 0; }
+#endif
+
+bool wants(const char* unit, const char* name) {
+  if (!unit) return true;
+  while (*unit && *unit == *name) unit++, name++;
+  return *unit == *name;
+}
+
 }  // namespace
 
-extern "C" uint64_t pouw_peak_i8_probe(uint64_t iterations, const char** impl) {
+extern "C" uint64_t pouw_peak_i8_probe(uint64_t iterations, const char* unit, const char** impl) {
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512f")) {
+  if (wants(unit, "amx-int8") && amx_usable()) {
+    *impl = "amx-int8";
+    return probe_amx(iterations);
+  }
+  if (wants(unit, "avx512-vnni") && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512f")) {
     *impl = "avx512-vnni";
     return probe_vnni(iterations);
   }
@@ -68,7 +137,7 @@ extern "C" uint64_t pouw_peak_i8_probe(uint64_t iterations, const char** impl) {
 
 #else
 
-extern "C" uint64_t pouw_peak_i8_probe(uint64_t iterations, const char** impl) {
+extern "C" uint64_t pouw_peak_i8_probe(uint64_t iterations, const char*, const char** impl) {
   *impl = "scalar";
   volatile int32_t acc = 0;
   for (uint64_t i = 0; i < iterations * 16; i++) acc = acc + 3 * -5;
