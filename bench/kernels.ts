@@ -2,10 +2,11 @@
  * Kernel benchmarks behind `pouw bench` and `npm run bench`.
  *
  * Every figure is measured beside a reference in the same process and run:
- * SHA-256d against Node's crypto (OpenSSL) hashing the same header. Before
- * timing anything, each backend must reproduce the stored checksum of a fixed
- * workload (bench/checksums.json), so a fast but wrong kernel is reported as
- * wrong, not fast.
+ * SHA-256d against Node's crypto (OpenSSL), GEMM and the lottery against the
+ * CPU's own int8 peak and the same backend's plain GEMM. Before timing
+ * anything, each backend must reproduce the stored checksum of every integer
+ * kernel on fixed inputs (bench/checksums.json), so a fast but wrong kernel is
+ * reported as wrong, not fast.
  * @module
  */
 import { createHash } from 'node:crypto';
@@ -13,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { sha256, utf8ToBytes, toHex } from '../core/index.js';
+import { concatBytes, devnetSpec, sha256, utf8ToBytes, toHex } from '../core/index.js';
 import type { BackendName, KernelBackend, Sha256dScanJob } from '../core/kernel.js';
 import { nativePool, workerPool, type ScanPool } from '../node/kernel-pool.js';
 import type { SectorParams } from '../core/params.js';
@@ -113,7 +114,53 @@ export function checksumOf(found: bigint[], hashesDone: bigint): string {
   return toHex(sha256(bytes));
 }
 
-export function storedChecksums(root: string): { sha256d: string } {
+/**
+ * Checksum of every integer kernel on fixed inputs: the SHA-256d scan above,
+ * an int8 GEMM, a lottery per default sector's parameters (tickets, winners and
+ * the recovered product), both matrix commitments and Freivalds' verdicts.
+ * Float32 GEMM is left out: its rounding legitimately differs across backends.
+ */
+export async function kernelsChecksum(backend: KernelBackend): Promise<string> {
+  const parts: Uint8Array[] = [];
+  const bytesOf = (a: Int32Array | Uint8Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const scan = await backend.sha256dScan(checksumJob());
+  parts.push(utf8ToBytes(checksumOf(scan.found, scan.hashesDone)));
+  let x = 7;
+  const next = () => ((x = (x * 1103515245 + 12345) >>> 0) >>> 16) % 129;
+  const matrix = (n: number) => Int8Array.from({ length: n }, () => next() - 64);
+  const A = matrix(64 * 96);
+  const B = matrix(96 * 80);
+  const C = await backend.gemmI8(A, B, { m: 64, k: 96, n: 80 });
+  parts.push(bytesOf(C));
+  parts.push(await backend.commitLines(A, 64, 96, false), await backend.commitLines(B, 96, 80, true));
+  const bad = C.slice();
+  bad[77] = bad[77]! + 1;
+  const seed = sha256(utf8ToBytes('bench freivalds'));
+  const verdicts = [await backend.freivalds(A, B, C, { m: 64, k: 96, n: 80 }, seed, 2), await backend.freivalds(A, B, bad, { m: 64, k: 96, n: 80 }, seed, 2)];
+  parts.push(Uint8Array.from(verdicts.map(Number)));
+  for (const sector of devnetSpec().sectors) {
+    const { rank, tileRows, tileCols } = sector.lottery;
+    const m = 2 * tileRows;
+    const n = 2 * tileCols;
+    const k = 2 * rank + 5;
+    const r = await backend.lottery({
+      A: matrix(m * k),
+      B: matrix(k * n),
+      m,
+      k,
+      n,
+      config: { rank, tileRows, tileCols },
+      seedA: sha256(utf8ToBytes(`bench ${sector.slug} A`)),
+      seedB: sha256(utf8ToBytes(`bench ${sector.slug} B`)),
+      threshold: 1n << 255n,
+      recover: true,
+    });
+    parts.push(r.tickets, Uint8Array.from(r.winners), bytesOf(r.product!));
+  }
+  return toHex(sha256(concatBytes(...parts)));
+}
+
+export function storedChecksums(root: string): { sha256d: string; kernels: string } {
   return JSON.parse(readFileSync(join(root, 'bench', 'checksums.json'), 'utf8'));
 }
 
@@ -259,7 +306,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   const total = 1 + opts.backends.length * (5 + opts.sectors.length);
   let done = 0;
   const step = (label: string) => opts.onProgress?.(++done, total, label);
-  const want = storedChecksums(opts.root).sha256d;
+  const want = storedChecksums(opts.root).kernels;
   step('reference: OpenSSL SHA-256d, 1 thread');
   const openssl = opensslSha256dRate(opts.seconds);
   const opensslBulk = opensslBulkSha256dRate(opts.seconds);
@@ -278,9 +325,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       done += 5 + opts.sectors.length;
       continue;
     }
-    step(`${name}: checksum of the fixed workload`);
-    const r = await backend.sha256dScan(checksumJob());
-    const got = checksumOf(r.found, r.hashesDone);
+    step(`${name}: checksum of every integer kernel on fixed inputs`);
+    const got = await kernelsChecksum(backend);
     const report: BackendReport = { backend: name, available: true, checksum: { ok: got === want, got, want } };
     reports.push(report);
     if (got !== want) {

@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { checksumJob, checksumOf, storedChecksums } from '../../bench/kernels.js';
+import { checksumJob, checksumOf, kernelsChecksum, storedChecksums } from '../../bench/kernels.js';
 import { loadAll, root } from './backends.js';
 
 const { backends } = await loadAll();
@@ -24,14 +24,15 @@ test('stored SHA-256d checksum matches an independent node:crypto computation', 
 });
 
 for (const b of backends) {
-  test(`${b.name}: reproduces the stored checksum`, async () => {
+  test(`${b.name}: reproduces the stored checksums (SHA-256d scan, and every integer kernel)`, async () => {
     const r = await b.sha256dScan(checksumJob());
     assert.is(checksumOf(r.found, r.hashesDone), storedChecksums(root).sha256d);
+    assert.is(await kernelsChecksum(b), storedChecksums(root).kernels);
   });
 }
 
 test('pouw bench --json measures JS against the references', () => {
-  const r = spawnSync(process.execPath, ['bin/pouw.js', 'bench', '--json', '--backend', 'js', '--seconds', '0.05', '--threads', '2'], {
+  const r = spawnSync(process.execPath, ['bin/pouw.js', 'bench', '--json', '--backend', 'js', '--sector', 'cpu-edge', '--seconds', '0.05', '--threads', '2'], {
     cwd: root,
     encoding: 'utf8',
   });
@@ -43,6 +44,9 @@ test('pouw bench --json measures JS against the references', () => {
   assert.ok(js.checksum.ok);
   assert.ok(js.sha256d.oneThreadHps > 1000);
   assert.is(js.sha256d.threads, 2);
+  assert.ok(js.gemmI8.macsPerSecond > 0 && js.gemmF32.macsPerSecond > 0);
+  assert.equal(js.lottery.map((l: { sector: string }) => l.sector), ['cpu-edge']);
+  assert.ok(js.lottery[0].overhead > 0);
   const bad = spawnSync(process.execPath, ['bin/pouw.js', 'bench', '--backend', 'gpu'], { cwd: root, encoding: 'utf8' });
   assert.is(bad.status, 2);
   const badSector = spawnSync(process.execPath, ['bin/pouw.js', 'bench', '--sector', 'nope', '--backend', 'js'], { cwd: root, encoding: 'utf8' });
