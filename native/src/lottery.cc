@@ -3035,7 +3035,7 @@ int t_run_rows(const int8_t* A, uint32_t m, uint32_t k, uint32_t n, uint32_t r, 
 
 bool always() { return true; }
 
-bool same_name_c(const char* a, const char* b) {
+__attribute__((unused)) bool same_name_c(const char* a, const char* b) {
   while (*a && *a == *b) a++, b++;
   return *a == *b;
 }
