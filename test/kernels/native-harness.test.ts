@@ -24,6 +24,13 @@ if (haveCxx) {
     assert.match(r.stdout, /portable\s+ok/);
   });
 
+  test('lottery harness: every dispatch path reproduces the vectors and the reference', () => {
+    const r = spawnSync('bash', [join(root, 'native/test/lottery_run.sh')], { cwd: root, encoding: 'utf8' });
+    assert.is(r.status, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /\b0 failures\b/);
+    assert.match(r.stdout, /portable/);
+  });
+
   test('GEMM harness: int8 exact and float32 within bounds on every dispatch path', () => {
     const r = spawnSync('bash', [join(root, 'native/test/gemm_run.sh')], { cwd: root, encoding: 'utf8' });
     assert.is(r.status, 0, `${r.stdout}\n${r.stderr}`);
