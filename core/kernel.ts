@@ -12,7 +12,7 @@
 import { bigIntToBytesLE, bytesToBigIntLE } from './bytes.js';
 import { freivalds } from './freivalds.js';
 import { sha256d as sha256dRef } from './hash.js';
-import { commitColumns, commitRows, runLotteryWithSeeds, type LotteryShape } from './lottery.js';
+import { accumulateProduct, commitColumns, commitRows, runLotteryWithSeeds, type LotteryShape } from './lottery.js';
 
 export type BackendName = 'native' | 'wasm' | 'js';
 
@@ -134,15 +134,7 @@ export function checkGemm(A: ArrayLike<number>, B: ArrayLike<number>, { m, k, n 
 /** Reference int8 GEMM: plain triple loop, exact (|sums| < 2^31 for k ≤ 131072). */
 export function gemmI8Reference(A: Int8Array, B: Int8Array, { m, k, n }: GemmDims): Int32Array {
   const C = new Int32Array(m * n);
-  for (let i = 0; i < m; i++) {
-    for (let t = 0; t < k; t++) {
-      const a = A[i * k + t]!;
-      if (a === 0) continue;
-      const row = t * n;
-      const out = i * n;
-      for (let j = 0; j < n; j++) C[out + j] = (C[out + j]! + a * B[row + j]!) | 0;
-    }
-  }
+  accumulateProduct(A, B, C, m, k, n, 0, k);
   return C;
 }
 

@@ -475,8 +475,8 @@ export interface LotteryRun {
   macs: bigint;
 }
 
-/** acc (m×n) += AE[:, t0..t1) · BF[t0..t1, :]. */
-function accumulate(AE: Int8Array, BF: Int8Array, acc: Int32Array, m: number, k: number, n: number, t0: number, t1: number): void {
+/** acc (m×n) += AE[:, t0..t1) · BF[t0..t1, :], in int32 (wrapping, as the kernels do). */
+export function accumulateProduct(AE: Int8Array, BF: Int8Array, acc: Int32Array, m: number, k: number, n: number, t0: number, t1: number): void {
   for (let i = 0; i < m; i++) {
     const aRow = i * k;
     const cRow = i * n;
@@ -484,7 +484,7 @@ function accumulate(AE: Int8Array, BF: Int8Array, acc: Int32Array, m: number, k:
       const a = AE[aRow + t]!;
       if (a === 0) continue;
       const bRow = t * n;
-      for (let j = 0; j < n; j++) acc[cRow + j] += a * BF[bRow + j]!;
+      for (let j = 0; j < n; j++) acc[cRow + j] = (acc[cRow + j]! + a * BF[bRow + j]!) | 0;
     }
   }
 }
@@ -524,7 +524,7 @@ export function runLotteryWithSeeds(input: SeededLotteryInput): LotteryRun {
   const states = new Uint32Array(down * across * STATE_WORDS);
   const slices = Math.floor(k / r);
   for (let s = 0; s < slices; s++) {
-    accumulate(AE, BF, acc, m, k, n, s * r, s * r + r);
+    accumulateProduct(AE, BF, acc, m, k, n, s * r, s * r + r);
     for (let ti = 0; ti < down; ti++) {
       for (let tj = 0; tj < across; tj++) {
         const st = states.subarray((ti * across + tj) * STATE_WORDS, (ti * across + tj + 1) * STATE_WORDS);
@@ -536,7 +536,7 @@ export function runLotteryWithSeeds(input: SeededLotteryInput): LotteryRun {
       }
     }
   }
-  accumulate(AE, BF, acc, m, k, n, slices * r, k);
+  accumulateProduct(AE, BF, acc, m, k, n, slices * r, k);
 
   const tickets: Uint8Array[] = [];
   const winners: LotteryWinner[] = [];

@@ -60,6 +60,8 @@
 
 #include "lottery.h"
 
+#include "cpu_amx.h"
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define PL_X86 1
 #include <immintrin.h>
@@ -1823,33 +1825,10 @@ struct alignas(64) TileConfig {
   uint8_t rows[16];
 };
 
-#if defined(__linux__)
-// The kernel grants AMX tile data per process on request (arch_prctl ARCH_REQ_XCOMP_PERM).
-long amx_request_permission() {
-  long ret;
-  __asm__ volatile("syscall" : "=a"(ret) : "a"(158L), "D"(0x1023L), "S"(18L) : "rcx", "r11", "memory");
-  return ret;
-}
-#endif
-
 bool has_amx() {
-#if defined(__linux__)
   __builtin_cpu_init();
-  if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw") ||
-      !__builtin_cpu_supports("avx512vl") || !__builtin_cpu_supports("avx512vnni"))
-    return false;
-  uint32_t a, b, c, d;
-  __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
-  if (!((d >> 24) & 1) || !((d >> 25) & 1)) return false;  // AMX-TILE, AMX-INT8
-  __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
-  if (!((c >> 27) & 1)) return false;  // OSXSAVE
-  uint32_t lo, hi;
-  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-  if (((lo >> 17) & 3) != 3) return false;  // XTILECFG and XTILEDATA enabled by the OS
-  return amx_request_permission() == 0;
-#else
-  return false;
-#endif
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") && pouw_amx_usable();
 }
 
 struct LayAmx {

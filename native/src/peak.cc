@@ -5,6 +5,8 @@
 // statement keeps the compiler from folding the loops away.
 #include "peak.h"
 
+#include "cpu_amx.h"
+
 #if defined(__x86_64__) && !defined(__wasm__)
 #include <immintrin.h>
 
@@ -49,22 +51,6 @@ __attribute__((target("avx2"), noinline)) uint64_t probe_avx2(uint64_t iteration
 }
 
 #if defined(__linux__)
-// AMX tile data must be granted per process (arch_prctl ARCH_REQ_XCOMP_PERM, XFEATURE 18).
-bool amx_usable() {
-  __builtin_cpu_init();
-  unsigned a, b, c, d;
-  __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
-  if (!((d >> 24) & 1) || !((d >> 25) & 1)) return false;  // AMX-TILE, AMX-INT8
-  __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
-  if (!((c >> 27) & 1)) return false;  // OSXSAVE
-  unsigned lo, hi;
-  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-  if (((lo >> 17) & 3) != 3) return false;  // XTILECFG, XTILEDATA
-  long ret;
-  __asm__ volatile("syscall" : "=a"(ret) : "a"(158L), "D"(0x1023L), "S"(18L) : "rcx", "r11", "memory");
-  return ret == 0;
-}
-
 struct alignas(64) TileConfig {
   uint8_t palette, start_row, reserved[14];
   uint16_t colsb[16];
@@ -103,7 +89,6 @@ __attribute__((target("amx-tile,amx-int8"), noinline)) uint64_t probe_amx(uint64
   return iterations * 4 * 16 * 16 * 64;
 }
 #else
-bool amx_usable() { return false; }
 uint64_t probe_amx(uint64_t) { return 0; }
 #endif
 
@@ -117,7 +102,7 @@ bool wants(const char* unit, const char* name) {
 
 extern "C" uint64_t pouw_peak_i8_probe(uint64_t iterations, const char* unit, const char** impl) {
   __builtin_cpu_init();
-  if (wants(unit, "amx-int8") && amx_usable()) {
+  if (wants(unit, "amx-int8") && pouw_amx_usable()) {
     *impl = "amx-int8";
     return probe_amx(iterations);
   }
