@@ -12,7 +12,18 @@
 import { bigIntToBytesLE, bytesToBigIntLE } from './bytes.js';
 import { freivalds } from './freivalds.js';
 import { sha256d as sha256dRef } from './hash.js';
-import { accumulateProduct, commitColumns, commitRows, runLotteryWithSeeds, type LotteryShape } from './lottery.js';
+import type { Result } from './errors.js';
+import {
+  accumulateProduct,
+  checkTileOpening,
+  commitColumns,
+  commitRows,
+  finishTileCheck,
+  runLotteryWithSeeds,
+  tileState,
+  type LotteryShape,
+  type VerifyTileInput,
+} from './lottery.js';
 
 export type BackendName = 'native' | 'wasm' | 'js';
 
@@ -69,6 +80,8 @@ export interface KernelBackend {
   gemmF32(A: Float32Array, B: Float32Array, dims: GemmDims): Promise<Float32Array>;
   /** The int8 matmul lottery from its seeds and threshold (core/lottery.ts is the specification). */
   lottery(job: LotteryJob): Promise<LotteryResult>;
+  /** One lottery tile's folded state from its noisy lines (the verifier's product), as core/lottery.ts `tileState`. */
+  tileState(AE: Int8Array, BFT: Int8Array, shape: TileShape): Promise<Uint32Array>;
   /** RFC 6962 root over the rows (or columns) of an int8 matrix, as core/lottery.ts commits tasks. */
   commitLines(M: Int8Array, rows: number, cols: number, byColumns: boolean): Promise<Uint8Array>;
   /** Freivalds' check that C = A·B, exactly as core/freivalds.ts. */
@@ -108,6 +121,25 @@ export interface LotteryResult {
   winners: number[];
   /** AB exactly (m×n), when `recover` was asked. */
   product?: Int32Array;
+}
+
+export interface TileShape {
+  h: number;
+  w: number;
+  k: number;
+  rank: number;
+}
+
+/**
+ * `verifyTile` with the tile's product on `backend`: openings, entry bounds and
+ * noise in core, the h·w·k multiply-adds in the kernel, then the ticket.
+ */
+export async function verifyTileWith(backend: KernelBackend, input: VerifyTileInput): Promise<Result<{ ticket: Uint8Array }>> {
+  const checked = checkTileOpening(input);
+  if (!checked.ok) return checked;
+  const { AE, BFT } = checked.value;
+  const state = await backend.tileState(AE, BFT, { h: input.config.tileRows, w: input.config.tileCols, k: input.k, rank: input.config.rank });
+  return finishTileCheck(input, checked.value, state);
 }
 
 export interface GemmDims {
@@ -278,6 +310,9 @@ export function jsBackend(): KernelBackend {
         winners: run.winners.map((w) => w.ti * across + w.tj),
         ...(run.product ? { product: run.product } : {}),
       };
+    },
+    async tileState(AE, BFT, { h, w, k, rank }) {
+      return tileState(AE, BFT, h, w, k, rank);
     },
     async commitLines(M, rows, cols, byColumns) {
       return byColumns ? commitColumns(M, rows, cols) : commitRows(M, rows, cols);

@@ -748,6 +748,15 @@ function isProofList(p: unknown, count: number): p is Uint8Array[][] {
   return Array.isArray(p) && p.length === count && p.every((x) => Array.isArray(x));
 }
 
+/** What a tile check needs once the openings are accepted: the tile's noisy lines and the ticket inputs. */
+export interface CheckedTile {
+  /** The tile's h rows of A + E (h×k) and w columns of B + F (w×k, each column contiguous). */
+  AE: Int8Array;
+  BFT: Int8Array;
+  seedA: Uint8Array;
+  threshold: bigint;
+}
+
 /**
  * Checks a winning tile in O((h+w)·k) hashing and noise plus the tile's h·w·k
  * multiply-adds: the opened lines prove against the task's commitments, their
@@ -755,6 +764,27 @@ function isProofList(p: unknown, count: number): p is Uint8Array[][] {
  * Returns the ticket.
  */
 export function verifyTile(input: VerifyTileInput): Result<{ ticket: Uint8Array }> {
+  const checked = checkTileOpening(input);
+  if (!checked.ok) return checked;
+  const { rank, tileRows: h, tileCols: w } = input.config;
+  return finishTileCheck(input, checked.value, tileState(checked.value.AE, checked.value.BFT, h, w, input.k, rank));
+}
+
+/** The ticket of a checked tile from its folded state, and the threshold test (`lottery-high-ticket`). */
+export function finishTileCheck(input: Pick<VerifyTileInput, 'ti' | 'tj'>, tile: CheckedTile, state: Uint32Array): Result<{ ticket: Uint8Array }> {
+  const ticket = tileTicket(tile.seedA, input.ti, input.tj, state);
+  if (bytesToBigIntLE(ticket) > tile.threshold) {
+    return fail('lottery-high-ticket', `tile (${input.ti}, ${input.tj}) ticket above the threshold`);
+  }
+  return ok({ ticket });
+}
+
+/**
+ * Everything of `verifyTile` but the tile product: shapes, openings against
+ * the commitments, entry bounds, then this tile's noise only. A kernel then
+ * folds the tile (`tileState`) and `finishTileCheck` tests the ticket.
+ */
+export function checkTileOpening(input: VerifyTileInput): Result<CheckedTile> {
   const { m, k, n, config, ti, tj, rowsOfA, colsOfB, proofsA, proofsB } = input;
   // Shapes first: everything below indexes by them.
   const problem = lotteryDimsProblem(m, k, n, config);
@@ -791,12 +821,12 @@ export function verifyTile(input: VerifyTileInput): Result<{ ticket: Uint8Array 
       if (lines[x]! < -ENTRY_BOUND || lines[x]! > ENTRY_BOUND) return fail('lottery-bad-entry', `${what} entry ${lines[x]} outside [−64, 64]`);
     }
   }
-  // The ticket: regenerate only this tile's noise and fold its accumulators.
+  // Regenerate only this tile's noise.
   const seeds = lotterySeeds(input);
-  const AE = addNoise(rowsOfA, noiseE(seeds.seedA, k, r, ti * h, h), k);
-  const BFT = addNoise(colsOfB, noiseF(seeds.seedB, k, r, tj * w, w), k);
-  const ticket = tileTicket(seeds.seedA, ti, tj, tileState(AE, BFT, h, w, k, r));
-  const threshold = ticketThreshold(input.target, config, k);
-  if (bytesToBigIntLE(ticket) > threshold) return fail('lottery-high-ticket', `tile (${ti}, ${tj}) ticket above the threshold`);
-  return ok({ ticket });
+  return ok({
+    AE: addNoise(rowsOfA, noiseE(seeds.seedA, k, r, ti * h, h), k),
+    BFT: addNoise(colsOfB, noiseF(seeds.seedB, k, r, tj * w, w), k),
+    seedA: seeds.seedA,
+    threshold: ticketThreshold(input.target, config, k),
+  });
 }

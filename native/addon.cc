@@ -603,6 +603,39 @@ Napi::Value LotteryPlainGemm(const Napi::CallbackInfo& info) {
       }));
 }
 
+// tileState({AE, BFT, h, w, k, rank}) -> Promise<Uint32Array(16)>: one lottery tile's folded state.
+Napi::Value TileState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) return TypeError(env, "tileState(options: object)");
+  auto o = info[0].As<Napi::Object>();
+  uint32_t h = Dim(o, "h"), w = Dim(o, "w"), k = Dim(o, "k"), rank = Dim(o, "rank");
+  if (!h || !w || !k || !rank) return RangeError(env, "h, w, k and rank must be integers >= 1");
+  if (!IsInt8(o.Get("AE"), size_t(h) * k) || !IsInt8(o.Get("BFT"), size_t(w) * k))
+    return TypeError(env, "AE (h·k) and BFT (w·k) must be Int8Arrays");
+  const int8_t* AE = o.Get("AE").As<Napi::Int8Array>().Data();
+  const int8_t* BFT = o.Get("BFT").As<Napi::Int8Array>().Data();
+  struct Out {
+    uint32_t state[16];
+    int rc;
+  };
+  auto out = std::make_shared<Out>();
+  return Queue(new TaskWorker(
+      env, o,
+      [=] {
+        std::vector<int32_t> acc(size_t(h) * w);
+        out->rc = pouw_tile_state(AE, BFT, h, w, k, rank, out->state, acc.data());
+      },
+      [=](Napi::Env e, Napi::Object) -> Napi::Value {
+        if (out->rc) {
+          Napi::RangeError::New(e, "tileState: rank must be >= 2 and <= k <= 65536").ThrowAsJavaScriptException();
+          return e.Undefined();
+        }
+        auto r = Napi::Uint32Array::New(e, 16);
+        std::memcpy(r.Data(), out->state, 64);
+        return r;
+      }));
+}
+
 Napi::Value KernelImpls(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto o = Napi::Object::New(env);
@@ -658,6 +691,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("commitLines", Napi::Function::New(env, CommitLines));
   exports.Set("freivalds", Napi::Function::New(env, Freivalds));
   exports.Set("lottery", Napi::Function::New(env, Lottery));
+  exports.Set("tileState", Napi::Function::New(env, TileState));
   exports.Set("lotteryPlainGemm", Napi::Function::New(env, LotteryPlainGemm));
   exports.Set("peakI8", Napi::Function::New(env, PeakI8));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures));

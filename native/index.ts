@@ -47,6 +47,7 @@ interface Addon {
     threads: number;
   }): Promise<LotteryResult>;
   lotteryPlainGemm(o: { A: Int8Array; B: Int8Array; m: number; k: number; n: number }): Promise<Int32Array>;
+  tileState(o: { AE: Int8Array; BFT: Int8Array; h: number; w: number; k: number; rank: number }): Promise<Uint32Array>;
   peakI8(seconds: number, unit?: string): { macsPerSecond: number; impl: string };
   commitLines(o: { M: Int8Array; rows: number; cols: number; byColumns: boolean }): Promise<Uint8Array>;
   freivalds(o: { A: Int8Array; B: Int8Array; C: Int32Array; m: number; k: number; n: number; seed: Uint8Array; rounds: number }): Promise<boolean>;
@@ -132,6 +133,7 @@ export async function loadNative(root: string, options: { sha256dImpl?: string }
       checkGemm(A, B, dims);
       return addon.lotteryPlainGemm({ A, B, m: dims.m, k: dims.k, n: dims.n });
     },
+    tileState: (AE, BFT, shape) => addon.tileState({ AE, BFT, ...shape }),
     commitLines: (M, rows, cols, byColumns) => addon.commitLines({ M, rows, cols, byColumns }),
     freivalds: (A, B, C, { m, k, n }, seed, rounds) => addon.freivalds({ A, B, C, m, k, n, seed, rounds }),
     async close() {},

@@ -36,6 +36,7 @@ export const EXPORTS = [
   'pouw_commit_scratch_bytes',
   'pouw_freivalds',
   'pouw_freivalds_scratch_bytes',
+  'pouw_tile_state',
   'pouw_lottery_run',
   'pouw_lottery_scratch_bytes',
   'pouw_lottery_impl',

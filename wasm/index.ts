@@ -39,6 +39,7 @@ interface Exports {
   pouw_lottery_impl(): number;
   pouw_lottery_plain_gemm(a: number, b: number, m: number, k: number, n: number, c: number, scratch: number): number;
   pouw_lottery_plain_scratch_bytes(m: number, k: number, n: number): number;
+  pouw_tile_state(ae: number, bft: number, h: number, w: number, k: number, rank: number, state: number, scratch: number): number;
 }
 
 // Scratch layout (offsets from __heap_base, 8-aligned).
@@ -184,6 +185,15 @@ export async function loadWasm(source: Uint8Array | WebAssembly.Module): Promise
       const rc = x.pouw_lottery_plain_gemm(a!, b!, m, k, n, c!, scratch!);
       if (rc !== 0) throw new RangeError(`lotteryPlainGemm: kernel error ${rc}`);
       return new Int32Array(mem().buffer.slice(c!, c! + 4 * m * n));
+    },
+    async tileState(AE, BFT, { h, w, k, rank }) {
+      if (AE.length !== h * k || BFT.length !== w * k) throw new RangeError('AE must hold h·k and BFT w·k entries');
+      const [a, b, state, scratch] = arena([AE.byteLength, BFT.byteLength, 64, 4 * h * w]);
+      const m8 = mem();
+      m8.set(new Uint8Array(AE.buffer, AE.byteOffset, AE.byteLength), a!);
+      m8.set(new Uint8Array(BFT.buffer, BFT.byteOffset, BFT.byteLength), b!);
+      if (x.pouw_tile_state(a!, b!, h, w, k, rank, state!, scratch!) !== 0) throw new RangeError('tileState: rank must be ≥ 2 and ≤ k ≤ 65536');
+      return new Uint32Array(mem().buffer.slice(state!, state! + 64));
     },
     async commitLines(M, rows, cols, byColumns) {
       if (!Number.isInteger(rows) || rows < 1 || !Number.isInteger(cols) || cols < 1 || M.length !== rows * cols) {

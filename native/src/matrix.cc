@@ -136,4 +136,29 @@ int pouw_freivalds(const int8_t* A, const int8_t* B, const int32_t* C, uint32_t 
   return 1;
 }
 
+int pouw_tile_state(const int8_t* AE, const int8_t* BFT, uint32_t h, uint32_t w, uint32_t k, uint32_t rank,
+                    uint32_t state[16], void* scratch) {
+  if (!h || !w || rank < 2 || k < rank || k > 65536) return -1;
+  int32_t* acc = (int32_t*)scratch;
+  __builtin_memset(acc, 0, 4 * (size_t)h * w);
+  for (int x = 0; x < 16; x++) state[x] = 0;
+  uint32_t slices = k / rank;
+  for (uint32_t s = 0; s < slices; s++) {
+    uint32_t t0 = s * rank;
+    for (uint32_t i = 0; i < h; i++) {
+      const int8_t* a = AE + (size_t)i * k + t0;
+      for (uint32_t j = 0; j < w; j++) {
+        const int8_t* b = BFT + (size_t)j * k + t0;
+        int32_t sum = 0;  // |sum| <= 127 * 127 * rank < 2^31
+        for (uint32_t t = 0; t < rank; t++) sum += (int32_t)a[t] * (int32_t)b[t];
+        acc[(size_t)i * w + j] = (int32_t)((uint32_t)acc[(size_t)i * w + j] + (uint32_t)sum);
+      }
+    }
+    for (size_t x = 0; x < (size_t)h * w; x++) state[x % 16] ^= (uint32_t)acc[x];
+    for (int x = 0; x < 16; x++) state[x] = (state[x] << 13) | (state[x] >> 19);
+    state[s % 16] += s + 1;
+  }
+  return 0;
+}
+
 }  // extern "C"

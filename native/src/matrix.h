@@ -30,6 +30,16 @@ size_t pouw_freivalds_scratch_bytes(uint32_t m, uint32_t k, uint32_t n);
 int pouw_freivalds(const int8_t* A, const int8_t* B, const int32_t* C, uint32_t m, uint32_t k, uint32_t n,
                    const uint8_t seed[32], uint32_t rounds, void* scratch);
 
+// The folded 16-word state of one lottery tile from its noisy lines, exactly as
+// core/lottery.ts tileState: AE holds the tile's h rows of A+E (h x k), BFT its
+// w columns of B+F (w x k, each column contiguous); after every r-wide slice of
+// k each accumulator is XORed into word (i*w + j) % 16, every word rotates left
+// by 13 and word s % 16 gains s + 1. `scratch` holds 4*h*w bytes. Returns 0, or
+// -1 for a bad shape (rank < 2, k > 65536, zero dims). This is the verifier's
+// side of the lottery: O(h*w*k) for one tile, no noise generation.
+int pouw_tile_state(const int8_t* AE, const int8_t* BFT, uint32_t h, uint32_t w, uint32_t k, uint32_t rank,
+                    uint32_t state[16], void* scratch);
+
 #ifdef __cplusplus
 }
 #endif
