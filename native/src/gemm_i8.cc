@@ -36,6 +36,8 @@
 
 #include "gemm_i8.h"
 
+#include "dispatch.h"
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define POUW_GEMM_I8_X86 1
 #include <immintrin.h>
@@ -538,25 +540,10 @@ const Impl kImpls[] = {
 #endif
     {"portable", gemm_portable, always},
 };
-constexpr int kImplCount = (int)(sizeof kImpls / sizeof kImpls[0]);
-
 // Index into kImpls of the implementation in use, or -1 before the first call.
-// Written with relaxed atomics: every thread computes the same answer.
 int g_selected = -1;
 
-int selected() {
-  int s = __atomic_load_n(&g_selected, __ATOMIC_RELAXED);
-  if (s >= 0) return s;
-  for (s = 0; s < kImplCount - 1 && !kImpls[s].available(); s++) {
-  }
-  __atomic_store_n(&g_selected, s, __ATOMIC_RELAXED);
-  return s;
-}
-
-bool same_name(const char* a, const char* b) {
-  while (*a && *a == *b) a++, b++;
-  return *a == *b;
-}
+int selected() { return pouw_dispatch::selected(kImpls, g_selected); }
 
 }  // namespace
 
@@ -589,15 +576,6 @@ void pouw_gemm_i8(const int8_t* A, const int8_t* B, int32_t* C, uint32_t m, uint
 
 const char* pouw_gemm_i8_impl(void) { return kImpls[selected()].name; }
 
-int pouw_gemm_i8_select(const char* name) {
-  for (int i = 0; i < kImplCount; i++) {
-    if (same_name(kImpls[i].name, name)) {
-      if (!kImpls[i].available()) return -1;
-      __atomic_store_n(&g_selected, i, __ATOMIC_RELAXED);
-      return 0;
-    }
-  }
-  return -1;
-}
+int pouw_gemm_i8_select(const char* name) { return pouw_dispatch::select(kImpls, g_selected, name); }
 
 }  // extern "C"

@@ -61,6 +61,7 @@
 #include "lottery.h"
 
 #include "cpu_amx.h"
+#include "dispatch.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define PL_X86 1
@@ -3014,10 +3015,6 @@ int t_run_rows(const int8_t* A, uint32_t m, uint32_t k, uint32_t n, uint32_t r, 
 
 bool always() { return true; }
 
-__attribute__((unused)) bool same_name_c(const char* a, const char* b) {
-  while (*a && *a == *b) a++, b++;
-  return *a == *b;
-}
 #if PL_X86
 bool has_vnni() {
   __builtin_cpu_init();
@@ -3055,14 +3052,7 @@ constexpr int kImplCount = (int)(sizeof kImpls / sizeof kImpls[0]);
 
 int g_selected = -1;
 
-int selected() {
-  int s = __atomic_load_n(&g_selected, __ATOMIC_RELAXED);
-  if (s >= 0) return s;
-  for (s = 0; s < kImplCount - 1 && !kImpls[s].available(); s++) {
-  }
-  __atomic_store_n(&g_selected, s, __ATOMIC_RELAXED);
-  return s;
-}
+int selected() { return pouw_dispatch::selected(kImpls, g_selected); }
 
 int g_forced = 0;  // set by pouw_lottery_select: use the named implementation for every job
 
@@ -3073,7 +3063,7 @@ int job_impl(uint32_t r) {
   const int s = selected();
   if (__atomic_load_n(&g_forced, __ATOMIC_RELAXED)) return s;
 #if PL_X86
-  if (same_name_c(kImpls[s].name, "amx-int8") && 2 * round_up(r, 64) > 3 * (size_t)r && s + 1 < kImplCount &&
+  if (pouw_dispatch::same_name(kImpls[s].name, "amx-int8") && 2 * round_up(r, 64) > 3 * (size_t)r && s + 1 < kImplCount &&
       kImpls[s + 1].available())
     return s + 1;
 #endif
@@ -3081,10 +3071,6 @@ int job_impl(uint32_t r) {
   return s;
 }
 
-bool same_name(const char* a, const char* b) {
-  while (*a && *a == *b) a++, b++;
-  return *a == *b;
-}
 
 // Sizes cover every implementation this machine can run, so pouw_lottery_select cannot
 // outgrow a buffer sized before it.
@@ -3184,15 +3170,9 @@ int pouw_lottery_run(const int8_t* A, const int8_t* B, uint32_t m, uint32_t k, u
 const char* pouw_lottery_impl(void) { return kImpls[selected()].name; }
 
 int pouw_lottery_select(const char* name) {
-  for (int i = 0; i < kImplCount; i++) {
-    if (same_name(kImpls[i].name, name)) {
-      if (!kImpls[i].available()) return -1;
-      __atomic_store_n(&g_selected, i, __ATOMIC_RELAXED);
-      __atomic_store_n(&g_forced, 1, __ATOMIC_RELAXED);
-      return 0;
-    }
-  }
-  return -1;
+  if (pouw_dispatch::select(kImpls, g_selected, name) != 0) return -1;
+  __atomic_store_n(&g_forced, 1, __ATOMIC_RELAXED);
+  return 0;
 }
 
 void pouw_lottery_sha256(const void* data, size_t len, uint8_t out[32]) { sha256(data, len, out); }
