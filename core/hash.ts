@@ -37,6 +37,7 @@ export const TAGS = {
   lotterySeedB: 'pouw/lottery-seed-b',
   lotterySeedA: 'pouw/lottery-seed-a',
   lotteryTicket: 'pouw/lottery-ticket',
+  treasury: 'pouw/treasury',
 } as const;
 
 type Hasher = ReturnType<typeof nobleSha256.create>;

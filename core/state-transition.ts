@@ -1,0 +1,266 @@
+/**
+ * The sector account-state transition: pure functions from (state, block) to
+ * a `StateDelta`, and the per-transaction rules they are made of.
+ *
+ * Rules, in the order they are checked for each transaction:
+ *   1. context-free validity (`checkTx`); the signature part can be skipped
+ *      when `checkBlock` has already verified it;
+ *   2. nonce = the sender's next nonce (`tx-bad-nonce`);
+ *   3. balance ≥ amount + fee (`tx-insufficient-funds`);
+ *   4. no balance above 2^64 − 1 after the credit (`tx-balance-overflow`).
+ * A transfer moves `amount` to `to`; a convert moves `amount` to the sector's
+ * treasury. Both debit amount + fee and bump the sender's nonce. The fees of a
+ * block and its subsidy are credited to the miner after its last transaction.
+ *
+ * Nothing here mutates its inputs: a block is applied on a `StateOverlay` (the
+ * touched accounts on top of a read-only `StateView`) and the result is the
+ * list of changes with their values before and after, which the store writes
+ * on connect (after) and on disconnect (before). A failing transaction fails
+ * the whole block and nothing is returned but the code. Header, proof-of-work
+ * and body-shape rules are `checkBlock`'s; the MAIN side of a conversion (the
+ * mint through witness records) is not in this module.
+ * @module
+ */
+import type { Block } from './block.js';
+import { equalBytes, toHex } from './bytes.js';
+import { U64_MAX, Writer } from './codec.js';
+import { fail, ok, type Result } from './errors.js';
+import { genesisAllocations } from './genesis.js';
+import { TAGS, taggedHash } from './hash.js';
+import { ADDRESS_BYTES, type Verifier } from './keys.js';
+import { blockSubsidy, type NetworkSpec, type SectorParams } from './params.js';
+import { EMPTY_ACCOUNT, type AccountChange, type AccountState, type StateDelta, type StateView } from './state.js';
+import { checkTx, txSender, txSpend, type Tx } from './tx.js';
+
+export { EMPTY_ACCOUNT, type AccountChange, type AccountState, type StateDelta, type StateView } from './state.js';
+
+/**
+ * The treasury of a sector: the first 20 bytes of
+ * H_tag("pouw/treasury", u32le sectorId). Converted sector tokens are locked
+ * there. No key can sign for it: spending from an address needs a public key
+ * whose SHA-256 starts with these 20 bytes, i.e. a 160-bit preimage attack on
+ * SHA-256, and the tag keeps the value apart from every other hash the
+ * protocol computes.
+ */
+export function treasuryAddress(sectorId: number): Uint8Array {
+  const id = new Writer(4).u32(sectorId).finish();
+  return taggedHash(TAGS.treasury, id).slice(0, ADDRESS_BYTES);
+}
+
+/** Touched accounts on top of a read-only view; first write fixes an account's place in the change list. */
+export class StateOverlay implements StateView {
+  private readonly touched = new Map<string, AccountChange>();
+
+  constructor(readonly base: StateView) {}
+
+  /** Current value (a fresh object): the overlay's if touched, else the base view's. */
+  account(address: Uint8Array): AccountState {
+    const t = this.touched.get(toHex(address));
+    const a = t !== undefined ? t.after : this.base.account(address);
+    return { balance: a.balance, nonce: a.nonce };
+  }
+
+  /** Records `after` for `address`; the first write remembers the base value as `before`. */
+  write(address: Uint8Array, after: AccountState): void {
+    const key = toHex(address);
+    const t = this.touched.get(key);
+    const value = { balance: after.balance, nonce: after.nonce };
+    if (t !== undefined) {
+      t.after = value;
+      return;
+    }
+    const b = this.base.account(address);
+    this.touched.set(key, {
+      address: Uint8Array.from(address),
+      before: { balance: b.balance, nonce: b.nonce },
+      after: value,
+    });
+  }
+
+  /** Copies of the touched accounts in first-touched order. */
+  changes(): AccountChange[] {
+    return [...this.touched.values()].map((c) => ({
+      address: Uint8Array.from(c.address),
+      before: { ...c.before },
+      after: { ...c.after },
+    }));
+  }
+}
+
+export interface ApplyContext {
+  /** The sector whose chain is being applied (tx `chain` and subsidy schedule). */
+  sector: SectorParams;
+  networkId: Uint8Array;
+  /**
+   * Verify each tx's signature (default true). `checkBlock` already verified
+   * every signature of a block it passed, so the chain sets this to false
+   * after it; the other context-free rules of `checkTx` run either way.
+   */
+  verifySignatures?: boolean;
+  /** Signature check used when verifying; defaults to core's strict verifier. */
+  verify?: Verifier;
+}
+
+const acceptAll: Verifier = () => true;
+
+/** The sender's next nonce: the nonce its next transaction must carry. */
+export function nextNonce(view: StateView, address: Uint8Array): bigint {
+  return view.account(address).nonce;
+}
+
+/** Address credited by a tx: the transfer's `to`, or the treasury of the tx's chain for a convert. */
+function creditedAddress(tx: Tx): Uint8Array {
+  return tx.payload.kind === 'transfer' ? tx.payload.to : treasuryAddress(tx.chain);
+}
+
+/**
+ * The state rules of one tx against `view`, without applying it: the new
+ * sender and recipient values, or the failure. Self-transfers credit the
+ * already-debited sender.
+ */
+function stateRules(
+  view: StateView,
+  tx: Tx,
+): Result<{ sender: Uint8Array; senderAfter: AccountState; to: Uint8Array; toAfter: AccountState }> {
+  const sender = txSender(tx);
+  const from = view.account(sender);
+  // Each nonce is usable once and in order: lower is a replay, higher leaves a gap.
+  if (tx.nonce !== from.nonce) {
+    const what = tx.nonce < from.nonce ? 'replay' : 'gap';
+    return fail('tx-bad-nonce', `expected nonce ${from.nonce}, got ${tx.nonce} (${what})`);
+  }
+  // The next nonce must still fit the u64 nonce field.
+  if (from.nonce >= U64_MAX) return fail('tx-nonce-exhausted', `nonce ${from.nonce} is the last one`);
+  const spend = txSpend(tx);
+  // No account goes negative: the sender pays amount and fee from what it holds.
+  if (from.balance < spend) return fail('tx-insufficient-funds', `balance ${from.balance} < amount + fee ${spend}`);
+  const senderAfter = { balance: from.balance - spend, nonce: from.nonce + 1n };
+  const to = creditedAddress(tx);
+  const toBefore = equalBytes(to, sender) ? senderAfter : view.account(to);
+  const credited = toBefore.balance + tx.payload.amount;
+  // Balances are u64 on the wire and in storage.
+  if (credited > U64_MAX) return fail('tx-balance-overflow', `balance of ${toHex(to)} would be ${credited}`);
+  return ok({ sender, senderAfter, to, toAfter: { balance: credited, nonce: toBefore.nonce } });
+}
+
+/**
+ * Applies one tx to `overlay` and returns its fee (owed to the miner). Atomic:
+ * on failure the overlay is unchanged, so a block builder can skip the tx.
+ * Codes: checkTx's `tx-*` codes, tx-bad-nonce, tx-nonce-exhausted,
+ * tx-insufficient-funds, tx-balance-overflow.
+ */
+export function applyTx(overlay: StateOverlay, tx: Tx, ctx: ApplyContext): Result<bigint> {
+  const verify = ctx.verifySignatures === false ? acceptAll : ctx.verify;
+  const c = checkTx(tx, { networkId: ctx.networkId, chain: ctx.sector.id, verify });
+  if (!c.ok) return c;
+  const r = stateRules(overlay, tx);
+  if (!r.ok) return r;
+  overlay.write(r.value.sender, r.value.senderAfter);
+  overlay.write(r.value.to, r.value.toAfter);
+  return ok(tx.fee);
+}
+
+/**
+ * The nonce and balance rules for one tx on its own against `view` (mempool
+ * admission at the tip), with `applyTx`'s state codes: tx-bad-nonce,
+ * tx-nonce-exhausted, tx-insufficient-funds, tx-balance-overflow. Context-free
+ * validity, signature included, is `checkTx`'s and is not repeated here.
+ */
+export function checkTxAgainstState(view: StateView, tx: Tx): Result {
+  const r = stateRules(view, tx);
+  return r.ok ? ok() : r;
+}
+
+/**
+ * Applies a block's txs in order on `view` and credits the miner with the
+ * subsidy at the block's height plus the fees. A later tx sees what earlier
+ * txs of the same block did. Any failing tx fails the block with its code and
+ * `tx <index>:` in the detail. Call after `checkBlock`; height 0 is the
+ * genesis block, whose state is `genesisState`.
+ * Codes: those of `applyTx`, and block-reward-overflow.
+ */
+export function applyBlock(view: StateView, block: Block, ctx: ApplyContext): Result<StateDelta> {
+  const height = block.header.height;
+  if (height < 1) throw new RangeError('applyBlock takes blocks above genesis; use genesisState for height 0');
+  const overlay = new StateOverlay(view);
+  let fees = 0n;
+  const txs = block.body.txs;
+  for (let i = 0; i < txs.length; i++) {
+    const r = applyTx(overlay, txs[i]!, ctx);
+    if (!r.ok) return fail(r.code, `tx ${i}: ${r.detail}`);
+    fees += r.value;
+  }
+  const subsidy = blockSubsidy(ctx.sector, height);
+  const reward = subsidy + fees;
+  // A zero reward (no fees after the last halving) touches no account.
+  if (reward > 0n) {
+    const miner = overlay.account(block.body.miner);
+    const balance = miner.balance + reward;
+    // The miner's balance is a u64 like every other.
+    if (balance > U64_MAX) return fail('block-reward-overflow', `miner balance would be ${balance}`);
+    overlay.write(block.body.miner, { balance, nonce: miner.nonce });
+  }
+  return ok({ changes: overlay.changes(), fees, subsidy });
+}
+
+/**
+ * The genesis state of a sector as a delta on empty state: the spec's
+ * allocations for this sector, in spec order, with repeated addresses summed.
+ * The genesis block pays no subsidy. A total above 2^64 − 1 is a spec error
+ * (RangeError).
+ */
+export function genesisState(spec: NetworkSpec, sector: SectorParams): StateDelta {
+  const empty: StateView = { account: () => EMPTY_ACCOUNT };
+  const overlay = new StateOverlay(empty);
+  for (const a of genesisAllocations(spec, sector)) {
+    const balance = overlay.account(a.address).balance + a.amount;
+    if (balance > U64_MAX) throw new RangeError(`genesis allocation to ${toHex(a.address)} exceeds u64`);
+    overlay.write(a.address, { balance, nonce: 0n });
+  }
+  return { changes: overlay.changes(), fees: 0n, subsidy: 0n };
+}
+
+/** The writes that undo `delta` (after → before), in reverse order. */
+export function undoDelta(delta: StateDelta): AccountChange[] {
+  return delta.changes
+    .map((c) => ({ address: Uint8Array.from(c.address), before: { ...c.after }, after: { ...c.before } }))
+    .reverse();
+}
+
+/** A `StateView` over a map from hex address to account; absent accounts are empty. */
+export function mapStateView(map: ReadonlyMap<string, AccountState>): StateView {
+  return { account: (address) => map.get(toHex(address)) ?? EMPTY_ACCOUNT };
+}
+
+/**
+ * Writes `delta` into `map` (hex address → account): the `after` values to
+ * connect, the `before` values to disconnect. Each account must hold the value
+ * the delta moves it from, else RangeError and the map is left unchanged (a
+ * delta out of order). Empty accounts are deleted, so a connect followed by a
+ * disconnect restores the map exactly. Mutates and returns `map`; for stores
+ * and tests, not consensus.
+ */
+export function applyDeltaToMap(
+  map: Map<string, AccountState>,
+  delta: StateDelta,
+  direction: 'connect' | 'disconnect',
+): Map<string, AccountState> {
+  const writes = direction === 'connect' ? delta.changes : undoDelta(delta);
+  for (const c of writes) {
+    const cur = map.get(toHex(c.address)) ?? EMPTY_ACCOUNT;
+    if (cur.balance !== c.before.balance || cur.nonce !== c.before.nonce) {
+      throw new RangeError(`${direction}: account ${toHex(c.address)} does not hold the value the delta starts from`);
+    }
+  }
+  for (const c of writes) {
+    const key = toHex(c.address);
+    if (c.after.balance === 0n && c.after.nonce === 0n) map.delete(key);
+    else map.set(key, { balance: c.after.balance, nonce: c.after.nonce });
+  }
+  return map;
+}
+
+/** The txs a disconnected block gives back to the mempool: all of them, in block order. */
+export function txsForMempoolReturn(block: Block): Tx[] {
+  return block.body.txs.slice();
+}
