@@ -1,0 +1,193 @@
+/**
+ * A sector's block tree and best chain: accepts blocks from the miner or
+ * peers, validates them (core/validate.ts, core/state-transition.ts), keeps
+ * side branches and a bounded orphan pool, and moves the best chain to the
+ * branch with the most cumulative work — disconnecting and connecting blocks
+ * one store transaction each, and restoring the old branch if a block of the
+ * new one turns out invalid.
+ *
+ * Storage is behind `ChainStore` (the SQLite store in production, a memory
+ * one in tests); time comes from `now`. No networking here: callers turn the
+ * results into peer scores and gossip.
+ * @module
+ */
+import { equalBytes, toHex } from '../core/bytes.js';
+import { fail, ok, type Result } from '../core/errors.js';
+import { blockId, type BlockHeader } from '../core/header.js';
+import type { Block } from '../core/block.js';
+import type { Verifier } from '../core/keys.js';
+import type { NetworkSpec, SectorParams } from '../core/params.js';
+import type { StateDelta, StateView } from '../core/state.js';
+import { applyBlock } from '../core/state-transition.js';
+import { cumulativeWork } from '../core/target.js';
+import { medianTimePast } from '../core/time.js';
+import { checkBlock, checkHeaderContext, expectedBits } from '../core/validate.js';
+
+export type BlockStatus = 'valid-header' | 'valid' | 'invalid';
+
+export interface StoredBlockInfo {
+  height: number;
+  cumulativeWork: bigint;
+  status: BlockStatus;
+}
+
+/** What the chain needs of its store; every connect/disconnect is one atomic write. */
+export interface ChainStore extends StateView {
+  tip(): { id: Uint8Array; height: number; cumulativeWork: bigint };
+  hasBlock(id: Uint8Array): boolean;
+  getBlock(id: Uint8Array): Block | undefined;
+  blockInfo(id: Uint8Array): StoredBlockInfo | undefined;
+  /** Id of the best-chain block at `height`. */
+  bestIdAt(height: number): Uint8Array | undefined;
+  putBlock(block: Block, id: Uint8Array, info: StoredBlockInfo): void;
+  setStatus(id: Uint8Array, status: BlockStatus): void;
+  connectBlock(block: Block, id: Uint8Array, delta: StateDelta): void;
+  /** Undoes the tip and returns it; never genesis. */
+  disconnectTip(): Block;
+}
+
+export interface ChainOptions {
+  spec: NetworkSpec;
+  sector: SectorParams;
+  networkId: Uint8Array;
+  verify?: Verifier;
+  now: () => number;
+  maxOrphans?: number;
+}
+
+export type Accepted =
+  | { status: 'duplicate' | 'orphan' | 'side'; id: Uint8Array }
+  | { status: 'connected'; id: Uint8Array; connected: Block[]; disconnected: Block[] };
+
+export class Chain {
+  private readonly orphans = new Map<string, Block[]>();
+  private orphanCount = 0;
+  private readonly genesis: BlockHeader;
+
+  constructor(
+    private readonly store: ChainStore,
+    private readonly opts: ChainOptions,
+  ) {
+    const g = store.getBlock(store.bestIdAt(0)!);
+    if (!g) throw new Error('the store has no genesis block');
+    this.genesis = g.header;
+  }
+
+  tip() {
+    return this.store.tip();
+  }
+
+  /** Median-time-past of `header` and up to span − 1 of its ancestors. */
+  private mtpOf(header: BlockHeader): number {
+    const times = [header.timeMs];
+    let h = header;
+    while (times.length < this.opts.spec.limits.medianTimeSpan && h.height > 0) {
+      const parent = this.store.getBlock(h.prevHash);
+      if (!parent) break;
+      h = parent.header;
+      times.unshift(h.timeMs);
+    }
+    return medianTimePast(times, this.opts.spec.limits.medianTimeSpan);
+  }
+
+  /**
+   * Validates and stores `block`; moves the best chain when its branch has
+   * more work. Failures carry the rule's code (the caller penalises the peer).
+   */
+  accept(block: Block): Result<Accepted> {
+    const id = blockId(block.header);
+    if (this.store.hasBlock(id)) {
+      return this.store.blockInfo(id)!.status === 'invalid' ? fail('block-known-invalid', toHex(id)) : ok({ status: 'duplicate', id });
+    }
+    const checked = checkBlock(block, this.opts.spec, this.opts.sector, { networkId: this.opts.networkId, verify: this.opts.verify });
+    if (!checked.ok) return checked;
+    const parentInfo = this.store.blockInfo(block.header.prevHash);
+    if (!parentInfo) return this.addOrphan(block, id);
+    if (parentInfo.status === 'invalid') return fail('bad-prevblk', 'the parent is invalid');
+    const parent = this.store.getBlock(block.header.prevHash)!.header;
+    const ctx = checkHeaderContext(block.header, {
+      parent,
+      parentId: block.header.prevHash,
+      parentMtpMs: this.mtpOf(parent),
+      expectedBits: expectedBits(this.opts.sector, this.genesis, parent),
+      nowMs: this.opts.now(),
+      maxFutureBlockTimeMs: this.opts.spec.limits.maxFutureBlockTimeMs,
+    });
+    if (!ctx.ok) return ctx;
+    const work = cumulativeWork(parentInfo.cumulativeWork, block.header.bits);
+    if (!work.ok) return work;
+    this.store.putBlock(block, id, { height: block.header.height, cumulativeWork: work.value, status: 'valid-header' });
+    let result: Result<Accepted> = ok({ status: 'side', id });
+    if (work.value > this.store.tip().cumulativeWork) result = this.reorgTo(id);
+    if (!result.ok) return result;
+    const children = this.orphans.get(toHex(id)) ?? [];
+    this.orphans.delete(toHex(id));
+    this.orphanCount -= children.length;
+    for (const child of children) this.accept(child);
+    return result;
+  }
+
+  private addOrphan(block: Block, id: Uint8Array): Result<Accepted> {
+    const max = this.opts.maxOrphans ?? 256;
+    if (this.orphanCount >= max) {
+      // Drop the oldest parent's orphans to make room.
+      const [oldest, blocks] = this.orphans.entries().next().value as [string, Block[]];
+      this.orphans.delete(oldest);
+      this.orphanCount -= blocks.length;
+    }
+    const key = toHex(block.header.prevHash);
+    const list = this.orphans.get(key) ?? [];
+    if (!list.some((b) => equalBytes(blockId(b.header), id))) {
+      list.push(block);
+      this.orphanCount++;
+    }
+    this.orphans.set(key, list);
+    return ok({ status: 'orphan', id });
+  }
+
+  get orphanBlocks(): number {
+    return this.orphanCount;
+  }
+
+  /** Makes `target` the tip: back to the fork point, then forward along its branch. */
+  private reorgTo(target: Uint8Array): Result<Accepted> {
+    const branch: Block[] = [];
+    let cursor = target;
+    for (;;) {
+      const info = this.store.blockInfo(cursor)!;
+      const onBest = this.store.bestIdAt(info.height);
+      if (onBest && equalBytes(onBest, cursor)) break;
+      // A branch through a block already found invalid can never become best.
+      if (info.status === 'invalid') {
+        this.store.setStatus(target, 'invalid');
+        return fail('bad-prevblk', `the branch contains invalid block ${toHex(cursor)}`);
+      }
+      const b = this.store.getBlock(cursor)!;
+      branch.unshift(b);
+      cursor = b.header.prevHash;
+    }
+    const fork = cursor;
+    const disconnected: Block[] = [];
+    while (!equalBytes(this.store.tip().id, fork)) disconnected.push(this.store.disconnectTip());
+    const connected: Block[] = [];
+    for (const b of branch) {
+      const id = blockId(b.header);
+      const delta = applyBlock(this.store, b, { sector: this.opts.sector, networkId: this.opts.networkId, verifySignatures: false });
+      if (!delta.ok) {
+        // The branch is invalid from here: mark it, and put the old branch back.
+        this.store.setStatus(id, 'invalid');
+        while (!equalBytes(this.store.tip().id, fork)) this.store.disconnectTip();
+        for (const old of [...disconnected].reverse()) {
+          const d = applyBlock(this.store, old, { sector: this.opts.sector, networkId: this.opts.networkId, verifySignatures: false });
+          if (!d.ok) throw new Error(`reconnecting a previously valid block failed: ${d.code}`);
+          this.store.connectBlock(old, blockId(old.header), d.value);
+        }
+        return fail(delta.code, `block ${toHex(id)}: ${delta.detail}`);
+      }
+      this.store.connectBlock(b, id, delta.value);
+      this.store.setStatus(id, 'valid');
+      connected.push(b);
+    }
+    return ok({ status: 'connected', id: target, connected, disconnected });
+  }
+}
