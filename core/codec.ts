@@ -189,10 +189,14 @@ export class Reader {
     return value;
   }
 
-  /** Exactly `length` bytes (a copy, so callers may keep it). */
+  /**
+   * Exactly `length` bytes, as a fresh plain Uint8Array: callers may keep it,
+   * and it compares equal whatever the input was (a Node Buffer's own `slice`
+   * would return a view of the input, not a copy).
+   */
   fixed(length: number, what = 'bytes'): Uint8Array {
     const at = this.take(length, what);
-    return this.buf.slice(at, at + length);
+    return new Uint8Array(this.buf.subarray(at, at + length));
   }
 
   /** Length-prefixed bytes; the length must be minimal and ≤ maxLength. */
