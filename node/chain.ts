@@ -18,32 +18,30 @@ import type { Block } from '../core/block.js';
 import type { Verifier } from '../core/keys.js';
 import type { NetworkSpec, SectorParams } from '../core/params.js';
 import type { StateDelta, StateView } from '../core/state.js';
+import type { BlockInfo, BlockStatus, ChainTip } from './store.js';
 import { applyBlock } from '../core/state-transition.js';
 import { cumulativeWork } from '../core/target.js';
 import { medianTimePast } from '../core/time.js';
 import { checkBlock, checkHeaderContext, expectedBits } from '../core/validate.js';
 
-export type BlockStatus = 'valid-header' | 'valid' | 'invalid';
-
-export interface StoredBlockInfo {
-  height: number;
-  cumulativeWork: bigint;
-  status: BlockStatus;
-}
-
-/** What the chain needs of its store; every connect/disconnect is one atomic write. */
+/**
+ * What the chain needs of its store (node/store.ts implements it): every
+ * connect and disconnect is one atomic write, and `transaction` groups a
+ * whole reorg into one.
+ */
 export interface ChainStore extends StateView {
-  tip(): { id: Uint8Array; height: number; cumulativeWork: bigint };
+  tip(): ChainTip | undefined;
   hasBlock(id: Uint8Array): boolean;
   getBlock(id: Uint8Array): Block | undefined;
-  blockInfo(id: Uint8Array): StoredBlockInfo | undefined;
-  /** Id of the best-chain block at `height`. */
-  bestIdAt(height: number): Uint8Array | undefined;
-  putBlock(block: Block, id: Uint8Array, info: StoredBlockInfo): void;
-  setStatus(id: Uint8Array, status: BlockStatus): void;
+  blockInfo(id: Uint8Array): Pick<BlockInfo, 'height' | 'cumulativeWork' | 'status'> | undefined;
+  /** Id of the connected block at `height`. */
+  idAtHeight(height: number): Uint8Array | undefined;
+  putBlock(block: Block, opts: { cumulativeWork: bigint; status: BlockStatus }): unknown;
+  setBlockStatus(id: Uint8Array, status: BlockStatus, invalidCode?: string): unknown;
   connectBlock(block: Block, id: Uint8Array, delta: StateDelta): void;
   /** Undoes the tip and returns it; never genesis. */
-  disconnectTip(): Block;
+  disconnectTip(): { block: Block };
+  transaction<T>(fn: () => T): T;
 }
 
 export interface ChainOptions {
@@ -68,13 +66,13 @@ export class Chain {
     private readonly store: ChainStore,
     private readonly opts: ChainOptions,
   ) {
-    const g = store.getBlock(store.bestIdAt(0)!);
+    const g = store.getBlock(store.idAtHeight(0) ?? new Uint8Array(32));
     if (!g) throw new Error('the store has no genesis block');
     this.genesis = g.header;
   }
 
-  tip() {
-    return this.store.tip();
+  tip(): ChainTip {
+    return this.store.tip()!;
   }
 
   /** Median-time-past of `header` and up to span − 1 of its ancestors. */
@@ -116,9 +114,9 @@ export class Chain {
     if (!ctx.ok) return ctx;
     const work = cumulativeWork(parentInfo.cumulativeWork, block.header.bits);
     if (!work.ok) return work;
-    this.store.putBlock(block, id, { height: block.header.height, cumulativeWork: work.value, status: 'valid-header' });
+    this.store.putBlock(block, { cumulativeWork: work.value, status: 'valid-header' });
     let result: Result<Accepted> = ok({ status: 'side', id });
-    if (work.value > this.store.tip().cumulativeWork) result = this.reorgTo(id);
+    if (work.value > this.tip().cumulativeWork) result = this.store.transaction(() => this.reorgTo(id));
     if (!result.ok) return result;
     const children = this.orphans.get(toHex(id)) ?? [];
     this.orphans.delete(toHex(id));
@@ -155,11 +153,11 @@ export class Chain {
     let cursor = target;
     for (;;) {
       const info = this.store.blockInfo(cursor)!;
-      const onBest = this.store.bestIdAt(info.height);
+      const onBest = this.store.idAtHeight(info.height);
       if (onBest && equalBytes(onBest, cursor)) break;
       // A branch through a block already found invalid can never become best.
       if (info.status === 'invalid') {
-        this.store.setStatus(target, 'invalid');
+        this.store.setBlockStatus(target, 'invalid', 'bad-prevblk');
         return fail('bad-prevblk', `the branch contains invalid block ${toHex(cursor)}`);
       }
       const b = this.store.getBlock(cursor)!;
@@ -168,15 +166,15 @@ export class Chain {
     }
     const fork = cursor;
     const disconnected: Block[] = [];
-    while (!equalBytes(this.store.tip().id, fork)) disconnected.push(this.store.disconnectTip());
+    while (!equalBytes(this.tip().id, fork)) disconnected.push(this.store.disconnectTip().block);
     const connected: Block[] = [];
     for (const b of branch) {
       const id = blockId(b.header);
       const delta = applyBlock(this.store, b, { sector: this.opts.sector, networkId: this.opts.networkId, verifySignatures: false });
       if (!delta.ok) {
         // The branch is invalid from here: mark it, and put the old branch back.
-        this.store.setStatus(id, 'invalid');
-        while (!equalBytes(this.store.tip().id, fork)) this.store.disconnectTip();
+        this.store.setBlockStatus(id, 'invalid', delta.code);
+        while (!equalBytes(this.tip().id, fork)) this.store.disconnectTip();
         for (const old of [...disconnected].reverse()) {
           const d = applyBlock(this.store, old, { sector: this.opts.sector, networkId: this.opts.networkId, verifySignatures: false });
           if (!d.ok) throw new Error(`reconnecting a previously valid block failed: ${d.code}`);
@@ -185,7 +183,6 @@ export class Chain {
         return fail(delta.code, `block ${toHex(id)}: ${delta.detail}`);
       }
       this.store.connectBlock(b, id, delta.value);
-      this.store.setStatus(id, 'valid');
       connected.push(b);
     }
     return ok({ status: 'connected', id: target, connected, disconnected });

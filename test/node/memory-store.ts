@@ -1,9 +1,13 @@
 // An in-memory ChainStore for the chain's unit tests: the same contract as the
 // SQLite store (atomic connect/disconnect with undo), kept deliberately simple.
 import { toHex } from '../../core/bytes.js';
+import { blockId } from '../../core/header.js';
 import type { Block } from '../../core/block.js';
 import type { AccountChange, AccountState, StateDelta } from '../../core/state.js';
-import type { BlockStatus, ChainStore, StoredBlockInfo } from '../../node/chain.js';
+import type { ChainStore } from '../../node/chain.js';
+import type { BlockStatus } from '../../node/store.js';
+
+type StoredBlockInfo = { height: number; cumulativeWork: bigint; status: BlockStatus };
 
 export class MemoryStore implements ChainStore {
   private blocks = new Map<string, { block: Block; id: Uint8Array; info: StoredBlockInfo }>();
@@ -34,14 +38,19 @@ export class MemoryStore implements ChainStore {
   blockInfo(id: Uint8Array) {
     return this.blocks.get(toHex(id))?.info;
   }
-  bestIdAt(height: number) {
+  idAtHeight(height: number) {
     return this.best[height];
   }
-  putBlock(block: Block, id: Uint8Array, info: StoredBlockInfo) {
-    if (!this.blocks.has(toHex(id))) this.blocks.set(toHex(id), { block, id, info: { ...info } });
+  putBlock(block: Block, opts: { cumulativeWork: bigint; status: BlockStatus }) {
+    const id = blockId(block.header);
+    if (!this.blocks.has(toHex(id))) this.blocks.set(toHex(id), { block, id, info: { height: block.header.height, ...opts } });
   }
-  setStatus(id: Uint8Array, status: BlockStatus) {
+  setBlockStatus(id: Uint8Array, status: BlockStatus) {
     this.blocks.get(toHex(id))!.info.status = status;
+  }
+  /** No rollback: the chain's own tests do not crash mid-reorg (the SQLite store's do). */
+  transaction<T>(fn: () => T): T {
+    return fn();
   }
   connectBlock(block: Block, id: Uint8Array, delta: StateDelta) {
     if (block.header.height !== this.best.length) throw new Error('connect out of order');
@@ -51,8 +60,9 @@ export class MemoryStore implements ChainStore {
     }
     this.undo.set(toHex(id), delta.changes);
     this.best.push(id);
+    this.blocks.get(toHex(id))!.info.status = 'valid';
   }
-  disconnectTip(): Block {
+  disconnectTip(): { block: Block } {
     if (this.best.length === 1) throw new Error('cannot disconnect genesis');
     const id = this.best.pop()!;
     for (const c of [...this.undo.get(toHex(id))!].reverse()) {
@@ -60,7 +70,7 @@ export class MemoryStore implements ChainStore {
       else this.accounts.set(toHex(c.address), c.before);
     }
     this.undo.delete(toHex(id));
-    return this.blocks.get(toHex(id))!.block;
+    return { block: this.blocks.get(toHex(id))!.block };
   }
   /** All balances, for comparing against a replay. */
   snapshot(): Record<string, string> {
