@@ -6,16 +6,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toHex } from '../../core/bytes.js';
-import { bodyRoot, emptyBody, type Block } from '../../core/block.js';
+import type { Block } from '../../core/block.js';
 import { genesisBlock, networkId } from '../../core/genesis.js';
 import { blockId } from '../../core/header.js';
 import { addressOf, keyPairFromSeed } from '../../core/keys.js';
 import { devnetSpec, type NetworkSpec } from '../../core/params.js';
 import { genesisState } from '../../core/state-transition.js';
 import { signTx } from '../../core/tx.js';
-import { checkHeaderWork, expectedBits } from '../../core/validate.js';
 import { Chain } from '../../node/chain.js';
 import { openStore } from '../../node/store.js';
+import { mineChild } from './fixtures/mine.js';
 
 const base = devnetSpec(1_000_000);
 const spec: NetworkSpec = { ...base, sectors: base.sectors.map((s) => ({ ...s, genesisBits: 0x207fffff })) };
@@ -25,20 +25,7 @@ const alice = keyPairFromSeed(new Uint8Array(32).fill(1));
 const bob = keyPairFromSeed(new Uint8Array(32).fill(2));
 
 function mine(parent: Block, miner = alice, txs: Block['body']['txs'] = [], skew = 0): Block {
-  const body = { ...emptyBody(addressOf(miner.publicKey)), txs };
-  let header = {
-    version: 1,
-    sectorId: sector.id,
-    height: parent.header.height + 1,
-    prevHash: blockId(parent.header),
-    bodyRoot: bodyRoot(body),
-    timeMs: parent.header.timeMs + sector.blockTimeMs + skew,
-    bits: expectedBits(sector, genesisBlock(spec, sector).header, parent.header),
-    workKind: 'hash' as const,
-    nonce: 0n,
-  };
-  while (!checkHeaderWork(header, sector).ok) header = { ...header, nonce: header.nonce + 1n };
-  return { header, body, workProof: new Uint8Array(0) };
+  return mineChild(spec, sector, parent, addressOf(miner.publicKey), txs, parent.header.timeMs + sector.blockTimeMs + skew);
 }
 
 test('reorg persisted in SQLite survives a reopen', () => {

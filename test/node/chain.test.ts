@@ -4,16 +4,17 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { toHex } from '../../core/bytes.js';
-import { bodyRoot, emptyBody, type Block } from '../../core/block.js';
+import type { Block } from '../../core/block.js';
 import { genesisBlock, networkId } from '../../core/genesis.js';
 import { blockId } from '../../core/header.js';
 import { addressOf, keyPairFromSeed } from '../../core/keys.js';
 import { devnetSpec, type NetworkSpec } from '../../core/params.js';
 import { genesisState } from '../../core/state-transition.js';
 import { signTx, type Tx } from '../../core/tx.js';
-import { checkHeaderWork, expectedBits } from '../../core/validate.js';
+import { checkHeaderWork } from '../../core/validate.js';
 import { Chain } from '../../node/chain.js';
 import { MemoryStore } from './memory-store.js';
+import { mineChild } from './fixtures/mine.js';
 
 const base = devnetSpec(1_000_000);
 // Trivial targets so blocks mine in a few hashes.
@@ -33,20 +34,7 @@ function setup() {
 }
 
 function mine(parent: Block, txs: Tx[] = [], miner = alice, timeMs = parent.header.timeMs + sector.blockTimeMs, extra = 0): Block {
-  const body = { ...emptyBody(addressOf(miner.publicKey)), txs };
-  let header = {
-    version: 1,
-    sectorId: sector.id,
-    height: parent.header.height + 1,
-    prevHash: blockId(parent.header),
-    bodyRoot: bodyRoot(body),
-    timeMs: timeMs + extra,
-    bits: expectedBits(sector, genesisBlock(spec, sector).header, parent.header),
-    workKind: 'hash' as const,
-    nonce: 0n,
-  };
-  while (!checkHeaderWork(header, sector).ok) header = { ...header, nonce: header.nonce + 1n };
-  return { header, body, workProof: new Uint8Array(0) };
+  return mineChild(spec, sector, parent, addressOf(miner.publicKey), txs, timeMs + extra);
 }
 
 const pay = (from = alice, nonce = 0n, amount = 1000n, to = bob) =>
