@@ -1,0 +1,110 @@
+// The sector transport on 127.0.0.1 with real WebSockets: handshake, message
+// delivery, refusal of other genesis blocks, bans for garbage, oversize
+// frames, and redialing with backoff.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { WebSocket } from 'ws';
+import { encodeMessage, MAX_MESSAGE_BYTES, WIRE_VERSION, type Message } from '../../core/wire.js';
+import { P2P, type Hello } from '../../node/p2p.js';
+
+const id = (b: number) => new Uint8Array(32).fill(b);
+
+function node(genesis = 1, port = 0, extra: { onMessage?: (m: Message) => void; closes?: string[] } = {}) {
+  const hello = (): Hello => ({ type: 'hello', version: WIRE_VERSION, networkId: id(9), sectorId: 3, genesisId: id(genesis), tipHeight: 0, tipId: id(genesis), listen: '' });
+  return new P2P({
+    host: '127.0.0.1',
+    port,
+    networkId: id(9),
+    sectorId: 3,
+    genesisId: id(genesis),
+    hello,
+    onMessage: (_peer, m) => extra.onMessage?.(m),
+    onClose: (_peer, reason) => extra.closes?.push(reason),
+    backoffMs: 50,
+    maxBackoffMs: 200,
+    handshakeTimeoutMs: 2000,
+  });
+}
+
+const until = async (cond: () => boolean, ms = 5000) => {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+test('two nodes handshake and exchange messages', async () => {
+  const got: Message[] = [];
+  const a = node(1, 0, { onMessage: (m) => got.push(m) });
+  const b = node(1);
+  const port = await a.start();
+  await b.start();
+  b.connect(`ws://127.0.0.1:${port}`);
+  await until(() => a.peers().length === 1 && b.peers().length === 1);
+  b.broadcast({ type: 'inv', kind: 'tx', ids: [id(5)] });
+  await until(() => got.length === 1);
+  assert.equal(got[0], { type: 'inv', kind: 'tx', ids: [id(5)] });
+  await a.stop();
+  await b.stop();
+});
+
+test('a node of another genesis is refused and not redialed', async () => {
+  const closes: string[] = [];
+  const a = node(1);
+  const c = node(2, 0, { closes });
+  const port = await a.start();
+  await c.start();
+  c.connect(`ws://127.0.0.1:${port}`);
+  await until(() => closes.some((r) => r.startsWith('handshake-mismatch')));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.is(a.peers().length, 0);
+  assert.is(c.peers().length, 0);
+  await a.stop();
+  await c.stop();
+});
+
+test('garbage frames get a peer banned; an oversize frame closes the socket', async () => {
+  const a = node(1);
+  const port = await a.start();
+  const raw = new WebSocket(`ws://127.0.0.1:${port}`);
+  await new Promise((r) => raw.once('open', r));
+  const hello: Hello = { type: 'hello', version: WIRE_VERSION, networkId: id(9), sectorId: 3, genesisId: id(1), tipHeight: 0, tipId: id(1), listen: '' };
+  raw.send(encodeMessage(hello));
+  await until(() => a.peers().length === 1);
+  const closed = new Promise<number>((r) => raw.once('close', (code) => r(code)));
+  for (let i = 0; i < 4; i++) raw.send(Uint8Array.of(250, 1, 2, 3));
+  await closed;
+  assert.ok(a.isBanned('127.0.0.1'));
+  // A banned host is refused at once.
+  const again = new WebSocket(`ws://127.0.0.1:${port}`);
+  const code = await new Promise<number>((r) => again.once('close', (c) => r(c)));
+  assert.is(code, 1008);
+  await a.stop();
+
+  const b = node(1);
+  const portB = await b.start();
+  const big = new WebSocket(`ws://127.0.0.1:${portB}`);
+  await new Promise((r) => big.once('open', r));
+  const bigClosed = new Promise<number>((r) => big.once('close', (c) => r(c)));
+  big.send(new Uint8Array(MAX_MESSAGE_BYTES + 1));
+  assert.is(await bigClosed, 1009);
+  await b.stop();
+});
+
+test('a dialer keeps retrying with backoff until the listener appears', async () => {
+  const probe = node(1);
+  const port = await probe.start();
+  await probe.stop();
+  const b = node(1);
+  await b.start();
+  b.connect(`ws://127.0.0.1:${port}`);
+  await new Promise((r) => setTimeout(r, 300));
+  const a = node(1, port);
+  await a.start();
+  await until(() => b.peers().length === 1);
+  await a.stop();
+  await b.stop();
+});
+
+test.run();
