@@ -10,7 +10,7 @@ import { toHex } from '../../core/bytes.js';
 import { genesisBlock } from '../../core/genesis.js';
 import { addressOf, keyPairFromSeed } from '../../core/keys.js';
 import { devnetSpec, type NetworkSpec } from '../../core/params.js';
-import { signTx } from '../../core/tx.js';
+import { signTx, txId as txIdOf } from '../../core/tx.js';
 import { SectorNode } from '../../node/sector-node.js';
 import { mineChild } from './fixtures/mine.js';
 
@@ -68,6 +68,55 @@ test('a late node syncs headers-first; txs and blocks gossip both ways', async (
     assert.is(a.mempool.size, 0);
   } finally {
     await b?.stop();
+    await a.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+
+test('partitioned nodes converge on the heavier branch after healing; orphaned txs return to the mempool', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pouw-partition-'));
+  const a = new SectorNode({ spec, sector, dbPath: join(dir, 'a.db') });
+  const c = new SectorNode({ spec, sector, dbPath: join(dir, 'c.db') });
+  let b: SectorNode | undefined;
+  try {
+    const portA = await a.start();
+    b = new SectorNode({ spec, sector, dbPath: join(dir, 'b.db'), peers: [`ws://127.0.0.1:${portA}`] });
+    await b.start();
+    await c.start();
+    await until(() => a.p2p.peers().length === 1);
+
+    // Side A/B: 3 blocks, the second carrying a transfer.
+    let pa = genesisBlock(spec, sector);
+    const tx = signTx(
+      { version: 1, chain: sector.id, from: miner.publicKey, nonce: 0n, fee: 5n, payload: { kind: 'transfer', to: addressOf(user.publicKey), amount: 99n } },
+      miner.secretKey,
+      a.networkId,
+    );
+    for (let i = 0; i < 3; i++) {
+      pa = mineChild(spec, sector, pa, addressOf(miner.publicKey), i === 1 ? [tx] : []);
+      a.submitBlock(pa);
+    }
+    await until(() => b!.chain.tip().height === 3);
+    assert.is(b.store.account(addressOf(user.publicKey)).balance, 99n);
+
+    // Side C alone: 5 blocks (more work), with times skewed so its blocks differ.
+    let pc = genesisBlock(spec, sector);
+    for (let i = 0; i < 5; i++) {
+      pc = mineChild(spec, sector, pc, addressOf(miner.publicKey), [], pc.header.timeMs + sector.blockTimeMs + 1);
+      c.submitBlock(pc);
+    }
+
+    // Heal: C dials A.
+    c.p2p.connect(`ws://127.0.0.1:${portA}`);
+    await until(() => a.chain.tip().height === 5 && b!.chain.tip().height === 5);
+    for (const n of [a, b]) assert.is(toHex(n.chain.tip().id), toHex(c.chain.tip().id));
+    // The transfer's block was disconnected: its tx is pending again where it had been mined.
+    assert.is(a.store.account(addressOf(user.publicKey)).balance, 0n);
+    assert.ok(a.mempool.has(toHex(txIdOf(tx))));
+  } finally {
+    await b?.stop();
+    await c.stop();
     await a.stop();
     rmSync(dir, { recursive: true, force: true });
   }
