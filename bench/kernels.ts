@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { concatBytes, devnetSpec, sha256, utf8ToBytes, toHex } from '../core/index.js';
 import type { BackendName, KernelBackend, Sha256dScanJob } from '../core/kernel.js';
-import { nativePool, workerPool, type ScanPool } from '../node/kernel-pool.js';
+import { directPool, workerPool, type ScanPool } from '../node/kernel-pool.js';
 import type { SectorParams } from '../core/params.js';
 import { backendCandidates } from '../node/kernels.js';
 
@@ -299,7 +299,7 @@ async function lotteryFigures(backend: KernelBackend, sector: SectorParams, seco
 }
 
 async function poolFor(root: string, backend: KernelBackend, threads: number): Promise<ScanPool> {
-  return backend.name === 'native' ? nativePool(backend, threads) : workerPool(root, backend.name, threads);
+  return backend.name === 'native' ? directPool(backend, threads) : workerPool(root, backend.name, threads);
 }
 
 export async function runBench(opts: BenchOptions): Promise<BenchReport> {

@@ -20,8 +20,8 @@ export interface ScanPool {
   close(): Promise<void>;
 }
 
-/** A pool over a loaded native backend: its own threads do the work. */
-export function nativePool(backend: KernelBackend, threads: number): ScanPool {
+/** A pool that calls the backend directly: the native addon threads by itself; others run on the calling thread. */
+export function directPool(backend: KernelBackend, threads: number): ScanPool {
   return {
     threads,
     impl: backend.capabilities.sha256d,

@@ -54,7 +54,8 @@ export class SectorNode {
   private readonly requested = new Set<string>();
   private listeners: ((e: NodeEvent) => void)[] = [];
 
-  constructor(private readonly opts: SectorNodeOptions) {
+  constructor(readonly options: SectorNodeOptions) {
+    const opts = options;
     const { spec, sector } = opts;
     this.now = opts.now ?? Date.now;
     this.networkId = computeNetworkId(spec);
@@ -91,7 +92,7 @@ export class SectorNode {
 
   async start(): Promise<number> {
     const port = await this.p2p.start();
-    for (const url of this.opts.peers ?? []) this.p2p.connect(url);
+    for (const url of this.options.peers ?? []) this.p2p.connect(url);
     return port;
   }
 
@@ -106,11 +107,11 @@ export class SectorNode {
       type: 'hello',
       version: WIRE_VERSION,
       networkId: this.networkId,
-      sectorId: this.opts.sector.id,
+      sectorId: this.options.sector.id,
       genesisId: this.store.idAtHeight(0)!,
       tipHeight: tip.height,
       tipId: tip.id,
-      listen: this.p2p.port ? `ws://${this.opts.host ?? '127.0.0.1'}:${this.p2p.port}` : '',
+      listen: this.p2p.port ? `ws://${this.options.host ?? '127.0.0.1'}:${this.p2p.port}` : '',
     };
   }
 
@@ -188,13 +189,13 @@ export class SectorNode {
       case 'get-blocks':
         for (const id of m.ids) {
           const b = this.store.getBlock(id);
-          if (b) peer.send({ type: 'block', block: encodeBlock(b, this.opts.spec.limits) });
+          if (b) peer.send({ type: 'block', block: encodeBlock(b, this.options.spec.limits) });
         }
         return;
       case 'block': {
         let block: Block;
         try {
-          block = decodeBlock(m.block, this.opts.spec.limits);
+          block = decodeBlock(m.block, this.options.spec.limits);
         } catch (e) {
           if (e instanceof CodecError) return peer.penalize(100, e.code);
           throw e;
