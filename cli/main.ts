@@ -11,6 +11,7 @@
 import { Command, CommanderError } from 'commander';
 import { PouwError } from '../core/errors.js';
 import { registerBenchCommand } from './bench.js';
+import { registerNodeCommands } from './node.js';
 import { registerConfigCommands } from './config.js';
 import { registerDevnetCommand } from './devnet.js';
 import { registerKeysCommands } from './keys.js';
@@ -83,6 +84,7 @@ export function buildProgram(json: boolean): Command {
   registerConfigCommands(program);
   registerDevnetCommand(program);
   registerBenchCommand(program);
+  registerNodeCommands(program);
   return program;
 }
 

@@ -1,0 +1,179 @@
+/**
+ * `pouw node start` and `pouw node status`: one sector's full node with an
+ * optional miner, its P2P port and its local API on 127.0.0.1.
+ *
+ * Output follows the miner habit: a startup summary naming the kernel backend
+ * and why faster ones were skipped, a `speed 10s/60s/15m` line every 10 s,
+ * and each found block as accepted or rejected with the reason; with --json
+ * the same events are NDJSON on stdout. Ctrl-C (SIGINT/SIGTERM) stops cleanly.
+ * Option values: flags, then POUW_* environment variables, then defaults.
+ * @module
+ */
+import { serve } from '@hono/node-server';
+import { InvalidArgumentError, type Command } from 'commander';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { toHex } from '../core/bytes.js';
+import { PouwError } from '../core/errors.js';
+import { addressOf, decodeAddress, keyPairFromSeed } from '../core/keys.js';
+import { devnetSpec, findSector } from '../core/params.js';
+import { createApi } from '../node/api.js';
+import { directPool, workerPool } from '../node/kernel-pool.js';
+import { selectKernel } from '../node/kernels.js';
+import { Miner } from '../node/miner.js';
+import { packageInfo } from '../node/package-info.js';
+import { SectorNode } from '../node/sector-node.js';
+import { Output } from './output.js';
+import { networkDataDir } from './paths.js';
+
+interface StartOpts {
+  sector: string;
+  peer: string[];
+  mine?: boolean;
+  data?: string;
+  port: number;
+  apiPort: number;
+  threads: number;
+  address?: string;
+  genesisTime?: number;
+  json?: boolean;
+}
+
+const int = (name: string, min: number, max: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max}`);
+  return n;
+};
+const env = (name: string) => process.env[`POUW_${name}`];
+
+/** The devnet spec of a data directory: created with genesis "now" (or --genesis-time) on first use, then reused. */
+function loadSpec(dataDir: string, genesisTime?: number) {
+  const file = join(dataDir, 'spec.json');
+  if (existsSync(file)) {
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as { network: string; genesisTimeMs: number };
+    if (genesisTime !== undefined && genesisTime !== saved.genesisTimeMs) {
+      throw new PouwError('config-genesis-mismatch', `${file} holds genesis time ${saved.genesisTimeMs}, not ${genesisTime}`);
+    }
+    return devnetSpec(saved.genesisTimeMs);
+  }
+  const spec = devnetSpec(genesisTime ?? Date.now());
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(file, JSON.stringify({ network: spec.name, genesisTimeMs: spec.genesisTimeMs }, null, 2) + '\n');
+  return spec;
+}
+
+async function start(opts: StartOpts): Promise<void> {
+  const out = new Output(Boolean(opts.json));
+  const dataDir = opts.data ?? env('DATA') ?? networkDataDir('devnet');
+  const spec = loadSpec(dataDir, opts.genesisTime ?? (env('GENESIS_TIME') ? Number(env('GENESIS_TIME')) : undefined));
+  const key = /^\d+$/.test(opts.sector) ? Number(opts.sector) : opts.sector;
+  const sector = findSector(spec, key);
+  if (!sector) throw new PouwError('usage', `unknown sector "${opts.sector}" (known: ${spec.sectors.map((s) => s.slug).join(', ')})`);
+  const sectorDir = join(dataDir, sector.slug);
+  mkdirSync(sectorDir, { recursive: true });
+  const event = (type: string, fields: object, text: string) => (opts.json ? out.resultJson({ ...fields, type }) : out.log(text));
+
+  const node = new SectorNode({ spec, sector, dbPath: join(sectorDir, 'chain.db'), port: opts.port, peers: opts.peer });
+  const p2pPort = await node.start();
+  let miner: Miner | undefined;
+  let speedTimer: ReturnType<typeof setInterval> | undefined;
+  if (opts.mine) {
+    const addressText = opts.address ?? env('MINER_ADDRESS');
+    let minerAddress: Uint8Array;
+    if (addressText) {
+      const a = decodeAddress(addressText, spec.addressPrefix);
+      if (!a.ok) throw new PouwError('usage', `--address: ${a.detail} (${a.code})`);
+      minerAddress = a.value;
+    } else {
+      minerAddress = addressOf(keyPairFromSeed(new Uint8Array(32)).publicKey);
+    }
+    const choice = await selectKernel(packageInfo().root);
+    const b = choice.backend;
+    const pool = b.name === 'native' ? directPool(b, opts.threads) : opts.threads > 1 ? await workerPool(packageInfo().root, b.name, opts.threads) : directPool(b, 1);
+    event(
+      'miner-start',
+      { backend: b.name, sha256d: b.capabilities.sha256d, threads: opts.threads, skipped: choice.skipped },
+      [
+        `miner  backend ${b.name} (${b.capabilities.sha256d}), ${opts.threads} thread(s)`,
+        ...choice.skipped.map((s) => `       skipped ${s.name}: ${s.reason}`),
+      ].join('\n'),
+    );
+    miner = new Miner(node, pool, {
+      miner: minerAddress,
+      batch: b.name === 'js' ? 1n << 12n : 1n << 20n,
+      onEvent: (e) =>
+        event('block-found', e, `${e.accepted ? 'accepted' : 'rejected'} block ${e.height} ${e.id.slice(0, 16)}… (${e.txs} txs)`),
+    });
+    miner.start();
+    speedTimer = setInterval(() => {
+      const s = [10_000, 60_000, 900_000].map((w) => miner!.speed(w));
+      event('speed', { h10s: s[0], h60s: s[1], h15m: s[2] }, `speed 10s/60s/15m ${s.map((x) => (x / 1e6).toFixed(2)).join(' ')} MH/s`);
+    }, 10_000);
+  }
+  node.on((e) => {
+    if (e.type === 'block-rejected') event('block-rejected', e, `rejected block ${e.id.slice(0, 16)}…: ${e.code} ${e.detail}`);
+    if (e.type === 'peer') event('peer', e, `peer ${e.address} ${e.event}${e.reason ? ` (${e.reason})` : ''}`);
+  });
+  const api = createApi(node, miner);
+  const server = serve({ fetch: api.fetch, hostname: '127.0.0.1', port: opts.apiPort });
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  const apiPort = (server.address() as { port: number }).port;
+  const info = { pid: process.pid, api: `http://127.0.0.1:${apiPort}`, p2p: `ws://127.0.0.1:${p2pPort}`, sector: sector.slug };
+  writeFileSync(join(sectorDir, 'node.json'), JSON.stringify(info, null, 2) + '\n');
+  const tip = node.chain.tip();
+  event('ready', { ...info, height: tip.height, tip: toHex(tip.id) }, `node   ${sector.slug} at height ${tip.height}; p2p ${info.p2p}; api ${info.api}`);
+
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  if (speedTimer) clearInterval(speedTimer);
+  await miner?.stop();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  const height = node.chain.tip().height;
+  await node.stop();
+  event('stopped', { height }, `stopped cleanly at height ${height}`);
+}
+
+async function status(opts: { sector: string; data?: string; json?: boolean }): Promise<void> {
+  const out = new Output(Boolean(opts.json));
+  const dataDir = opts.data ?? env('DATA') ?? networkDataDir('devnet');
+  const file = join(dataDir, opts.sector, 'node.json');
+  if (!existsSync(file)) throw new PouwError('node-not-running', `no node of sector ${opts.sector} under ${dataDir} (no node.json)`);
+  const info = JSON.parse(readFileSync(file, 'utf8')) as { api: string };
+  let res: Response;
+  try {
+    res = await fetch(`${info.api}/v1/status`, { signal: AbortSignal.timeout(3000) });
+  } catch (e) {
+    throw new PouwError('node-unreachable', `the node's API at ${info.api} did not answer: ${(e as Error).message}`);
+  }
+  const body = (await res.json()) as { tip: { height: number; id: string }; peers: unknown[]; mempool: { txs: number } };
+  if (out.json) return out.resultJson(body);
+  out.result(`height ${body.tip.height}  tip ${body.tip.id}\npeers ${body.peers.length}  mempool ${body.mempool.txs} txs`);
+}
+
+export function registerNodeCommands(program: Command): void {
+  const node = program.command('node').description("run one sector's full node");
+  node
+    .command('start')
+    .description('start a full node (and a miner with --mine)')
+    .requiredOption('--sector <id>', 'sector id or slug (gpu-hi, gpu-consumer, cpu-edge, accel)', env('SECTOR'))
+    .option('--peer <url>', 'a peer to dial (ws://host:port), repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--mine', 'mine with the best kernel backend')
+    .option('--address <addr>', 'address credited with mining rewards')
+    .option('--data <dir>', 'data directory (default $XDG_DATA_HOME/pouw/devnet)')
+    .option('--port <n>', 'P2P port (0: any free one)', int('port', 0, 65535), Number(env('PORT') ?? 0))
+    .option('--api-port <n>', 'local API port on 127.0.0.1 (0: any free one)', int('api port', 0, 65535), Number(env('API_PORT') ?? 0))
+    .option('--threads <n>', 'mining threads', int('threads', 1, 1024), Number(env('THREADS') ?? 1))
+    .option('--genesis-time <ms>', 'genesis time of a new data directory (all nodes of a devnet share it)', int('genesis time', 0, Number.MAX_SAFE_INTEGER))
+    .option('--json', 'NDJSON events on stdout')
+    .action(start);
+  node
+    .command('status')
+    .description("a running node's height, peers and mempool")
+    .requiredOption('--sector <slug>', 'sector slug', env('SECTOR'))
+    .option('--data <dir>', 'data directory')
+    .option('--json', 'one JSON object on stdout')
+    .action(status);
+}

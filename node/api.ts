@@ -1,0 +1,124 @@
+/**
+ * The node's local JSON API (Hono), served on 127.0.0.1 only: status, blocks
+ * by height or id, txs, accounts, and tx submission. Every error is
+ * `{ error: { code, message } }` with a 4xx status; bigints are decimal
+ * strings and bytes are hex.
+ * @module
+ */
+import { Hono } from 'hono';
+import { decodeAddress, encodeAddress } from '../core/keys.js';
+import { fromHex, toHex } from '../core/bytes.js';
+import type { Block } from '../core/block.js';
+import { blockId, type BlockHeader } from '../core/header.js';
+import { decodeTx, txId, type Tx } from '../core/tx.js';
+import { CodecError } from '../core/errors.js';
+import type { SectorNode } from './sector-node.js';
+import type { Miner } from './miner.js';
+
+const HEX32 = /^[0-9a-f]{64}$/;
+const MAX_BODY = 16 * 1024;
+
+export function headerJson(h: BlockHeader) {
+  return {
+    id: toHex(blockId(h)),
+    version: h.version,
+    sectorId: h.sectorId,
+    height: h.height,
+    prevHash: toHex(h.prevHash),
+    bodyRoot: toHex(h.bodyRoot),
+    timeMs: h.timeMs,
+    bits: h.bits.toString(16).padStart(8, '0'),
+    workKind: h.workKind,
+    nonce: h.nonce.toString(),
+  };
+}
+
+function txJson(tx: Tx, prefix: string) {
+  const p = tx.payload;
+  return {
+    txid: toHex(txId(tx)),
+    chain: tx.chain,
+    from: toHex(tx.from),
+    nonce: tx.nonce.toString(),
+    fee: tx.fee.toString(),
+    kind: p.kind,
+    amount: p.amount.toString(),
+    ...(p.kind === 'transfer' ? { to: encodeAddress(p.to, prefix) } : { minMain: p.minMain.toString(), mainTo: encodeAddress(p.mainTo, prefix) }),
+  };
+}
+
+function blockJson(b: Block, prefix: string) {
+  return { header: headerJson(b.header), miner: encodeAddress(b.body.miner, prefix), txs: b.body.txs.map((t) => txJson(t, prefix)) };
+}
+
+export function createApi(node: SectorNode, miner?: Miner): Hono {
+  const app = new Hono();
+  const prefix = node.options.spec.addressPrefix;
+  const err = (code: string, message: string) => ({ error: { code, message } });
+
+  app.get('/v1/status', (c) => {
+    const tip = node.chain.tip();
+    return c.json({
+      network: node.options.spec.name,
+      sector: node.options.sector.slug,
+      tip: { height: tip.height, id: toHex(tip.id), cumulativeWork: tip.cumulativeWork.toString() },
+      peers: node.p2p.peers().map((p) => ({ address: p.address, outbound: p.outbound, score: p.score, tipHeight: p.remote?.tipHeight })),
+      mempool: { txs: node.mempool.size, bytes: node.mempool.bytes },
+      mining: miner ? { hashesPerSecond10s: miner.speed(10_000), hashesPerSecond60s: miner.speed(60_000), hashesPerSecond15m: miner.speed(900_000) } : null,
+      p2pPort: node.p2p.port,
+    });
+  });
+
+  app.get('/v1/block/:ref', (c) => {
+    const ref = c.req.param('ref');
+    let block: Block | undefined;
+    if (/^\d{1,15}$/.test(ref)) block = node.store.getBlockByHeight(Number(ref));
+    else if (HEX32.test(ref)) block = node.store.getBlock(fromHex(ref));
+    else return c.json(err('bad-request', 'a block is named by its height or its 64-hex id'), 400);
+    return block ? c.json(blockJson(block, prefix)) : c.json(err('not-found', `no block ${ref}`), 404);
+  });
+
+  app.get('/v1/tx/:txid', (c) => {
+    const ref = c.req.param('txid');
+    if (!HEX32.test(ref)) return c.json(err('bad-request', 'a txid is 64 hex characters'), 400);
+    const pending = node.mempool.get(ref);
+    if (pending) return c.json({ status: 'pending', tx: txJson(pending.tx, prefix) });
+    const at = node.store.txLocation(fromHex(ref));
+    if (!at) return c.json(err('not-found', `no tx ${ref}`), 404);
+    const block = node.store.getBlock(at.blockId)!;
+    return c.json({ status: 'confirmed', block: toHex(at.blockId), height: block.header.height, tx: txJson(block.body.txs[at.position]!, prefix) });
+  });
+
+  app.get('/v1/account/:address', (c) => {
+    const a = decodeAddress(c.req.param('address'), prefix);
+    if (!a.ok) return c.json(err(a.code, a.detail), 400);
+    const acct = node.store.account(a.value);
+    return c.json({ address: c.req.param('address'), balance: acct.balance.toString(), nonce: acct.nonce.toString() });
+  });
+
+  app.post('/v1/tx', async (c) => {
+    const length = Number(c.req.header('content-length') ?? '0');
+    if (length > MAX_BODY) return c.json(err('body-too-large', `at most ${MAX_BODY} bytes`), 413);
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      return c.json(err('bad-json', 'the body must be JSON: {"tx": "<hex>"}'), 400);
+    }
+    const hex = (body as { tx?: unknown })?.tx;
+    if (typeof hex !== 'string' || !/^([0-9a-f]{2}){1,2048}$/.test(hex)) return c.json(err('bad-request', '"tx" must be hex'), 400);
+    let tx: Tx;
+    try {
+      tx = decodeTx(fromHex(hex));
+    } catch (e) {
+      if (e instanceof CodecError) return c.json(err(e.code, e.message), 400);
+      throw e;
+    }
+    const r = node.submitTx(tx);
+    return r.ok ? c.json({ txid: r.txid, status: 'pending' }, 202) : c.json(err(r.code, r.detail), 422);
+  });
+
+  app.notFound((c) => c.json(err('not-found', 'no such endpoint'), 404));
+  app.onError((e, c) => c.json(err('internal-error', e.message), 500));
+  return app;
+}
