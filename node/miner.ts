@@ -149,5 +149,7 @@ export class Miner {
     this.running = false;
     Atomics.store(this.cancel, 0, 1);
     await this.loop;
+    // Ready for the next start() or a manual mineBatch().
+    Atomics.store(this.cancel, 0, 0);
   }
 }
