@@ -1,0 +1,69 @@
+// The local API through Hono's app.request (no socket): answers, and hostile
+// requests that get 4xx with codes and change nothing.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { toHex } from '../../core/bytes.js';
+import { genesisBlock } from '../../core/genesis.js';
+import { addressOf, encodeAddress, keyPairFromSeed } from '../../core/keys.js';
+import { devnetSpec, type NetworkSpec } from '../../core/params.js';
+import { encodeTx, signTx } from '../../core/tx.js';
+import { createApi } from '../../node/api.js';
+import { SectorNode } from '../../node/sector-node.js';
+import { mineChild } from './fixtures/mine.js';
+
+const base = devnetSpec(Date.now() - 600_000);
+const spec: NetworkSpec = { ...base, sectors: base.sectors.map((s) => ({ ...s, genesisBits: 0x207fffff })) };
+const sector = spec.sectors[0]!;
+const key = keyPairFromSeed(new Uint8Array(32).fill(31));
+
+test('the local API answers and refuses bad input with codes', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pouw-api-'));
+  const node = new SectorNode({ spec, sector, dbPath: join(dir, 'n.db') });
+  try {
+    const block = mineChild(spec, sector, genesisBlock(spec, sector), addressOf(key.publicKey));
+    node.submitBlock(block);
+    const app = createApi(node);
+    const get = async (path: string) => {
+      const r = await app.request(path);
+      return { status: r.status, body: (await r.json()) as any };
+    };
+    const post = async (body: string) => {
+      const r = await app.request('/v1/tx', { method: 'POST', body, headers: { 'content-type': 'application/json', 'content-length': String(body.length) } });
+      return { status: r.status, body: (await r.json()) as any };
+    };
+    const status = await get('/v1/status');
+    assert.is(status.body.tip.height, 1);
+    assert.is((await get('/v1/block/1')).body.header.height, 1);
+    assert.is((await get(`/v1/block/${toHex(node.chain.tip().id)}`)).body.header.height, 1);
+    assert.is((await get('/v1/block/7')).status, 404);
+    assert.equal((await get('/v1/block/zz')).body.error.code, 'bad-request');
+    const addr = encodeAddress(addressOf(key.publicKey), spec.addressPrefix);
+    assert.is((await get(`/v1/account/${addr}`)).body.balance, sector.initialSubsidy.toString());
+    assert.is((await get('/v1/account/nonsense')).status, 400);
+    assert.is((await get('/v1/nothing')).status, 404);
+
+    assert.is((await post('{not json')).body.error.code, 'bad-json');
+    assert.is((await post('{"tx": 5}')).status, 400);
+    assert.is((await post(JSON.stringify({ tx: 'ab'.repeat(9000) }))).status, 413);
+    assert.is((await post(JSON.stringify({ tx: '01' }))).body.error.code, 'codec-truncated');
+    const tx = signTx(
+      { version: 1, chain: sector.id, from: key.publicKey, nonce: 0n, fee: 1n, payload: { kind: 'transfer', to: new Uint8Array(20), amount: 5n } },
+      key.secretKey,
+      node.networkId,
+    );
+    const bad = encodeTx({ ...tx, nonce: 3n });
+    assert.is((await post(JSON.stringify({ tx: toHex(bad) }))).status, 422);
+    assert.is(node.mempool.size, 0);
+    const ok = await post(JSON.stringify({ tx: toHex(encodeTx(tx)) }));
+    assert.is(ok.status, 202);
+    assert.is((await get(`/v1/tx/${ok.body.txid}`)).body.status, 'pending');
+  } finally {
+    await node.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
