@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { until } from '../wait.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(root, 'bin', 'pouw.js');
@@ -28,13 +29,7 @@ function startNode(args: string[]): { child: ChildProcess; events: Record<string
   return { child, events, exited };
 }
 
-const until = async (cond: () => boolean, ms = 20_000) => {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
+
 
 test('node start mines, serves status, and a peer syncs to it; both stop cleanly', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pouw-cli-node-'));

@@ -15,6 +15,7 @@ import { selectKernel } from '../../node/kernels.js';
 import { Miner, type MinerEvent } from '../../node/miner.js';
 import { SectorNode } from '../../node/sector-node.js';
 import { root } from '../kernels/backends.js';
+import { until } from '../wait.js';
 
 const base = devnetSpec(Date.now() - 600_000);
 const spec: NetworkSpec = { ...base, sectors: base.sectors.map((s) => ({ ...s, genesisBits: 0x207fffff })) };
@@ -22,13 +23,7 @@ const sector = spec.sectors[3]!;
 const alice = keyPairFromSeed(new Uint8Array(32).fill(21));
 const bob = keyPairFromSeed(new Uint8Array(32).fill(22));
 
-const until = async (cond: () => boolean, ms = 20_000) => {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
+
 
 test('two miners extend one chain; a transfer is mined and seen by both', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pouw-miners-'));

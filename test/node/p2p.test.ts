@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { WebSocket } from 'ws';
 import { encodeMessage, MAX_MESSAGE_BYTES, WIRE_VERSION, type Message } from '../../core/wire.js';
 import { P2P, type Hello } from '../../node/p2p.js';
+import { until } from '../wait.js';
 
 const id = (b: number) => new Uint8Array(32).fill(b);
 
@@ -26,13 +27,7 @@ function node(genesis = 1, port = 0, extra: { onMessage?: (m: Message) => void; 
   });
 }
 
-const until = async (cond: () => boolean, ms = 5000) => {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
+
 
 test('two nodes handshake and exchange messages', async () => {
   const got: Message[] = [];

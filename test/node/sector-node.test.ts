@@ -13,6 +13,7 @@ import { devnetSpec, type NetworkSpec } from '../../core/params.js';
 import { signTx, txId as txIdOf } from '../../core/tx.js';
 import { SectorNode } from '../../node/sector-node.js';
 import { mineChild } from './fixtures/mine.js';
+import { until } from '../wait.js';
 
 const base = devnetSpec(Date.now() - 3_600_000);
 const spec: NetworkSpec = { ...base, sectors: base.sectors.map((s) => ({ ...s, genesisBits: 0x207fffff })) };
@@ -20,13 +21,6 @@ const sector = spec.sectors[1]!;
 const miner = keyPairFromSeed(new Uint8Array(32).fill(7));
 const user = keyPairFromSeed(new Uint8Array(32).fill(8));
 
-const until = async (cond: () => boolean, ms = 10_000) => {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 test('a late node syncs headers-first; txs and blocks gossip both ways', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pouw-nodes-'));
