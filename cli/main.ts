@@ -12,12 +12,16 @@ import { Command, CommanderError } from 'commander';
 import { PouwError } from '../core/errors.js';
 import { registerBenchCommand } from './bench.js';
 import { registerNodeCommands } from './node.js';
+import { registerAccountCommands } from './account.js';
+import { registerTxCommands } from './tx.js';
 import { registerConfigCommands } from './config.js';
 import { registerDevnetCommand } from './devnet.js';
 import { registerKeysCommands } from './keys.js';
 import { EXIT, exitCodeFor, Output } from './output.js';
 import { packageInfo } from '../node/package-info.js';
 import { printVersion, registerVersionCommand } from './version.js';
+import { pouwPaths } from './paths.js';
+import { applyConfigFile, checkConfig, readConfigFile } from './settings.js';
 
 const HELP_FOOTER = `
 Output:
@@ -26,7 +30,8 @@ Output:
   without a terminal or with NO_COLOR set.
 
 Files:
-  config  $XDG_CONFIG_HOME/pouw/config.json  (see: pouw config path)
+  config  $XDG_CONFIG_HOME/pouw/config.json or $POUW_CONFIG (see: pouw config path)
+          settings: flags > POUW_* environment > config file > defaults
   data    $XDG_DATA_HOME/pouw/  (keys/, and one directory per network)
 
 Exit codes:
@@ -62,7 +67,7 @@ function kebab(text: string): string {
 
 export function buildProgram(json: boolean): Command {
   const program = new Command('pouw')
-    .description('multi-sector proof-of-useful-work chain: keys, kernels and (soon) a devnet')
+    .description('multi-sector proof-of-useful-work chain: keys, nodes, transactions, kernels and a devnet')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => process.stdout.write(s),
@@ -79,12 +84,22 @@ export function buildProgram(json: boolean): Command {
     throw new CommanderError(EXIT.ok, 'commander.version', packageInfo().version);
   });
 
+  // Settings layers: flags > POUW_* (commander, per option) > config file > defaults.
+  program.hook('preAction', (_program, action) => {
+    const file = pouwPaths().configFile;
+    const config = readConfigFile(file);
+    checkConfig(program, config, file);
+    applyConfigFile(action, config, file);
+  });
+
   registerVersionCommand(program);
   registerKeysCommands(program);
   registerConfigCommands(program);
   registerDevnetCommand(program);
   registerBenchCommand(program);
   registerNodeCommands(program);
+  registerTxCommands(program);
+  registerAccountCommands(program);
   return program;
 }
 

@@ -6,11 +6,12 @@
  * and why faster ones were skipped, a `speed 10s/60s/15m` line every 10 s,
  * and each found block as accepted or rejected with the reason; with --json
  * the same events are NDJSON on stdout. Ctrl-C (SIGINT/SIGTERM) stops cleanly.
- * Option values: flags, then POUW_* environment variables, then defaults.
+ * Option values: flags > POUW_* environment > configuration file > defaults
+ * (cli/settings.ts).
  * @module
  */
 import { serve } from '@hono/node-server';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toHex } from '../core/bytes.js';
@@ -24,10 +25,12 @@ import { Miner } from '../node/miner.js';
 import { packageInfo } from '../node/package-info.js';
 import { SectorNode } from '../node/sector-node.js';
 import { Output } from './output.js';
-import { networkDataDir } from './paths.js';
+import { addNodeLocationOptions, dataDirOf, nodeApiUrl, nodeRequest, type NodeLocationOpts, type NodeStatus } from './node-client.js';
+import { addJsonOption, type JsonOpts } from './options.js';
+import { requireSetting } from './settings.js';
 
 interface StartOpts {
-  sector: string;
+  sector?: string;
   peer: string[];
   mine?: boolean;
   data?: string;
@@ -44,7 +47,12 @@ const int = (name: string, min: number, max: number) => (v: string) => {
   if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max}`);
   return n;
 };
-const env = (name: string) => process.env[`POUW_${name}`];
+/** Repeatable, and comma-separated lists too (one POUW_PEER variable can name several). */
+const peerList = (v: string, acc: string[]) => {
+  const urls = v.split(/[\s,]+/).filter(Boolean);
+  for (const u of urls) if (!/^wss?:\/\//.test(u) || !URL.canParse(u)) throw new InvalidArgumentError(`"${u}" is not a ws:// URL`);
+  return [...acc, ...urls];
+};
 
 /** The devnet spec of a data directory: created with genesis "now" (or --genesis-time) on first use, then reused. */
 function loadSpec(dataDir: string, genesisTime?: number) {
@@ -64,11 +72,11 @@ function loadSpec(dataDir: string, genesisTime?: number) {
 
 async function start(opts: StartOpts): Promise<void> {
   const out = new Output(Boolean(opts.json));
-  const dataDir = opts.data ?? env('DATA') ?? networkDataDir('devnet');
-  const spec = loadSpec(dataDir, opts.genesisTime ?? (env('GENESIS_TIME') ? Number(env('GENESIS_TIME')) : undefined));
-  const key = /^\d+$/.test(opts.sector) ? Number(opts.sector) : opts.sector;
-  const sector = findSector(spec, key);
-  if (!sector) throw new PouwError('usage', `unknown sector "${opts.sector}" (known: ${spec.sectors.map((s) => s.slug).join(', ')})`);
+  const dataDir = dataDirOf(opts);
+  const spec = loadSpec(dataDir, opts.genesisTime);
+  const sectorRef = requireSetting(opts.sector, '--sector', 'POUW_SECTOR');
+  const sector = findSector(spec, /^\d+$/.test(sectorRef) ? Number(sectorRef) : sectorRef);
+  if (!sector) throw new PouwError('usage', `unknown sector "${sectorRef}" (known: ${spec.sectors.map((s) => s.slug).join(', ')})`);
   const sectorDir = join(dataDir, sector.slug);
   mkdirSync(sectorDir, { recursive: true });
   const event = (type: string, fields: object, text: string) => (opts.json ? out.resultJson({ ...fields, type }) : out.log(text));
@@ -78,10 +86,9 @@ async function start(opts: StartOpts): Promise<void> {
   let miner: Miner | undefined;
   let speedTimer: ReturnType<typeof setInterval> | undefined;
   if (opts.mine) {
-    const addressText = opts.address ?? env('MINER_ADDRESS');
     let minerAddress: Uint8Array;
-    if (addressText) {
-      const a = decodeAddress(addressText, spec.addressPrefix);
+    if (opts.address) {
+      const a = decodeAddress(opts.address, spec.addressPrefix);
       if (!a.ok) throw new PouwError('usage', `--address: ${a.detail} (${a.code})`);
       minerAddress = a.value;
     } else {
@@ -136,21 +143,11 @@ async function start(opts: StartOpts): Promise<void> {
   event('stopped', { height }, `stopped cleanly at height ${height}`);
 }
 
-async function status(opts: { sector: string; data?: string; json?: boolean }): Promise<void> {
+async function status(opts: NodeLocationOpts & JsonOpts): Promise<void> {
   const out = new Output(Boolean(opts.json));
-  const dataDir = opts.data ?? env('DATA') ?? networkDataDir('devnet');
-  const file = join(dataDir, opts.sector, 'node.json');
-  if (!existsSync(file)) throw new PouwError('node-not-running', `no node of sector ${opts.sector} under ${dataDir} (no node.json)`);
-  const info = JSON.parse(readFileSync(file, 'utf8')) as { api: string };
-  let res: Response;
-  try {
-    res = await fetch(`${info.api}/v1/status`, { signal: AbortSignal.timeout(3000) });
-  } catch (e) {
-    throw new PouwError('node-unreachable', `the node's API at ${info.api} did not answer: ${(e as Error).message}`);
-  }
-  const body = (await res.json()) as { tip: { height: number; id: string }; peers: unknown[]; mempool: { txs: number } };
+  const body = await nodeRequest<NodeStatus>(nodeApiUrl(opts), '/v1/status');
   if (out.json) return out.resultJson(body);
-  out.result(`height ${body.tip.height}  tip ${body.tip.id}\npeers ${body.peers.length}  mempool ${body.mempool.txs} txs`);
+  out.result(`${body.sector} height ${body.tip.height}  tip ${body.tip.id}\npeers ${body.peers.length}  mempool ${body.mempool.txs} txs`);
 }
 
 export function registerNodeCommands(program: Command): void {
@@ -158,22 +155,20 @@ export function registerNodeCommands(program: Command): void {
   node
     .command('start')
     .description('start a full node (and a miner with --mine)')
-    .requiredOption('--sector <id>', 'sector id or slug (gpu-hi, gpu-consumer, cpu-edge, accel)', env('SECTOR'))
-    .option('--peer <url>', 'a peer to dial (ws://host:port), repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .addOption(new Option('--sector <id>', 'sector id or slug (gpu-hi, gpu-consumer, cpu-edge, accel); required').env('POUW_SECTOR'))
+    .addOption(new Option('--peer <url>', 'a peer to dial (ws://host:port), repeatable or comma-separated').argParser(peerList).default([] as string[]).env('POUW_PEER'))
     .option('--mine', 'mine with the best kernel backend')
-    .option('--address <addr>', 'address credited with mining rewards')
-    .option('--data <dir>', 'data directory (default $XDG_DATA_HOME/pouw/devnet)')
-    .option('--port <n>', 'P2P port (0: any free one)', int('port', 0, 65535), Number(env('PORT') ?? 0))
-    .option('--api-port <n>', 'local API port on 127.0.0.1 (0: any free one)', int('api port', 0, 65535), Number(env('API_PORT') ?? 0))
-    .option('--threads <n>', 'mining threads', int('threads', 1, 1024), Number(env('THREADS') ?? 1))
-    .option('--genesis-time <ms>', 'genesis time of a new data directory (all nodes of a devnet share it)', int('genesis time', 0, Number.MAX_SAFE_INTEGER))
+    .addOption(new Option('--address <addr>', 'address credited with mining rewards').env('POUW_MINER_ADDRESS'))
+    .addOption(new Option('--data <dir>', 'data directory (default $XDG_DATA_HOME/pouw/devnet)').env('POUW_DATA'))
+    .addOption(new Option('--port <n>', 'P2P port (0: any free one)').argParser(int('port', 0, 65535)).default(0).env('POUW_PORT'))
+    .addOption(new Option('--api-port <n>', 'local API port on 127.0.0.1 (0: any free one)').argParser(int('api port', 0, 65535)).default(0).env('POUW_API_PORT'))
+    .addOption(new Option('--threads <n>', 'mining threads').argParser(int('threads', 1, 1024)).default(1).env('POUW_THREADS'))
+    .addOption(
+      new Option('--genesis-time <ms>', 'genesis time of a new data directory (all nodes of a devnet share it)')
+        .argParser(int('genesis time', 0, Number.MAX_SAFE_INTEGER))
+        .env('POUW_GENESIS_TIME'),
+    )
     .option('--json', 'NDJSON events on stdout')
     .action(start);
-  node
-    .command('status')
-    .description("a running node's height, peers and mempool")
-    .requiredOption('--sector <slug>', 'sector slug', env('SECTOR'))
-    .option('--data <dir>', 'data directory')
-    .option('--json', 'one JSON object on stdout')
-    .action(status);
+  addJsonOption(addNodeLocationOptions(node.command('status').description("a running node's height, peers and mempool"))).action(status);
 }

@@ -1,7 +1,7 @@
 /**
  * Where the CLI keeps things on disk: the one place that knows the layout.
  *
- * - config: `$XDG_CONFIG_HOME/pouw/config.json`
+ * - config: `$XDG_CONFIG_HOME/pouw/config.json`, or the file `POUW_CONFIG` names
  * - data:   `$XDG_DATA_HOME/pouw/` with `keys/` (shared by every network, since
  *   an address is a key plus the network's prefix) and `<network>/` per network.
  *
@@ -11,7 +11,7 @@
  * everywhere (scripts, tests, containers). Nothing here creates directories.
  * @module
  */
-import { isAbsolute, join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import envPaths from 'env-paths';
 
 export const APP_NAME = 'pouw';
@@ -44,7 +44,7 @@ export function pouwPaths(env: Env = process.env): PouwPaths {
   const configDir = configHome ? join(configHome, APP_NAME) : defaults.config;
   return {
     configDir,
-    configFile: join(configDir, CONFIG_FILE_NAME),
+    configFile: env.POUW_CONFIG ? resolve(env.POUW_CONFIG) : join(configDir, CONFIG_FILE_NAME),
     dataDir,
     keysDir: join(dataDir, 'keys'),
   };

@@ -4,6 +4,7 @@
  * Cloudflare Workers and browsers (a test bundles it for a neutral platform).
  * @module
  */
+export * from './amount.js';
 export * from './asert.js';
 export * from './beacon.js';
 export * from './block.js';

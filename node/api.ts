@@ -1,11 +1,12 @@
 /**
  * The node's local JSON API (Hono), served on 127.0.0.1 only: status, blocks
- * by height or id, txs, accounts, and tx submission. Every error is
+ * by height or id, txs, accounts, tx submission, and the operator's network
+ * controls (dial a peer, switch the P2P network or the miner off and on). Every error is
  * `{ error: { code, message } }` with a 4xx status; bigints are decimal
  * strings and bytes are hex.
  * @module
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { decodeAddress, encodeAddress } from '../core/keys.js';
 import { fromHex, toHex } from '../core/bytes.js';
 import type { Block } from '../core/block.js';
@@ -60,9 +61,21 @@ export function createApi(node: SectorNode, miner?: Miner): Hono {
     const tip = node.chain.tip();
     return c.json({
       network: node.options.spec.name,
+      networkId: toHex(node.networkId),
       sector: node.options.sector.slug,
+      sectorId: node.options.sector.id,
+      addressPrefix: node.options.spec.addressPrefix,
+      symbol: node.options.sector.symbol,
+      decimals: node.options.sector.decimals,
       tip: { height: tip.height, id: toHex(tip.id), cumulativeWork: tip.cumulativeWork.toString() },
-      peers: node.p2p.peers().map((p) => ({ address: p.address, outbound: p.outbound, score: p.score, tipHeight: p.remote?.tipHeight })),
+      peers: node.p2p.peers().map((p) => ({
+        address: p.address,
+        outbound: p.outbound,
+        score: p.score,
+        tipHeight: p.remote?.tipHeight,
+        received: p.stats,
+      })),
+      networkActive: node.p2p.isActive,
       mempool: { txs: node.mempool.size, bytes: node.mempool.bytes },
       mining: miner ? { hashesPerSecond10s: miner.speed(10_000), hashesPerSecond60s: miner.speed(60_000), hashesPerSecond15m: miner.speed(900_000) } : null,
       p2pPort: node.p2p.port,
@@ -93,19 +106,65 @@ export function createApi(node: SectorNode, miner?: Miner): Hono {
     const a = decodeAddress(c.req.param('address'), prefix);
     if (!a.ok) return c.json(err(a.code, a.detail), 400);
     const acct = node.store.account(a.value);
-    return c.json({ address: c.req.param('address'), balance: acct.balance.toString(), nonce: acct.nonce.toString() });
+    const pending = node.mempool.pendingOf(a.value);
+    return c.json({
+      address: c.req.param('address'),
+      balance: acct.balance.toString(),
+      nonce: acct.nonce.toString(),
+      pending: {
+        txs: pending.map((e) => e.txid),
+        nextNonce: node.mempool.nextNonce(a.value, node.store).toString(),
+        spend: pending.reduce((sum, e) => sum + e.tx.fee + e.tx.payload.amount, 0n).toString(),
+      },
+    });
+  });
+
+  /** The JSON body of a POST, or an error response (413 over MAX_BODY, 400 when not JSON). */
+  async function jsonBody(c: Context, shape: string): Promise<{ body: unknown } | { response: Response }> {
+    const length = Number(c.req.header('content-length') ?? '0');
+    if (length > MAX_BODY) return { response: c.json(err('body-too-large', `at most ${MAX_BODY} bytes`), 413) };
+    try {
+      return { body: await c.req.json() };
+    } catch {
+      return { response: c.json(err('bad-json', `the body must be JSON: ${shape}`), 400) };
+    }
+  }
+
+  app.post('/v1/peers', async (c) => {
+    const r = await jsonBody(c, '{"url": "ws://host:port"}');
+    if ('response' in r) return r.response;
+    const url = (r.body as { url?: unknown })?.url;
+    if (typeof url !== 'string' || !/^wss?:\/\/[^\s/]+(\/[^\s]*)?$/.test(url) || !URL.canParse(url)) {
+      return c.json(err('bad-request', '"url" must be a ws:// or wss:// URL'), 400);
+    }
+    node.p2p.connect(url);
+    return c.json({ dialing: node.p2p.dialTargets() }, 202);
+  });
+
+  app.post('/v1/network', async (c) => {
+    const r = await jsonBody(c, '{"active": true|false}');
+    if ('response' in r) return r.response;
+    const active = (r.body as { active?: unknown })?.active;
+    if (typeof active !== 'boolean') return c.json(err('bad-request', '"active" must be true or false'), 400);
+    node.p2p.setActive(active);
+    return c.json({ active: node.p2p.isActive });
+  });
+
+  app.post('/v1/mining', async (c) => {
+    const r = await jsonBody(c, '{"active": true|false}');
+    if ('response' in r) return r.response;
+    const active = (r.body as { active?: unknown })?.active;
+    if (typeof active !== 'boolean') return c.json(err('bad-request', '"active" must be true or false'), 400);
+    if (!miner) return c.json(err('not-mining', 'this node was started without --mine'), 409);
+    if (active) miner.start();
+    else await miner.stop();
+    return c.json({ active: miner.isRunning });
   });
 
   app.post('/v1/tx', async (c) => {
-    const length = Number(c.req.header('content-length') ?? '0');
-    if (length > MAX_BODY) return c.json(err('body-too-large', `at most ${MAX_BODY} bytes`), 413);
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch {
-      return c.json(err('bad-json', 'the body must be JSON: {"tx": "<hex>"}'), 400);
-    }
-    const hex = (body as { tx?: unknown })?.tx;
+    const r = await jsonBody(c, '{"tx": "<hex>"}');
+    if ('response' in r) return r.response;
+    const hex = (r.body as { tx?: unknown })?.tx;
     if (typeof hex !== 'string' || !/^([0-9a-f]{2}){1,2048}$/.test(hex)) return c.json(err('bad-request', '"tx" must be hex'), 400);
     let tx: Tx;
     try {
@@ -114,8 +173,8 @@ export function createApi(node: SectorNode, miner?: Miner): Hono {
       if (e instanceof CodecError) return c.json(err(e.code, e.message), 400);
       throw e;
     }
-    const r = node.submitTx(tx);
-    return r.ok ? c.json({ txid: r.txid, status: 'pending' }, 202) : c.json(err(r.code, r.detail), 422);
+    const sent = node.submitTx(tx);
+    return sent.ok ? c.json({ txid: sent.txid, status: 'pending' }, 202) : c.json(err(sent.code, sent.detail), 422);
   });
 
   app.notFound((c) => c.json(err('not-found', 'no such endpoint'), 404));

@@ -85,6 +85,19 @@ export class Mempool {
     return [...this.byId.values()];
   }
 
+  /** The nonce a new tx of `sender` should use: past its confirmed nonce and every consecutive pending one. */
+  nextNonce(sender: Uint8Array, view: StateView): bigint {
+    let nonce = view.account(sender).nonce;
+    const queue = this.bySender.get(toHex(sender));
+    while (queue?.has(nonce)) nonce++;
+    return nonce;
+  }
+
+  /** Pending txs of `sender`, by nonce. */
+  pendingOf(sender: Uint8Array): PoolEntry[] {
+    return [...(this.bySender.get(toHex(sender))?.values() ?? [])].sort((a, b) => (a.tx.nonce < b.tx.nonce ? -1 : 1));
+  }
+
   /**
    * Admits `tx` against the tip's state. Codes: the `tx-*` codes of checkTx,
    * mempool-duplicate, mempool-nonce-too-low, mempool-nonce-gap,

@@ -130,6 +130,10 @@ export class Miner {
     return found;
   }
 
+  get isRunning(): boolean {
+    return this.running;
+  }
+
   start(): void {
     if (this.running) return;
     this.running = true;

@@ -8,8 +8,12 @@
  * refused with a `reject` and closed. Frames above MAX_MESSAGE_BYTES are cut
  * by the WebSocket layer; frames that do not decode, or messages before the
  * handshake, cost score points, and a peer reaching BAN_SCORE is disconnected
- * and banned for `banMs`. What the messages mean (sync, gossip) is the
- * caller's business through `onMessage`.
+ * and banned for `banMs`. Each peer has a token bucket for messages and one
+ * for bytes: a peer that sends faster is not punished but paused (its socket
+ * stops being read, so TCP pushes back) until its buckets refill. The whole
+ * network can be switched off and on (`setActive`), which drops every peer
+ * and refuses new ones until it is on again. What the messages mean (sync,
+ * gossip) is the caller's business through `onMessage`.
  * @module
  */
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
@@ -20,6 +24,44 @@ import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, WIRE_VERSION, type Mes
 export type Hello = Extract<Message, { type: 'hello' }>;
 
 export const BAN_SCORE = 100;
+
+/** Per-peer receive limits: sustained rates and bursts. */
+export interface RateLimits {
+  messagesPerSecond: number;
+  burstMessages: number;
+  bytesPerSecond: number;
+  burstBytes: number;
+}
+
+/** Generous enough for a full-speed sync of small blocks, tight enough that one peer cannot hog the event loop. */
+export const DEFAULT_RATE_LIMITS: RateLimits = {
+  messagesPerSecond: 2_000,
+  burstMessages: 8_000,
+  bytesPerSecond: 32 << 20,
+  burstBytes: 2 * MAX_MESSAGE_BYTES,
+};
+
+/** A token bucket: `take` spends, and says how long to wait (ms) before the balance is back to zero. */
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+    now: number,
+  ) {
+    this.tokens = burst;
+    this.last = now;
+  }
+
+  take(amount: number, now: number): number {
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) * this.rate) / 1000);
+    this.last = now;
+    this.tokens -= amount;
+    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens * 1000) / this.rate);
+  }
+}
 
 export interface P2POptions {
   host: string;
@@ -34,6 +76,7 @@ export interface P2POptions {
   onPeer?: (peer: Peer) => void;
   onClose?: (peer: Peer, reason: string) => void;
   maxPeers?: number;
+  rateLimits?: RateLimits;
   handshakeTimeoutMs?: number;
   banMs?: number;
   /** Reconnect delay: starts here, doubles per failure, capped at maxBackoffMs. */
@@ -45,6 +88,8 @@ export interface P2POptions {
 export class Peer {
   score = 0;
   remote?: Hello;
+  /** Received messages and bytes, and how many times the peer was paused for going over its limits. */
+  readonly stats = { messages: 0, bytes: 0, throttled: 0 };
   private closed = false;
 
   constructor(
@@ -68,10 +113,16 @@ export class Peer {
     if (this.score >= BAN_SCORE) this.net.ban(this, code);
   }
 
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
     this.net.dropped(this, reason);
+    // A socket paused by the rate limit must read again to see the closing handshake.
+    this.ws.resume();
     this.ws.close(1000, reason.slice(0, 100));
   }
 }
@@ -82,6 +133,7 @@ export class P2P {
   private readonly bans = new Map<string, number>();
   private readonly dialing = new Map<string, { timer?: ReturnType<typeof setTimeout>; delay: number }>();
   private stopped = false;
+  private active = true;
   port = 0;
 
   constructor(private readonly opts: P2POptions) {}
@@ -99,7 +151,7 @@ export class P2P {
     this.port = (this.server.address() as { port: number }).port;
     this.server.on('connection', (ws, req) => {
       const address = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
-      if (this.isBanned(req.socket.remoteAddress ?? '') || this.peerSet.size >= (this.opts.maxPeers ?? 32)) {
+      if (!this.active || this.isBanned(req.socket.remoteAddress ?? '') || this.peerSet.size >= (this.opts.maxPeers ?? 32)) {
         ws.close(1008, 'refused');
         return;
       }
@@ -117,6 +169,15 @@ export class P2P {
     return until !== undefined && until > this.now();
   }
 
+  get isActive(): boolean {
+    return this.active;
+  }
+
+  /** URLs dialed (and redialed) while the network is active. */
+  dialTargets(): string[] {
+    return [...this.dialing.keys()];
+  }
+
   /** Dials `url` and keeps redialing with backoff while the node runs. */
   connect(url: string): void {
     if (this.stopped || this.dialing.has(url)) return;
@@ -124,9 +185,25 @@ export class P2P {
     this.dial(url);
   }
 
+  /**
+   * Off: drops every peer, stops redialing (the targets are kept) and refuses
+   * inbound connections. On: dials the kept targets again at once.
+   */
+  setActive(active: boolean): void {
+    if (this.stopped || active === this.active) return;
+    this.active = active;
+    for (const [url, d] of this.dialing) {
+      if (d.timer) clearTimeout(d.timer);
+      d.timer = undefined;
+      d.delay = this.opts.backoffMs ?? 500;
+      if (active) this.dial(url);
+    }
+    if (!active) for (const p of [...this.peerSet]) p.close('network off');
+  }
+
   private dial(url: string): void {
     const entry = this.dialing.get(url);
-    if (!entry || this.stopped) return;
+    if (!entry || this.stopped || !this.active) return;
     const ws = new WebSocket(url, { maxPayload: MAX_MESSAGE_BYTES, handshakeTimeout: this.opts.handshakeTimeoutMs ?? 5000 });
     const retry = () => {
       if (this.stopped || !this.dialing.has(url)) return;
@@ -140,7 +217,7 @@ export class P2P {
       this.attach(ws, url, true);
     });
     ws.once('close', () => {
-      if (!this.isBanned(new URL(url).hostname)) retry();
+      if (this.active && !this.isBanned(new URL(url).hostname)) retry();
     });
   }
 
@@ -150,9 +227,14 @@ export class P2P {
     const timer = setTimeout(() => {
       if (!peer.remote) peer.close('handshake-timeout');
     }, this.opts.handshakeTimeoutMs ?? 5000);
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      if (!isBinary) return peer.penalize(BAN_SCORE, 'text-frame');
-      const frame = data instanceof Buffer ? data : Buffer.concat(data as Buffer[]);
+    const limits = this.opts.rateLimits ?? DEFAULT_RATE_LIMITS;
+    const now = this.now();
+    const messageBucket = new TokenBucket(limits.messagesPerSecond, limits.burstMessages, now);
+    const byteBucket = new TokenBucket(limits.bytesPerSecond, limits.burstBytes, now);
+    // Frames waiting for their turn while the peer is over its limits.
+    const queue: Buffer[] = [];
+    let drainTimer: ReturnType<typeof setTimeout> | undefined;
+    const handle = (frame: Buffer): void => {
       let m: Message;
       try {
         m = decodeMessage(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength));
@@ -174,9 +256,41 @@ export class P2P {
       }
       if (m.type === 'ping') return peer.send({ type: 'pong', nonce: m.nonce });
       this.opts.onMessage(peer, m);
+    };
+    /** Handles queued frames while the buckets allow; when one leaves them in debt, waits it out. */
+    const drain = (): void => {
+      drainTimer = undefined;
+      while (queue.length > 0 && !peer.isClosed) {
+        const frame = queue.shift()!;
+        const t = this.now();
+        const wait = Math.max(messageBucket.take(1, t), byteBucket.take(frame.byteLength, t));
+        handle(frame);
+        if (wait > 0) {
+          peer.stats.throttled++;
+          drainTimer = setTimeout(drain, wait);
+          return;
+        }
+      }
+      if (ws.isPaused) ws.resume();
+    };
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (peer.isClosed) return;
+      if (!isBinary) return peer.penalize(BAN_SCORE, 'text-frame');
+      const frame = data instanceof Buffer ? data : Buffer.concat(data as Buffer[]);
+      peer.stats.messages++;
+      peer.stats.bytes += frame.byteLength;
+      queue.push(frame);
+      // Over the limits: stop reading the socket too, so TCP pushes back on the sender.
+      if (drainTimer) {
+        if (!ws.isPaused) ws.pause();
+        return;
+      }
+      drain();
     });
     ws.on('close', () => {
       clearTimeout(timer);
+      clearTimeout(drainTimer);
+      queue.length = 0;
       peer.close('connection closed');
     });
     ws.on('error', () => peer.close('socket error'));

@@ -3,63 +3,32 @@
 // node started with the first as peer syncs to it.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { until } from '../wait.js';
-
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const bin = join(root, 'bin', 'pouw.js');
-
-function startNode(args: string[]): { child: ChildProcess; events: Record<string, unknown>[]; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [bin, 'node', 'start', '--json', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  const events: Record<string, unknown>[] = [];
-  let buf = '';
-  child.stdout!.on('data', (d) => {
-    buf += d;
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      events.push(JSON.parse(buf.slice(0, i)));
-      buf = buf.slice(i + 1);
-    }
-  });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return { child, events, exited };
-}
-
-
+import { BIN, cleanEnv, pouwJson, startNode, stopNode, type NodeProc } from './procs.js';
 
 test('node start mines, serves status, and a peer syncs to it; both stop cleanly', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pouw-cli-node-'));
   const genesis = String(Date.now() - 60_000);
-  const a = startNode(['--sector', 'cpu-edge', '--mine', '--data', join(dir, 'a'), '--genesis-time', genesis]);
-  let b: ReturnType<typeof startNode> | undefined;
+  const a = await startNode(dir, ['--sector', 'cpu-edge', '--mine', '--data', join(dir, 'a'), '--genesis-time', genesis]);
+  let b: NodeProc | undefined;
   try {
-    await until(() => a.events.some((e) => e.type === 'ready'));
-    const ready = a.events.find((e) => e.type === 'ready')!;
     assert.is(a.events.find((e) => e.type === 'miner-start')!.backend !== undefined, true);
     await until(() => a.events.filter((e) => e.type === 'block-found' && e.accepted).length >= 3);
-    const status = spawnSync(process.execPath, [bin, 'node', 'status', '--sector', 'cpu-edge', '--data', join(dir, 'a'), '--json'], { encoding: 'utf8' });
-    assert.is(status.status, 0, status.stderr);
-    const s = JSON.parse(status.stdout);
+    const s = pouwJson(dir, ['node', 'status', '--sector', 'cpu-edge', '--data', join(dir, 'a')]);
     assert.ok(s.tip.height >= 3);
     assert.is(s.sector, 'cpu-edge');
 
-    b = startNode(['--sector', 'cpu-edge', '--data', join(dir, 'b'), '--genesis-time', genesis, '--peer', String(ready.p2p)]);
-    await until(() => b!.events.some((e) => e.type === 'ready'));
-    const readyB = b.events.find((e) => e.type === 'ready')!;
-    await until(() => {
-      const r = spawnSync(process.execPath, [bin, 'node', 'status', '--sector', 'cpu-edge', '--data', join(dir, 'b'), '--json'], { encoding: 'utf8' });
-      return r.status === 0 && JSON.parse(r.stdout).tip.height >= 3;
-    });
-    assert.match(String(readyB.api), /^http:\/\/127\.0\.0\.1:\d+$/);
+    b = await startNode(dir, ['--sector', 'cpu-edge', '--data', join(dir, 'b'), '--genesis-time', genesis, '--peer', a.p2p]);
+    // With one node under the data directory, status finds it without --sector.
+    await until(() => pouwJson(dir, ['node', 'status', '--data', join(dir, 'b')]).tip.height >= 3);
+    assert.match(b.api, /^http:\/\/127\.0\.0\.1:\d+$/);
   } finally {
-    a.child.kill('SIGINT');
-    b?.child.kill('SIGINT');
-    assert.is(await a.exited, 0);
-    if (b) assert.is(await b.exited, 0);
+    assert.is(await stopNode(a), 0);
+    if (b) assert.is(await stopNode(b), 0);
     assert.ok(a.events.some((e) => e.type === 'stopped'));
     rmSync(dir, { recursive: true, force: true });
   }
@@ -67,9 +36,37 @@ test('node start mines, serves status, and a peer syncs to it; both stop cleanly
 
 test('status without a running node is a clear error', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pouw-cli-node-'));
-  const r = spawnSync(process.execPath, [bin, 'node', 'status', '--sector', 'accel', '--data', dir, '--json'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [BIN, 'node', 'status', '--sector', 'accel', '--data', dir, '--json'], { encoding: 'utf8', env: cleanEnv(dir) });
   assert.is(r.status, 1);
   assert.is(JSON.parse(r.stdout).error.code, 'node-not-running');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('node start without a sector from any layer is a usage error naming all three', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pouw-cli-node-'));
+  const r = spawnSync(process.execPath, [BIN, 'node', 'start', '--data', dir, '--json'], { encoding: 'utf8', env: cleanEnv(dir) });
+  assert.is(r.status, 2);
+  const e = JSON.parse(r.stdout).error;
+  assert.is(e.code, 'usage');
+  assert.match(e.message, /--sector is required \(or set POUW_SECTOR, or "sector" in the configuration file\)/);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('tx send refuses bad amounts and unknown recipients before touching the node', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pouw-cli-node-'));
+  pouwJson(dir, ['keys', 'new', '--name', 'alice']);
+  const run = (args: string[]) => spawnSync(process.execPath, [BIN, 'tx', 'send', ...args, '--json'], { encoding: 'utf8', env: cleanEnv(dir) });
+  // No node is needed to reject a missing recipient or a node URL that is not http.
+  const noTo = run(['--from', 'alice', '--amount', '1', '--api', 'http://127.0.0.1:1']);
+  assert.is(noTo.status, 2);
+  assert.match(JSON.parse(noTo.stdout).error.message, /--to is required/);
+  const badApi = run(['--from', 'alice', '--to', 'alice', '--amount', '1', '--api', 'ftp://x']);
+  assert.is(badApi.status, 2);
+  const noNode = run(['--from', 'alice', '--to', 'alice', '--amount', '1', '--api', 'http://127.0.0.1:1']);
+  assert.is(noNode.status, 1);
+  assert.is(JSON.parse(noNode.stdout).error.code, 'node-unreachable');
+  const noKey = run(['--from', 'nobody', '--to', 'alice', '--amount', '1', '--api', 'http://127.0.0.1:1']);
+  assert.is(JSON.parse(noKey.stdout).error.code, 'key-not-found');
   rmSync(dir, { recursive: true, force: true });
 });
 

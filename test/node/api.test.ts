@@ -60,6 +60,39 @@ test('the local API answers and refuses bad input with codes', async () => {
     const ok = await post(JSON.stringify({ tx: toHex(encodeTx(tx)) }));
     assert.is(ok.status, 202);
     assert.is((await get(`/v1/tx/${ok.body.txid}`)).body.status, 'pending');
+    // The account shows the pending tx and the nonce after it.
+    const pending = (await get(`/v1/account/${addr}`)).body.pending;
+    assert.equal(pending, { txs: [ok.body.txid], nextNonce: '1', spend: '6' });
+    assert.is(status.body.networkId, toHex(node.networkId));
+    assert.is(status.body.sectorId, sector.id);
+    assert.is(status.body.addressPrefix, spec.addressPrefix);
+  } finally {
+    await node.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('operator controls: dial a peer, switch the network off and on, and mining needs a miner', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pouw-api-'));
+  const node = new SectorNode({ spec, sector, dbPath: join(dir, 'n.db') });
+  try {
+    await node.start();
+    const app = createApi(node);
+    const post = async (path: string, body: string) => {
+      const r = await app.request(path, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+      return { status: r.status, body: (await r.json()) as any };
+    };
+    assert.equal(await post('/v1/network', '{"active": false}'), { status: 200, body: { active: false } });
+    assert.is(node.p2p.isActive, false);
+    assert.equal(await post('/v1/network', '{"active": true}'), { status: 200, body: { active: true } });
+    assert.is((await post('/v1/network', '{"active": "yes"}')).body.error.code, 'bad-request');
+    assert.is((await post('/v1/network', 'nope')).body.error.code, 'bad-json');
+    const dial = await post('/v1/peers', '{"url": "ws://127.0.0.1:9"}');
+    assert.is(dial.status, 202);
+    assert.equal(dial.body.dialing, ['ws://127.0.0.1:9']);
+    for (const bad of ['{"url": "http://127.0.0.1:9"}', '{"url": 5}', '{"url": "ws://"}']) assert.is((await post('/v1/peers', bad)).status, 400);
+    assert.equal(node.p2p.dialTargets(), ['ws://127.0.0.1:9'], 'refused URLs are not dialed');
+    assert.equal(await post('/v1/mining', '{"active": true}'), { status: 409, body: { error: { code: 'not-mining', message: 'this node was started without --mine' } } });
   } finally {
     await node.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -5,12 +5,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WebSocket } from 'ws';
 import { encodeMessage, MAX_MESSAGE_BYTES, WIRE_VERSION, type Message } from '../../core/wire.js';
-import { P2P, type Hello } from '../../node/p2p.js';
+import { P2P, TokenBucket, type Hello, type RateLimits } from '../../node/p2p.js';
 import { until } from '../wait.js';
 
 const id = (b: number) => new Uint8Array(32).fill(b);
 
-function node(genesis = 1, port = 0, extra: { onMessage?: (m: Message) => void; closes?: string[] } = {}) {
+function node(genesis = 1, port = 0, extra: { onMessage?: (m: Message) => void; closes?: string[]; rateLimits?: RateLimits } = {}) {
   const hello = (): Hello => ({ type: 'hello', version: WIRE_VERSION, networkId: id(9), sectorId: 3, genesisId: id(genesis), tipHeight: 0, tipId: id(genesis), listen: '' });
   return new P2P({
     host: '127.0.0.1',
@@ -24,6 +24,7 @@ function node(genesis = 1, port = 0, extra: { onMessage?: (m: Message) => void; 
     backoffMs: 50,
     maxBackoffMs: 200,
     handshakeTimeoutMs: 2000,
+    ...(extra.rateLimits ? { rateLimits: extra.rateLimits } : {}),
   });
 }
 
@@ -98,6 +99,61 @@ test('a dialer keeps retrying with backoff until the listener appears', async ()
   const a = node(1, port);
   await a.start();
   await until(() => b.peers().length === 1);
+  await a.stop();
+  await b.stop();
+});
+
+test('token bucket: bursts up to its size, then waits in proportion to the deficit', () => {
+  const b = new TokenBucket(100, 10, 0);
+  for (let i = 0; i < 10; i++) assert.is(b.take(1, 0), 0);
+  assert.is(b.take(1, 0), 10, 'one token short at 100/s: 10 ms');
+  assert.is(b.take(0, 10), 0, 'refilled after 10 ms');
+  assert.is(b.take(5, 10_000), 0, 'never above the burst');
+  assert.is(b.take(6, 10_000), 10);
+});
+
+test('a peer sending faster than its limits is paused, not dropped, and every message still arrives in order', async () => {
+  const got: number[] = [];
+  const closes: string[] = [];
+  const limits = { messagesPerSecond: 200, burstMessages: 20, bytesPerSecond: 1 << 20, burstBytes: 1 << 20 };
+  const a = node(1, 0, { onMessage: (m) => m.type === 'ping' || got.push((m as { ids: Uint8Array[] }).ids[0]![0]!), closes, rateLimits: limits });
+  const b = node(1);
+  const port = await a.start();
+  await b.start();
+  b.connect(`ws://127.0.0.1:${port}`);
+  await until(() => a.peers().length === 1 && b.peers().length === 1);
+  const t0 = Date.now();
+  for (let i = 0; i < 100; i++) b.broadcast({ type: 'inv', kind: 'tx', ids: [id(i)] });
+  await until(() => got.length === 100, 10_000);
+  const elapsed = Date.now() - t0;
+  assert.equal(got, Array.from({ length: 100 }, (_, i) => i));
+  const peer = a.peers()[0]!;
+  assert.ok(peer.stats.throttled >= 1, 'the sender was paused at least once');
+  assert.is(peer.score, 0, 'going over the limit is not misbehaviour');
+  // 80 messages beyond the burst at 200/s cannot arrive in much less than 400 ms.
+  assert.ok(elapsed >= 300, `throttled delivery took ${elapsed} ms`);
+  assert.equal(closes, []);
+  await a.stop();
+  await b.stop();
+});
+
+test('switching the network off drops peers and refuses them; on again redials', async () => {
+  const a = node(1);
+  const b = node(1);
+  const port = await a.start();
+  await b.start();
+  b.connect(`ws://127.0.0.1:${port}`);
+  await until(() => a.peers().length === 1 && b.peers().length === 1);
+  b.setActive(false);
+  assert.is(b.isActive, false);
+  await until(() => a.peers().length === 0 && b.peers().length === 0);
+  // A dialing the inactive node is refused.
+  a.connect(`ws://127.0.0.1:${b.port}`);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.is(b.peers().length, 0);
+  assert.equal(b.dialTargets(), [`ws://127.0.0.1:${port}`], 'the targets are kept while off');
+  b.setActive(true);
+  await until(() => a.peers().length >= 1 && b.peers().length >= 1);
   await a.stop();
   await b.stop();
 });

@@ -1,0 +1,151 @@
+/**
+ * `pouw tx send` and `pouw tx show`: sign a transfer with a stored key and
+ * hand it to a running node; look a tx up by id.
+ *
+ * Amounts are in the sector's token with its decimals ("1.5"); the network id
+ * signed over, the sector (chain) and the address prefix come from the node's
+ * `/v1/status`, and the nonce from the sender's confirmed plus pending txs
+ * unless `--nonce` is given. `--wait` polls until the tx is in a block.
+ * @module
+ */
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { formatAmount, parseAmount } from '../core/amount.js';
+import { fromHex } from '../core/bytes.js';
+import { PouwError } from '../core/errors.js';
+import { decodeAddress } from '../core/keys.js';
+import { encodeTx, signTx, TX_VERSION, type UnsignedTx } from '../core/tx.js';
+import { toHex } from '../core/bytes.js';
+import { resolveAddress, type AccountJson } from './account.js';
+import { readKey, parseKeyName } from './keystore.js';
+import { addNodeLocationOptions, nodeApiUrl, nodeRequest, type NodeLocationOpts, type NodeStatus } from './node-client.js';
+import { addJsonOption, type JsonOpts } from './options.js';
+import { formatRows, Output } from './output.js';
+import { pouwPaths } from './paths.js';
+import { requireSetting } from './settings.js';
+
+interface SendOpts extends NodeLocationOpts, JsonOpts {
+  from: string;
+  to?: string;
+  amount?: string;
+  fee: string;
+  nonce?: bigint;
+  wait?: number;
+}
+
+interface TxStatusJson {
+  status: 'pending' | 'confirmed';
+  height?: number;
+  block?: string;
+}
+
+const nonceArg = (v: string) => {
+  if (!/^\d{1,20}$/.test(v) || BigInt(v) >= 1n << 64n) throw new InvalidArgumentError('the nonce must be an integer in 0..2^64-1');
+  return BigInt(v);
+};
+const secondsArg = (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || n > 86_400) throw new InvalidArgumentError('seconds must be a number in (0, 86400]');
+  return n;
+};
+
+function amountOf(text: string, decimals: number, what: string): bigint {
+  const r = parseAmount(text, decimals);
+  if (!r.ok) throw new PouwError('usage', `${what}: ${r.detail}`);
+  return r.value;
+}
+
+/** Polls the node until `txid` is in a block, or fails after `seconds`. */
+async function waitConfirmed(api: string, txid: string, seconds: number): Promise<TxStatusJson> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const s = await nodeRequest<TxStatusJson>(api, `/v1/tx/${txid}`).catch((e: unknown) => {
+      // A tx can leave the mempool in a reorg before it is back: keep polling.
+      if (e instanceof PouwError && e.code === 'not-found') return undefined;
+      throw e;
+    });
+    if (s?.status === 'confirmed') return s;
+    if (Date.now() > deadline) throw new PouwError('tx-wait-timeout', `tx ${txid} not confirmed after ${seconds} s (${s?.status ?? 'not found'})`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function send(opts: SendOpts): Promise<void> {
+  const out = new Output(Boolean(opts.json));
+  const to = requireSetting(opts.to, '--to', 'POUW_TO');
+  const amountText = requireSetting(opts.amount, '--amount', 'POUW_AMOUNT');
+  const key = readKey(pouwPaths().keysDir, opts.from);
+  const api = nodeApiUrl(opts);
+  const status = await nodeRequest<NodeStatus>(api, '/v1/status');
+  const toAddress = decodeAddress(resolveAddress(to, status.addressPrefix), status.addressPrefix);
+  if (!toAddress.ok) throw new PouwError('usage', `--to: ${toAddress.detail} (${toAddress.code})`);
+  const amount = amountOf(amountText, status.decimals, '--amount');
+  const fee = amountOf(opts.fee, status.decimals, '--fee');
+  const fromAddress = resolveAddress(opts.from, status.addressPrefix);
+  let nonce = opts.nonce;
+  if (nonce === undefined) {
+    const account = await nodeRequest<AccountJson>(api, `/v1/account/${fromAddress}`);
+    nonce = BigInt(account.pending.nextNonce);
+  }
+  const unsigned: UnsignedTx = {
+    version: TX_VERSION,
+    chain: status.sectorId,
+    from: key.publicKey,
+    nonce,
+    fee,
+    payload: { kind: 'transfer', to: toAddress.value, amount },
+  };
+  const tx = signTx(unsigned, key.secretKey, fromHex(status.networkId));
+  const sent = await nodeRequest<{ txid: string; status: string }>(api, '/v1/tx', { tx: toHex(encodeTx(tx)) });
+  const confirmed = opts.wait !== undefined ? await waitConfirmed(api, sent.txid, opts.wait) : undefined;
+  const result = {
+    txid: sent.txid,
+    status: confirmed ? 'confirmed' : sent.status,
+    ...(confirmed ? { height: confirmed.height, block: confirmed.block } : {}),
+    sector: status.sector,
+    from: fromAddress,
+    to: resolveAddress(to, status.addressPrefix),
+    amount: amount.toString(),
+    fee: fee.toString(),
+    nonce: nonce.toString(),
+  };
+  if (out.json) return out.resultJson(result);
+  const tokens = (units: bigint) => `${formatAmount(units, status.decimals)} ${status.symbol}`;
+  out.result(
+    formatRows([
+      ['txid', result.txid],
+      ['status', confirmed ? `confirmed at height ${confirmed.height}` : result.status],
+      ['from', result.from],
+      ['to', result.to],
+      ['amount', tokens(amount)],
+      ['fee', tokens(fee)],
+      ['nonce', result.nonce],
+    ]),
+  );
+}
+
+export function registerTxCommands(program: Command): void {
+  const tx = program.command('tx').description('sector transactions');
+  addJsonOption(
+    addNodeLocationOptions(
+      tx
+        .command('send')
+        .description("sign a transfer with a stored key and submit it to a node (amounts in the sector's token)")
+        .addOption(new Option('--from <key>', 'name of the stored key that signs').argParser(parseKeyName).default('default').env('POUW_FROM'))
+        .addOption(new Option('--to <address|key>', 'recipient address, or the name of a stored key').env('POUW_TO'))
+        .addOption(new Option('--amount <tokens>', 'amount, e.g. 1.5').env('POUW_AMOUNT'))
+        .addOption(new Option('--fee <tokens>', 'fee paid to the miner').default('0.00001').env('POUW_FEE'))
+        .addOption(new Option('--nonce <n>', 'nonce (default: the next one after confirmed and pending txs)').argParser(nonceArg))
+        .addOption(new Option('--wait [seconds]', 'wait until the tx is in a block (default 120 s)').argParser(secondsArg).preset(120)),
+    ),
+  ).action(send);
+
+  addJsonOption(addNodeLocationOptions(tx.command('show').description('a tx by id: pending or confirmed, with its block').argument('<txid>', '64 hex characters'))).action(
+    async (txid: string, opts: NodeLocationOpts & JsonOpts) => {
+      const out = new Output(Boolean(opts.json));
+      if (!/^[0-9a-f]{64}$/.test(txid)) throw new PouwError('usage', 'a txid is 64 lowercase hex characters');
+      const s = await nodeRequest<TxStatusJson & { tx: Record<string, string> }>(nodeApiUrl(opts), `/v1/tx/${txid}`);
+      if (out.json) return out.resultJson(s);
+      out.result(formatRows([['status', s.status === 'confirmed' ? `confirmed at height ${s.height} in ${s.block}` : s.status], ...Object.entries(s.tx).map(([k, v]): [string, string] => [k, String(v)])]));
+    },
+  );
+}
