@@ -20,6 +20,7 @@ export * from './keys.js';
 export * from './lottery.js';
 export * from './merkle.js';
 export * from './params.js';
+export * from './record.js';
 export * from './select.js';
 export * from './state-transition.js';
 export * from './target.js';

@@ -1,19 +1,175 @@
+/// <reference path="./workers-types.d.ts" />
 /**
- * Cloudflare Worker entry of the edge coordinator. Until the coordinator
- * lands it answers every request with a JSON description of itself, so that
- * `wrangler.toml` deploys and `wrangler dev` runs.
+ * Cloudflare Worker entry of the edge coordinator.
+ *
+ * - The Worker itself is stateless: it runs the Hono app (edge/app.ts) and
+ *   sends each request to the coordinator Durable Object over RPC.
+ * - `CoordinatorObject` (one per network) holds everything in its SQLite
+ *   storage: the sectors' header trees, beacons, MAIN txs and assignments,
+ *   conversions, records, challenges and rate buckets. It runs
+ *   `Coordinator.handle` (one storage transaction per request) and an alarm
+ *   at the end of the earliest window a pending assignment waits on.
+ * - `SectorHub` (one per sector) holds that sector's nodes' WebSockets with
+ *   the hibernation API (`ctx.acceptWebSocket`), so idle sockets cost
+ *   nothing; frames a node sends (headers) go to the coordinator, and pushes
+ *   reach the hubs by RPC (`deliver`).
+ * Objects are named after the network id, so a new spec starts from empty
+ * state instead of reading an old network's.
+ *
+ * Configuration: POUW_SPEC / POUW_GENESIS_TIME / POUW_LIMITS (edge/config.ts)
+ * as [vars] or secrets. Client addresses come from `cf-connecting-ip`.
  * @module
  */
-export default {
+import { DurableObject } from 'cloudflare:workers';
+import type { Hono } from 'hono';
+import { toHex } from '../core/bytes.js';
+import { networkId } from '../core/genesis.js';
+import { createApp } from './app.js';
+import { limitsFromEnv, specFromEnv, type EdgeEnv } from './config.js';
+import { Coordinator, type EdgeRequest, type EdgeResponse } from './coordinator.js';
+import { handleNodeMessage, messagesBySector, type EdgeMessage, type Push } from './messages.js';
+import { durableObjectSql } from './sql.js';
+
+export interface Env extends EdgeEnv {
+  COORDINATOR: DurableObjectNamespace<CoordinatorObject>;
+  HUB: DurableObjectNamespace<SectorHub>;
+}
+
+const networkKeys = new Map<string, string>();
+
+/** "<network name>:<network id>" of the configured spec (computed once per configuration). */
+function networkKey(env: Env): string {
+  const config = `${env.POUW_SPEC ?? ''}|${env.POUW_GENESIS_TIME ?? ''}`;
+  let key = networkKeys.get(config);
+  if (key === undefined) {
+    const spec = specFromEnv(env);
+    key = `${spec.name}:${toHex(networkId(spec))}`;
+    networkKeys.set(config, key);
+  }
+  return key;
+}
+
+function coordinatorOf(env: Env) {
+  return env.COORDINATOR.get(env.COORDINATOR.idFromName(`coordinator:${networkKey(env)}`));
+}
+
+function hubOf(env: Env, sectorId: number) {
+  return env.HUB.get(env.HUB.idFromName(`hub:${networkKey(env)}:${sectorId}`));
+}
+
+/** Delivers pushes to the hubs of their sectors. */
+async function publish(env: Env, pushes: readonly Push[]): Promise<void> {
+  const bySector = messagesBySector(pushes);
+  await Promise.all([...bySector].map(([sectorId, messages]) => hubOf(env, sectorId).deliver(messages)));
+}
+
+export class CoordinatorObject extends DurableObject<Env> {
+  private readonly coordinator: Coordinator;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.coordinator = new Coordinator(durableObjectSql(ctx.storage), { spec: specFromEnv(env), limits: limitsFromEnv(env) });
+  }
+
+  /** One API request (RPC from the Worker or a hub). */
+  async handle(req: EdgeRequest): Promise<EdgeResponse> {
+    const res = this.coordinator.handle(req);
+    if (res.wakeAtMs) await this.wakeAt(res.wakeAtMs);
+    return res;
+  }
+
+  /** A window a pending assignment waits on has ended: assign what can be, push it. */
+  async alarm(): Promise<void> {
+    const res = this.coordinator.handle({ op: 'advance' });
+    await publish(this.env, res.pushes);
+    if (res.wakeAtMs) await this.wakeAt(res.wakeAtMs);
+  }
+
+  private async wakeAt(atMs: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > atMs) await this.ctx.storage.setAlarm(atMs);
+  }
+}
+
+interface SocketInfo {
+  sectorId: number;
+  key: string;
+}
+
+export class SectorHub extends DurableObject<Env> {
+  /** Accepts a node's socket; the Worker has authenticated it and names it in x-pouw-sector / x-pouw-node-key. */
   async fetch(request: Request): Promise<Response> {
-    const url = new URL(request.url);
-    const body =
-      url.pathname === '/v1/health'
-        ? { ok: true, service: 'pouw-edge', status: 'placeholder' }
-        : { error: { code: 'not-found', message: 'the edge coordinator API is not deployed in this version' } };
-    return new Response(JSON.stringify(body), {
-      status: url.pathname === '/v1/health' ? 200 : 404,
-      headers: { 'content-type': 'application/json' },
+    const sectorId = Number(request.headers.get('x-pouw-sector'));
+    const key = request.headers.get('x-pouw-node-key') ?? '';
+    if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket' || !Number.isSafeInteger(sectorId) || key === '') {
+      return Response.json({ error: { code: 'bad-request', message: 'hubs take authenticated WebSocket upgrades from the Worker' } }, { status: 400 });
+    }
+    const pair = new WebSocketPair();
+    const server = pair[1];
+    this.ctx.acceptWebSocket(server, [`key:${key}`]);
+    server.serializeAttachment({ sectorId, key } satisfies SocketInfo);
+    server.send(JSON.stringify({ type: 'welcome', sectorId, key } satisfies EdgeMessage));
+    return new Response(null, { status: 101, webSocket: pair[0] } as ResponseInit);
+  }
+
+  /** Sends messages to every socket of this sector; returns how many sockets got them. */
+  deliver(messages: EdgeMessage[]): number {
+    const frames = messages.map((m) => JSON.stringify(m));
+    let sent = 0;
+    for (const ws of this.ctx.getWebSockets()) {
+      try {
+        for (const f of frames) ws.send(f);
+        sent++;
+      } catch {
+        // A socket closing under us misses the push; the node resyncs from the API.
+      }
+    }
+    return sent;
+  }
+
+  async webSocketMessage(ws: WorkerWebSocket, data: string | ArrayBuffer): Promise<void> {
+    const { sectorId, key } = ws.deserializeAttachment() as SocketInfo;
+    const backend = { handle: (req: EdgeRequest) => coordinatorOf(this.env).handle(req) };
+    const { reply, pushes } = await handleNodeMessage(backend, sectorId, key, data);
+    ws.send(JSON.stringify(reply));
+    await publish(this.env, pushes);
+  }
+
+  webSocketClose(ws: WorkerWebSocket, code: number, reason: string): void {
+    try {
+      ws.close(code === 1005 ? 1000 : code, reason);
+    } catch {
+      // Already closed.
+    }
+  }
+}
+
+const apps = new WeakMap<object, Hono>();
+
+function appFor(env: Env): Hono {
+  let app = apps.get(env);
+  if (app === undefined) {
+    app = createApp({
+      backend: { handle: (req) => coordinatorOf(env).handle(req) },
+      hub: {
+        accept: (c, sectorId, key) => {
+          const headers = new Headers(c.req.raw.headers);
+          headers.set('x-pouw-sector', String(sectorId));
+          headers.set('x-pouw-node-key', key);
+          return hubOf(env, sectorId).fetch(new Request(c.req.url, { headers }));
+        },
+        publish: (pushes) => publish(env, pushes),
+      },
+      clientIp: (c) => c.req.header('cf-connecting-ip') ?? 'unknown',
+      log: (line) => console.error(line),
     });
+    apps.set(env, app);
+  }
+  return app;
+}
+
+export default {
+  fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> {
+    return appFor(env).fetch(request, env, ctx);
   },
 };

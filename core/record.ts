@@ -1,0 +1,83 @@
+/**
+ * Entries of the `mainRecords` and `witnessRecords` body sections (DESIGN §5).
+ *
+ *   MAIN record    = u8 version ‖ u64 window ‖ tx               (a signed MAIN tx, chain 0)
+ *   witness record = u8 version ‖ u64 window ‖ u32 origin sector ‖ origin block id ‖ tx
+ *                                                               (a signed convert tx of the origin)
+ *
+ * `window` is the MAIN window the edge assigned the tx in: the assignment is
+ * made with that window's successor beacon R_{window+1}, so a node holding
+ * the sectors' headers can recompute it from the entry alone. A witness
+ * record also names the origin block that holds the convert tx, so the lock
+ * can be checked against the origin's header chain.
+ *
+ * A record proves its inclusion in a sector block like any body entry: the
+ * entry's bytes are the merkle leaf of its section (`bodyInclusionProof`).
+ * This module only encodes and decodes; in protocol version 1 blocks must
+ * still carry both sections empty (`section-not-active`), and the edge uses
+ * these encodings to verify inclusion reports.
+ * @module
+ */
+import { decodeExact, encodeWith, type Reader } from './codec.js';
+import { CodecError } from './errors.js';
+import { MAX_TX_BYTES, readTx, writeTx, type Tx } from './tx.js';
+
+export const RECORD_VERSION = 1;
+
+export interface MainRecord {
+  window: number;
+  tx: Tx;
+}
+
+export interface WitnessRecord {
+  window: number;
+  originSector: number;
+  /** Id of the origin block holding the convert tx. */
+  originBlock: Uint8Array;
+  tx: Tx;
+}
+
+function checkWindow(window: number): void {
+  if (!Number.isSafeInteger(window) || window < 0) throw new RangeError('window must be a safe integer ≥ 0');
+}
+
+function readVersionAndWindow(r: Reader): number {
+  const version = r.u8('record version');
+  if (version !== RECORD_VERSION) throw new CodecError('codec-bad-enum', `unknown record version ${version}`);
+  const window = r.u64('record window');
+  if (window > BigInt(Number.MAX_SAFE_INTEGER)) throw new CodecError('codec-out-of-range', 'window above 2^53 − 1');
+  return Number(window);
+}
+
+export function encodeMainRecord(rec: MainRecord): Uint8Array {
+  checkWindow(rec.window);
+  return encodeWith((w) => {
+    w.u8(RECORD_VERSION).u64(BigInt(rec.window));
+    writeTx(w, rec.tx);
+  }, 9 + MAX_TX_BYTES);
+}
+
+export function decodeMainRecord(bytes: Uint8Array): MainRecord {
+  return decodeExact(bytes, (r) => ({ window: readVersionAndWindow(r), tx: readTx(r) }), 'main record');
+}
+
+export function encodeWitnessRecord(rec: WitnessRecord): Uint8Array {
+  checkWindow(rec.window);
+  return encodeWith((w) => {
+    w.u8(RECORD_VERSION).u64(BigInt(rec.window)).u32(rec.originSector).fixed(rec.originBlock, 32);
+    writeTx(w, rec.tx);
+  }, 45 + MAX_TX_BYTES);
+}
+
+export function decodeWitnessRecord(bytes: Uint8Array): WitnessRecord {
+  return decodeExact(
+    bytes,
+    (r) => {
+      const window = readVersionAndWindow(r);
+      const originSector = r.u32('origin sector');
+      const originBlock = r.fixed(32, 'origin block');
+      return { window, originSector, originBlock, tx: readTx(r) };
+    },
+    'witness record',
+  );
+}

@@ -1,0 +1,329 @@
+/**
+ * MAIN intake, conversions, their sector draws and the records that settle
+ * them.
+ *
+ * - A MAIN tx (chain 0) is checked with core `checkTx` (format, signature on
+ *   this network) and stamped with the window it arrived in, w = windowOf(now).
+ *   The same txid again is answered from the stored row and changes nothing.
+ * - A conversion is a Convert tx that a node shows confirmed on its origin
+ *   sector: the block header must be in the edge's tree, on the best chain
+ *   with `mainConfirmations` confirmations, and the tx must be proven in the
+ *   block's `txs` section. It is stamped with its arrival window like a MAIN tx.
+ * - Assignment: once R_{w+1} is published (edge/beacons.ts), core
+ *   `selectSectors` draws the order — purpose `record` over all sectors for a
+ *   MAIN tx (`recordSectors` primary), purpose `witness` over the sectors other
+ *   than the origin for a conversion (`witnessSectors` primary) — and the
+ *   primaries' nodes are sent the assignment.
+ * - A record report names a sector of the order, a header in the edge's tree
+ *   of that sector, timed after window w ended, and a body inclusion proof of
+ *   the record entry (core/record.ts) in the `mainRecords` or `witnessRecords`
+ *   section against that header's body root. Anything else is refused and
+ *   stores nothing.
+ * - Final: every primary sector holds a record whose block is on its best
+ *   chain with `mainConfirmations` confirmations. Confirmations are read at
+ *   query time, so a reorg that drops a record's block undoes finality.
+ *
+ * Fallbacks are published with the order but do not yet replace a primary:
+ * the protocol does not define the recording deadline after which they would.
+ * @module
+ */
+import { verifyBodyInclusion, type BodyInclusionProof } from '../core/block.js';
+import { fromHex, toHex } from '../core/bytes.js';
+import { blockId, encodeHeader, type BlockHeader } from '../core/header.js';
+import type { NetworkSpec } from '../core/params.js';
+import { encodeMainRecord, encodeWitnessRecord } from '../core/record.js';
+import { selectSectors } from '../core/select.js';
+import { windowEnd, windowOf } from '../core/time.js';
+import { checkTx, decodeTx, encodeTx, MAIN_CHAIN } from '../core/tx.js';
+import type { Beacons } from './beacons.js';
+import { reject, unwrap } from './errors.js';
+import type { HeaderTree } from './header-tree.js';
+import { headerOf, intOf, objectOf, proofJson, proofOf, sectorOf, txidOf, txOf, type ProofJson } from './input.js';
+import type { Push, SelectionJson } from './messages.js';
+import type { Sql } from './sql.js';
+
+export type RecordKind = 'main' | 'witness';
+
+const TABLE: Record<RecordKind, string> = { main: 'main_txs', witness: 'conversions' };
+const SECTION: Record<RecordKind, 'mainRecords' | 'witnessRecords'> = { main: 'mainRecords', witness: 'witnessRecords' };
+const UNKNOWN: Record<RecordKind, string> = { main: 'unknown-tx', witness: 'unknown-conversion' };
+
+interface TxRow {
+  txid: Uint8Array;
+  raw: Uint8Array;
+  window_no: number;
+  beacon: Uint8Array | null;
+  selection: string | null;
+  origin_sector?: number;
+  origin_block?: Uint8Array;
+  origin_height?: number;
+  origin_proof?: string;
+}
+
+interface RecordRow {
+  sector_id: number;
+  block_id: Uint8Array;
+  height: number;
+  reported_by: string;
+}
+
+export interface RecordJson {
+  sectorId: number;
+  blockId: string;
+  height: number;
+  confirmations: number;
+  reportedBy: string;
+}
+
+export interface AssignmentStatus {
+  txid: string;
+  kind: 'main' | 'conversion';
+  tx: string;
+  window: number;
+  beaconWindow: number;
+  status: 'pending' | 'assigned' | 'final';
+  beacon: string | null;
+  /** Primary sectors: they must record (MAIN) or witness (conversion). */
+  assigned: number[];
+  fallback: number[];
+  order: number[];
+  records: RecordJson[];
+  confirmationsRequired: number;
+  final: boolean;
+  origin?: { sectorId: number; blockId: string; height: number; confirmations: number };
+}
+
+export interface Answer {
+  status: number;
+  body: unknown;
+}
+
+export class Assignments {
+  constructor(
+    private readonly sql: Sql,
+    private readonly spec: NetworkSpec,
+    private readonly tree: HeaderTree,
+    private readonly beacons: Beacons,
+    private readonly networkId: Uint8Array,
+  ) {}
+
+  private windowAt(nowMs: number): number {
+    return windowOf(nowMs, this.spec.genesisTimeMs, this.spec.main.windowMs);
+  }
+
+  /** POST /v1/main/tx: 202 for a new tx, 200 with the stored answer for a replay. */
+  submitMain(body: unknown, nowMs: number): Answer {
+    const { tx, raw } = txOf(objectOf(body, 'body').tx);
+    // Format, chain 0 and the sender's signature on this network; balances are the MAIN fold's business.
+    const txid = unwrap(checkTx(tx, { networkId: this.networkId, chain: MAIN_CHAIN }));
+    const known = this.row('main', txid);
+    if (known) return { status: 200, body: this.intakeAnswer('main', known) };
+    const window = this.windowAt(nowMs);
+    this.sql.run('INSERT INTO main_txs (txid, raw, window_no, received_ms) VALUES (?, ?, ?, ?)', txid, raw, window, nowMs);
+    return { status: 202, body: { txid: toHex(txid), window, status: 'pending' } };
+  }
+
+  /** POST /v1/conversions: a confirmed Convert tx becomes a witness request. */
+  submitConversion(body: unknown, nowMs: number): Answer {
+    const b = objectOf(body, 'body');
+    const { tx, raw } = txOf(b.tx);
+    const header = headerOf(b.header);
+    const proof = proofOf(b.proof);
+    // Only a Convert tx locks sector tokens for MAIN.
+    if (tx.payload.kind !== 'convert') reject('not-a-conversion', `a ${tx.payload.kind} tx converts nothing`);
+    const origin = sectorOf(this.spec, header.sectorId);
+    // The tx must be valid on the sector whose block holds it.
+    const txid = unwrap(checkTx(tx, { networkId: this.networkId, chain: origin.id }));
+    const known = this.row('witness', txid);
+    if (known) return { status: 200, body: this.intakeAnswer('witness', known) };
+    const block = this.tree.get(blockId(header));
+    if (block === undefined) reject('unknown-block', `block ${toHex(blockId(header))} is not in the edge's tree of sector ${origin.slug}`);
+    // The tx is in the block: its encoding is a leaf of the txs section under the header's body root.
+    if (proof.section !== 'txs') reject('bad-proof-section', 'a Convert tx is proven in the txs section');
+    if (!verifyBodyInclusion(encodeTx(tx), proof, header.bodyRoot)) reject('bad-inclusion-proof', 'the proof does not show this tx under the header');
+    // Only a lock buried deep enough becomes MAIN.
+    const confirmations = this.tree.confirmations(block);
+    if (confirmations < this.spec.main.mainConfirmations) {
+      reject('insufficient-confirmations', `the block has ${confirmations} confirmations on the edge's best chain, ${this.spec.main.mainConfirmations} needed`);
+    }
+    const window = this.windowAt(nowMs);
+    this.sql.run(
+      `INSERT INTO conversions (txid, raw, origin_sector, origin_block, origin_height, origin_proof, window_no, received_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      txid,
+      raw,
+      origin.id,
+      block.id,
+      block.height,
+      JSON.stringify(proofJson(proof)),
+      window,
+      nowMs,
+    );
+    return { status: 202, body: { txid: toHex(txid), origin: origin.id, window, status: 'pending' } };
+  }
+
+  /** Assigns every pending tx whose beacon R_{w+1} can be published now; the pushes for the drawn sectors. */
+  assignDue(nowMs: number): Push[] {
+    const pushes: Push[] = [];
+    const windows = this.sql.all<{ w: number }>(
+      'SELECT window_no AS w FROM main_txs WHERE beacon IS NULL UNION SELECT window_no AS w FROM conversions WHERE beacon IS NULL ORDER BY w LIMIT 64',
+    );
+    for (const { w } of windows) {
+      const r = this.beacons.tryGet(w + 1, nowMs);
+      if (!r.ok) break;
+      const beacon = fromHex(r.value.beacon);
+      for (const kind of ['main', 'witness'] as const) {
+        const rows = this.sql.all<TxRow>(`SELECT * FROM ${TABLE[kind]} WHERE window_no = ? AND beacon IS NULL ORDER BY txid`, w);
+        for (const row of rows) pushes.push(this.assign(kind, row, beacon, r.value.window, nowMs));
+      }
+    }
+    return pushes;
+  }
+
+  /** When the earliest pending tx's beacon window ends (it may still wait on headers then); null if none waits on the clock. */
+  nextWakeMs(nowMs: number): number | null {
+    const r = this.sql.one<{ w: number | null }>(
+      'SELECT min(w) AS w FROM (SELECT min(window_no) AS w FROM main_txs WHERE beacon IS NULL UNION ALL SELECT min(window_no) FROM conversions WHERE beacon IS NULL)',
+    );
+    if (r?.w === null || r?.w === undefined) return null;
+    const at = windowEnd(r.w, this.spec.genesisTimeMs, this.spec.main.windowMs) + 1;
+    return at > nowMs ? at : null;
+  }
+
+  private assign(kind: RecordKind, row: TxRow, beacon: Uint8Array, beaconWindow: number, nowMs: number): Push {
+    const m = this.spec.main;
+    const sel = unwrap(
+      selectSectors({
+        purpose: kind === 'main' ? 'record' : 'witness',
+        beacon,
+        txid: row.txid,
+        origin: kind === 'main' ? null : row.origin_sector!,
+        sectors: this.spec.sectors.map((s) => ({ id: s.id, weight: s.selectionWeight })),
+        count: kind === 'main' ? m.recordSectors : m.witnessSectors,
+      }),
+    );
+    const selection: SelectionJson = { order: sel.order, primary: sel.primary, fallback: sel.fallback };
+    this.sql.run(`UPDATE ${TABLE[kind]} SET beacon = ?, selection = ?, assigned_ms = ? WHERE txid = ?`, beacon, JSON.stringify(selection), nowMs, row.txid);
+    const base = { txid: toHex(row.txid), tx: toHex(row.raw), window: row.window_no, beaconWindow, beacon: toHex(beacon), selection };
+    if (kind === 'main') return { sectors: sel.primary, message: { type: 'main-assignment', purpose: 'record', ...base } };
+    const originHeader = this.tree.get(row.origin_block!)!;
+    return {
+      sectors: sel.primary,
+      message: {
+        type: 'witness-request',
+        purpose: 'witness',
+        ...base,
+        origin: {
+          sectorId: row.origin_sector!,
+          blockId: toHex(row.origin_block!),
+          height: row.origin_height!,
+          header: toHex(encodeHeader(originHeader.header)),
+          proof: JSON.parse(row.origin_proof!) as ProofJson,
+        },
+      },
+    };
+  }
+
+  /** POST /v1/main/tx/:txid/records and /v1/conversions/:txid/records. */
+  reportRecord(kind: RecordKind, txidParam: string | undefined, body: unknown, reporter: string, nowMs: number): Answer {
+    const txid = txidOf(txidParam);
+    const row = this.row(kind, txid);
+    if (row === undefined) reject(UNKNOWN[kind], `no ${kind === 'main' ? 'MAIN tx' : 'conversion'} ${toHex(txid)}`);
+    if (row.beacon === null || row.selection === null) reject('not-assigned', `R_${row.window_no + 1} is not published yet, so no sector is assigned`);
+    const b = objectOf(body, 'body');
+    const sector = sectorOf(this.spec, intOf(b.sectorId, 'sectorId', 1, 0xffffffff));
+    const header = headerOf(b.header);
+    const proof = proofOf(b.proof);
+    if (header.sectorId !== sector.id) reject('bad-sector', `the header is of sector ${header.sectorId}, not ${sector.id}`);
+    const selection = JSON.parse(row.selection) as SelectionJson;
+    // Only sectors of the draw may record; anyone else's record proves nothing.
+    if (!selection.order.includes(sector.id)) reject('sector-not-assigned', `sector ${sector.id} is not in the order ${selection.order.join(',')}`);
+    const block = this.tree.get(blockId(header));
+    if (block === undefined) reject('unknown-block', `block ${toHex(blockId(header))} is not in the edge's tree of sector ${sector.slug}`);
+    // R_{w+1} is public only after window w ends, so no honest record is older.
+    const end = windowEnd(row.window_no, this.spec.genesisTimeMs, this.spec.main.windowMs);
+    if (header.timeMs <= end) reject('record-too-early', `block time ${header.timeMs} is not after window ${row.window_no} (ends ${end})`);
+    this.verifyEntry(kind, row, proof, header);
+    const known = this.sql.one('SELECT 1 AS x FROM records WHERE kind = ? AND txid = ? AND sector_id = ? AND block_id = ?', kind, txid, sector.id, block.id);
+    if (!known) {
+      this.sql.run(
+        'INSERT INTO records (kind, txid, sector_id, block_id, height, proof, reported_by, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        kind,
+        txid,
+        sector.id,
+        block.id,
+        block.height,
+        JSON.stringify(proofJson(proof)),
+        reporter,
+        nowMs,
+      );
+    }
+    return { status: known ? 200 : 201, body: this.statusOf(kind, this.row(kind, txid)!) };
+  }
+
+  /** The record entry is a leaf of its section under the header's body root. */
+  private verifyEntry(kind: RecordKind, row: TxRow, proof: BodyInclusionProof, header: BlockHeader): void {
+    if (proof.section !== SECTION[kind]) reject('bad-proof-section', `a ${kind} record is proven in the ${SECTION[kind]} section`);
+    const tx = decodeTx(row.raw);
+    const entry =
+      kind === 'main'
+        ? encodeMainRecord({ window: row.window_no, tx })
+        : encodeWitnessRecord({ window: row.window_no, originSector: row.origin_sector!, originBlock: row.origin_block!, tx });
+    if (!verifyBodyInclusion(entry, proof, header.bodyRoot)) reject('bad-inclusion-proof', 'the proof does not show the record entry under the header');
+  }
+
+  /** GET /v1/main/tx/:txid and /v1/conversions/:txid. */
+  status(kind: RecordKind, txidParam: string | undefined): Answer {
+    const txid = txidOf(txidParam);
+    const row = this.row(kind, txid);
+    if (row === undefined) reject(UNKNOWN[kind], `no ${kind === 'main' ? 'MAIN tx' : 'conversion'} ${toHex(txid)}`);
+    return { status: 200, body: this.statusOf(kind, row) };
+  }
+
+  private row(kind: RecordKind, txid: Uint8Array): TxRow | undefined {
+    return this.sql.one<TxRow>(`SELECT * FROM ${TABLE[kind]} WHERE txid = ?`, txid);
+  }
+
+  /** The answer to an intake: what a replay of the same txid gets again. */
+  private intakeAnswer(kind: RecordKind, row: TxRow): { txid: string; origin?: number; window: number; status: AssignmentStatus['status'] } {
+    const s = this.statusOf(kind, row);
+    return kind === 'main' ? { txid: s.txid, window: s.window, status: s.status } : { txid: s.txid, origin: row.origin_sector!, window: s.window, status: s.status };
+  }
+
+  private statusOf(kind: RecordKind, row: TxRow): AssignmentStatus {
+    const selection: SelectionJson = row.selection ? (JSON.parse(row.selection) as SelectionJson) : { order: [], primary: [], fallback: [] };
+    const records = this.sql
+      .all<RecordRow>('SELECT sector_id, block_id, height, reported_by FROM records WHERE kind = ? AND txid = ? ORDER BY sector_id, height, block_id', kind, row.txid)
+      .map((r): RecordJson => {
+        const h = this.tree.get(r.block_id);
+        return { sectorId: r.sector_id, blockId: toHex(r.block_id), height: r.height, confirmations: h ? this.tree.confirmations(h) : 0, reportedBy: r.reported_by };
+      });
+    const need = this.spec.main.mainConfirmations;
+    const final = selection.primary.length > 0 && selection.primary.every((s) => records.some((r) => r.sectorId === s && r.confirmations >= need));
+    const out: AssignmentStatus = {
+      txid: toHex(row.txid),
+      kind: kind === 'main' ? 'main' : 'conversion',
+      tx: toHex(row.raw),
+      window: row.window_no,
+      beaconWindow: row.window_no + 1,
+      status: row.beacon === null ? 'pending' : final ? 'final' : 'assigned',
+      beacon: row.beacon && toHex(row.beacon),
+      assigned: selection.primary,
+      fallback: selection.fallback,
+      order: selection.order,
+      records,
+      confirmationsRequired: need,
+      final,
+    };
+    if (kind === 'witness') {
+      const origin = this.tree.get(row.origin_block!);
+      out.origin = {
+        sectorId: row.origin_sector!,
+        blockId: toHex(row.origin_block!),
+        height: row.origin_height!,
+        confirmations: origin ? this.tree.confirmations(origin) : 0,
+      };
+    }
+    return out;
+  }
+}

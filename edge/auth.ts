@@ -1,0 +1,91 @@
+/**
+ * Node authentication: the edge hands out random 32-byte challenges; a node
+ * proves it holds its ed25519 node key by signing
+ *
+ *   H_tag("pouw/edge-auth", network id ‖ challenge ‖ utf8(scope))
+ *
+ * where `scope` is the request it authorizes, `"<METHOD> <path>"` (e.g.
+ * `"GET /v1/sectors/1/ws"`, `"POST /v1/main/tx/<txid>/records"`). The
+ * network id keeps a signature on one network; the scope keeps a signature
+ * for one request from authorizing another. A challenge expires after
+ * `challengeTtlMs` and is spent by the first request whose signature verifies
+ * (a bad signature does not spend it).
+ *
+ * Authentication names a node; it grants no trust. Everything a node reports
+ * is verified against headers and proofs. `authMessage` and `signAuth` are
+ * pure, for nodes and tests; `Challenges` is the SQL part.
+ * @module
+ */
+import { toHex, utf8ToBytes } from '../core/bytes.js';
+import { taggedHash } from '../core/hash.js';
+import { sign, verify } from '../core/keys.js';
+import { reject } from './errors.js';
+import { hexOf } from './input.js';
+import type { Sql } from './sql.js';
+
+/** The hash tag of node authentication messages (edge-only, not a consensus tag). */
+export const AUTH_TAG = 'pouw/edge-auth';
+export const CHALLENGE_BYTES = 32;
+/** Expired challenges deleted per issuance at most. */
+const PRUNE_BATCH = 64;
+
+/** The 32 bytes a node signs to authorize `scope` with `challenge`. */
+export function authMessage(networkId: Uint8Array, challenge: Uint8Array, scope: string): Uint8Array {
+  return taggedHash(AUTH_TAG, networkId, challenge, utf8ToBytes(scope));
+}
+
+/** A node's signature for one request. */
+export function signAuth(secretKey: Uint8Array, networkId: Uint8Array, challenge: Uint8Array, scope: string): Uint8Array {
+  return sign(authMessage(networkId, challenge, scope), secretKey);
+}
+
+/** What a request presents: hex strings as received (headers or query), unchecked. */
+export interface AuthInput {
+  key?: string | null;
+  challenge?: string | null;
+  sig?: string | null;
+}
+
+export class Challenges {
+  constructor(
+    private readonly sql: Sql,
+    private readonly networkId: Uint8Array,
+    private readonly ttlMs: number,
+  ) {}
+
+  /** A fresh challenge, valid until `expiresMs`. */
+  issue(random: Uint8Array, nowMs: number): { challenge: string; expiresMs: number } {
+    if (random.length !== CHALLENGE_BYTES) throw new RangeError(`a challenge is ${CHALLENGE_BYTES} random bytes`);
+    const expiresMs = nowMs + this.ttlMs;
+    this.sql.run(
+      `DELETE FROM challenges WHERE challenge IN (SELECT challenge FROM challenges WHERE expires_ms < ? LIMIT ${PRUNE_BATCH})`,
+      nowMs,
+    );
+    this.sql.run('INSERT INTO challenges (challenge, expires_ms) VALUES (?, ?)', random, expiresMs);
+    return { challenge: toHex(random), expiresMs };
+  }
+
+  /**
+   * Checks a presented signature for `scope` and spends its challenge;
+   * returns the node key (hex). Codes: auth-required, bad-request,
+   * challenge-unknown, challenge-expired, challenge-used, bad-signature (all 401
+   * but bad-request).
+   */
+  consume(input: AuthInput | undefined, scope: string, nowMs: number): string {
+    if (!input?.key || !input.challenge || !input.sig) {
+      reject('auth-required', 'this request needs a node key, a challenge and a signature (x-pouw-key, x-pouw-challenge, x-pouw-sig)');
+    }
+    const key = hexOf(input.key, 'node key', { exact: 32 });
+    const challenge = hexOf(input.challenge, 'challenge', { exact: CHALLENGE_BYTES });
+    const sig = hexOf(input.sig, 'signature', { exact: 64 });
+    const row = this.sql.one<{ expires_ms: number; used_ms: number | null }>('SELECT expires_ms, used_ms FROM challenges WHERE challenge = ?', challenge);
+    if (row === undefined) reject('challenge-unknown', 'no such challenge: ask POST /v1/auth/challenge for one');
+    if (row.used_ms !== null) reject('challenge-used', 'this challenge was already used; each is good for one request');
+    if (nowMs > row.expires_ms) reject('challenge-expired', 'this challenge has expired');
+    if (!verify(sig, authMessage(this.networkId, challenge, scope), key)) {
+      reject('bad-signature', `the signature does not verify for "${scope}" with this key and challenge`);
+    }
+    this.sql.run('UPDATE challenges SET used_ms = ? WHERE challenge = ?', nowMs, challenge);
+    return input.key;
+  }
+}

@@ -1,0 +1,307 @@
+/**
+ * The edge coordinator: every API operation as one function of (request,
+ * clock, SQL), shared by both runtimes. The Node entry calls it in-process;
+ * the Worker calls it in the coordinator Durable Object over RPC. Requests and
+ * answers are plain data (strings, numbers, JSON) so they cross RPC unchanged.
+ *
+ * One request is one SQL transaction, in three nested steps:
+ *   1. a token from the client IP's bucket (internal calls have no IP);
+ *   2. for node-only operations, the node's signature over the request's scope,
+ *      which spends its challenge, then a token from the node key's bucket;
+ *   3. the operation, then assignment of every tx whose beacon became
+ *      publishable.
+ * A refusal (a thrown PouwError) undoes its own step and the ones inside it,
+ * and keeps what the outer steps wrote: a request refused for its signature
+ * still spent its IP token, a refused operation still spent its challenge.
+ * A refusal is `{ error: { code, message } }` with the status of its code
+ * (edge/errors.ts). Anything else thrown is a bug: the whole transaction rolls
+ * back and the caller answers 500.
+ *
+ * The answer lists pushes (messages for the nodes of some sectors) and
+ * `wakeAtMs`, when a pending assignment's window ends; the runtime delivers the
+ * first and sets a timer (Node) or an alarm (Durable Object) for the second.
+ * The clock and the randomness of challenges are options (by default
+ * `Date.now` and `crypto.getRandomValues`), so tests and replays control them.
+ * @module
+ */
+import { toHex } from '../core/bytes.js';
+import { PouwError } from '../core/errors.js';
+import { genesisId, networkId } from '../core/genesis.js';
+import { encodeHeader } from '../core/header.js';
+import { specProblems, type NetworkSpec } from '../core/params.js';
+import { windowOf } from '../core/time.js';
+import { Assignments, type Answer } from './assignments.js';
+import { Challenges, type AuthInput } from './auth.js';
+import { Beacons } from './beacons.js';
+import { errorBody, reject, statusOf } from './errors.js';
+import { HeaderTree, headerJson, type TreeHeader } from './header-tree.js';
+import { decimalOf, headerOf, objectOf, sectorOf } from './input.js';
+import type { Push } from './messages.js';
+import { RateLimiter, type RateLimit } from './rate.js';
+import { migrate } from './schema.js';
+import type { Sql } from './sql.js';
+
+export type EdgeOp =
+  | 'health'
+  | 'sectors'
+  | 'tip'
+  | 'headers'
+  | 'socket'
+  | 'beacon'
+  | 'main-submit'
+  | 'main-status'
+  | 'main-record'
+  | 'conversion-submit'
+  | 'conversion-status'
+  | 'conversion-record'
+  | 'challenge'
+  | 'advance';
+
+/** Operations only an authenticated node may call. */
+export const NODE_OPS: ReadonlySet<EdgeOp> = new Set(['headers', 'socket', 'main-record', 'conversion-submit', 'conversion-record']);
+
+export interface EdgeLimits {
+  /** Per client IP, every request. */
+  ip: RateLimit;
+  /** Per node key, every authenticated request and every frame a node sends. */
+  key: RateLimit;
+  challengeTtlMs: number;
+  /** Headers per relay request or frame. */
+  maxHeadersPerRequest: number;
+}
+
+/** Generous defaults: a devnet, its tests and benchmarks never meet them; a flood does. */
+export const DEFAULT_EDGE_LIMITS: EdgeLimits = {
+  ip: { burst: 1200, perMinute: 6000 },
+  key: { burst: 2400, perMinute: 12_000 },
+  challengeTtlMs: 60_000,
+  maxHeadersPerRequest: 2000,
+};
+
+export interface EdgeRequest {
+  op: EdgeOp;
+  /** Client address for the per-IP limit; absent for internal calls (timers, alarms). */
+  ip?: string;
+  /** Path parameters: sector, txid, window. */
+  params?: Record<string, string>;
+  body?: unknown;
+  /** What a node signs: "<METHOD> <path>". */
+  scope?: string;
+  /** Authentication as presented (node-only operations). */
+  auth?: AuthInput;
+  /** A key the runtime already authenticated (a node's socket); never taken from HTTP input. */
+  nodeKey?: string;
+}
+
+export interface EdgeResponse {
+  status: number;
+  body: unknown;
+  pushes: Push[];
+  /** When to call again with op 'advance'; null when nothing waits on the clock; absent on refusals (unknown). */
+  wakeAtMs?: number | null;
+  /** Seconds to wait, on 429. */
+  retryAfterS?: number;
+}
+
+export interface CoordinatorOptions {
+  spec: NetworkSpec;
+  limits?: Partial<EdgeLimits>;
+  /** The clock, ms since the Unix epoch. */
+  now?: () => number;
+  /** Random bytes for challenges. */
+  randomBytes?: (n: number) => Uint8Array;
+}
+
+export interface TipJson {
+  sectorId: number;
+  id: string;
+  height: number;
+  timeMs: number;
+  mtpMs: number;
+  cumulativeWork: string;
+  header: string;
+}
+
+function tipJson(t: TreeHeader): TipJson {
+  return {
+    sectorId: t.sectorId,
+    id: toHex(t.id),
+    height: t.height,
+    timeMs: t.header.timeMs,
+    mtpMs: t.mtpMs,
+    cumulativeWork: t.work.toString(),
+    header: toHex(encodeHeader(t.header)),
+  };
+}
+
+const hex8 = (n: number) => n.toString(16).padStart(8, '0');
+
+export class Coordinator {
+  readonly spec: NetworkSpec;
+  readonly networkId: Uint8Array;
+  readonly limits: EdgeLimits;
+  private readonly now: () => number;
+  private readonly randomBytes: (n: number) => Uint8Array;
+  private readonly tree: HeaderTree;
+  private readonly beacons: Beacons;
+  private readonly assignments: Assignments;
+  private readonly challenges: Challenges;
+  private readonly rate: RateLimiter;
+  private readonly genesisIds: Map<number, string>;
+
+  /** Migrates the schema, checks the database belongs to this network, and seeds genesis headers. */
+  constructor(
+    private readonly sql: Sql,
+    options: CoordinatorOptions,
+  ) {
+    const problems = specProblems(options.spec);
+    if (problems.length > 0) throw new PouwError('edge-bad-spec', `the network spec is unusable: ${problems.join('; ')}`);
+    this.spec = options.spec;
+    this.networkId = networkId(this.spec);
+    this.limits = { ...DEFAULT_EDGE_LIMITS, ...options.limits };
+    this.now = options.now ?? (() => Date.now());
+    this.randomBytes = options.randomBytes ?? ((n) => globalThis.crypto.getRandomValues(new Uint8Array(n)));
+    this.tree = new HeaderTree(sql, this.spec);
+    this.beacons = new Beacons(sql, this.spec, this.tree, this.networkId);
+    this.assignments = new Assignments(sql, this.spec, this.tree, this.beacons, this.networkId);
+    this.challenges = new Challenges(sql, this.networkId, this.limits.challengeTtlMs);
+    this.rate = new RateLimiter(sql, { ip: this.limits.ip, key: this.limits.key });
+    this.genesisIds = new Map(this.spec.sectors.map((s) => [s.id, toHex(genesisId(this.spec, s))]));
+    migrate(sql);
+    sql.transaction(() => {
+      const id = toHex(this.networkId);
+      const stored = sql.one<{ value: string }>("SELECT value FROM edge_meta WHERE key = 'network_id'");
+      if (stored === undefined) sql.run("INSERT INTO edge_meta (key, value) VALUES ('network_id', ?)", id);
+      else if (stored.value !== id) {
+        throw new PouwError('edge-network-mismatch', `this database belongs to network ${stored.value}, not ${id} (${this.spec.name})`);
+      }
+      this.tree.seed(this.now());
+    });
+  }
+
+  /** Runs one request as one transaction (see the module header). */
+  handle(req: EdgeRequest): EdgeResponse {
+    const nowMs = this.now();
+    // Each step runs in a savepoint of the step before it: a refusal undoes its own step and
+    // everything after it, and keeps what the steps before it wrote (tokens, a spent challenge).
+    const step = (fn: () => EdgeResponse): EdgeResponse => {
+      try {
+        return this.sql.transaction(fn);
+      } catch (e) {
+        if (e instanceof PouwError) return failure(e);
+        throw e;
+      }
+    };
+    return step(() => {
+      if (req.ip !== undefined) this.rate.take('ip', req.ip, nowMs);
+      return step(() => {
+        let nodeKey = req.nodeKey ?? null;
+        if (nodeKey === null && NODE_OPS.has(req.op)) nodeKey = this.challenges.consume(req.auth, req.scope ?? '', nowMs);
+        if (nodeKey !== null) this.rate.take('key', nodeKey, nowMs);
+        return step(() => {
+          const pushes: Push[] = [];
+          const answer = this.dispatch(req, nodeKey, nowMs, pushes);
+          pushes.push(...this.assignments.assignDue(nowMs));
+          return { status: answer.status, body: answer.body, pushes, wakeAtMs: this.assignments.nextWakeMs(nowMs) };
+        });
+      });
+    });
+  }
+
+  private dispatch(req: EdgeRequest, nodeKey: string | null, nowMs: number, pushes: Push[]): Answer {
+    const p = req.params ?? {};
+    switch (req.op) {
+      case 'health':
+        return { status: 200, body: { ok: true, service: 'pouw-edge', network: this.spec.name, networkId: toHex(this.networkId) } };
+      case 'sectors':
+        return { status: 200, body: this.sectorsJson(nowMs) };
+      case 'tip':
+        return { status: 200, body: tipJson(this.tree.tip(sectorOf(this.spec, p.sector).id)) };
+      case 'headers':
+        return this.relayHeaders(p.sector, req.body, nowMs, pushes);
+      case 'socket':
+        return { status: 200, body: { sectorId: sectorOf(this.spec, p.sector).id, key: nodeKey } };
+      case 'beacon':
+        return { status: 200, body: this.beacons.get(decimalOf(p.window, 'window', 0, Number.MAX_SAFE_INTEGER), nowMs) };
+      case 'main-submit':
+        return this.assignments.submitMain(req.body, nowMs);
+      case 'main-status':
+        return this.assignments.status('main', p.txid);
+      case 'main-record':
+        return this.assignments.reportRecord('main', p.txid, req.body, nodeKey!, nowMs);
+      case 'conversion-submit':
+        return this.assignments.submitConversion(req.body, nowMs);
+      case 'conversion-status':
+        return this.assignments.status('witness', p.txid);
+      case 'conversion-record':
+        return this.assignments.reportRecord('witness', p.txid, req.body, nodeKey!, nowMs);
+      case 'challenge':
+        return { status: 201, body: this.challenges.issue(this.randomBytes(32), nowMs) };
+      case 'advance':
+        return { status: 200, body: { ok: true } };
+      default:
+        return reject('not-found', `no operation ${String((req as { op: unknown }).op)}`);
+    }
+  }
+
+  /** Checks and stores a batch of headers in order; one refusal refuses the batch. */
+  private relayHeaders(sectorRef: string | undefined, body: unknown, nowMs: number, pushes: Push[]): Answer {
+    const sector = sectorOf(this.spec, sectorRef);
+    const list = objectOf(body, 'body').headers;
+    const max = this.limits.maxHeadersPerRequest;
+    if (!Array.isArray(list) || list.length === 0 || list.length > max) reject('bad-request', `"headers" must be a list of 1..${max} hex headers`);
+    const accepted: { id: string; height: number; status: 'new' | 'known' }[] = [];
+    const fresh: TreeHeader[] = [];
+    for (let i = 0; i < list.length; i++) {
+      try {
+        const r = this.tree.accept(headerOf(list[i], `headers[${i}]`), sector, nowMs);
+        accepted.push({ id: toHex(r.header.id), height: r.header.height, status: r.status });
+        if (r.status === 'new') fresh.push(r.header);
+      } catch (e) {
+        if (e instanceof PouwError && list.length > 1) throw new PouwError(e.code, `headers[${i}]: ${e.message}`);
+        throw e;
+      }
+    }
+    if (fresh.length > 0) {
+      pushes.push({ sectors: this.spec.sectors.map((s) => s.id), message: { type: 'headers', sectorId: sector.id, headers: fresh.map(headerJson) } });
+    }
+    return { status: 200, body: { sectorId: sector.id, accepted, tip: tipJson(this.tree.tip(sector.id)) } };
+  }
+
+  private sectorsJson(nowMs: number) {
+    const m = this.spec.main;
+    return {
+      network: this.spec.name,
+      networkId: toHex(this.networkId),
+      genesisTimeMs: this.spec.genesisTimeMs,
+      window: windowOf(nowMs, this.spec.genesisTimeMs, m.windowMs),
+      main: {
+        windowMs: m.windowMs,
+        recordSectors: m.recordSectors,
+        witnessSectors: m.witnessSectors,
+        mainConfirmations: m.mainConfirmations,
+        beaconDepth: m.beaconDepth,
+      },
+      sectors: this.spec.sectors.map((s) => ({
+        id: s.id,
+        slug: s.slug,
+        name: s.name,
+        symbol: s.symbol,
+        decimals: s.decimals,
+        blockTimeMs: s.blockTimeMs,
+        asertHalfLifeMs: s.asertHalfLifeMs,
+        powLimitBits: hex8(s.powLimitBits),
+        genesisBits: hex8(s.genesisBits),
+        selectionWeight: s.selectionWeight,
+        workKinds: [...s.workKinds],
+        genesisId: this.genesisIds.get(s.id)!,
+        tip: tipJson(this.tree.tip(s.id)),
+      })),
+    };
+  }
+}
+
+function failure(e: PouwError): EdgeResponse {
+  const retryAfterS = (e.details as { retryAfterS?: number } | undefined)?.retryAfterS;
+  return { status: statusOf(e.code), body: errorBody(e.code, e.message), pushes: [], ...(retryAfterS ? { retryAfterS } : {}) };
+}

@@ -1,0 +1,245 @@
+/**
+ * Each sector's header tree as the edge sees it, in SQL: every relayed header
+ * that passed the checks, its median-time-past and cumulative work, and the
+ * best chain (most cumulative work; the first seen wins a tie) as one row per
+ * height.
+ *
+ * A header is accepted when, in order:
+ *   - it names the sector it was posted for (`bad-sector`), with version 1
+ *     (`bad-version`) and hash work (`matmul-without-task`: no task can back a
+ *     matmul block in protocol version 1, and its proof is not in a header);
+ *   - its parent is in the tree (`unknown-parent`);
+ *   - its proof of work holds (`checkHeaderWork`: `bad-bits`, `high-hash`);
+ *   - it fits its parent and the clock (`checkHeaderContext`: `bad-height`,
+ *     `bad-diffbits` against ASERT from genesis, `time-too-old` against the
+ *     parent's median-time-past, `time-too-new` against the edge's clock).
+ * Bodies are never seen here, so body rules are the nodes' business; the edge
+ * checks everything a header alone can prove.
+ *
+ * Genesis headers are the spec's and are seeded, not relayed.
+ * @module
+ */
+import { equalBytes, toHex } from '../core/bytes.js';
+import { genesisBlock } from '../core/genesis.js';
+import { blockId, decodeHeader, encodeHeader, HEADER_VERSION, type BlockHeader } from '../core/header.js';
+import type { NetworkSpec, SectorParams } from '../core/params.js';
+import { bitsToTarget, workForTarget } from '../core/target.js';
+import { medianTimePast } from '../core/time.js';
+import { checkHeaderContext, checkHeaderWork, expectedBits } from '../core/validate.js';
+import { reject, unwrap } from './errors.js';
+import { WORK_DIGITS } from './schema.js';
+import type { Sql } from './sql.js';
+
+export interface TreeHeader {
+  id: Uint8Array;
+  sectorId: number;
+  height: number;
+  prevId: Uint8Array;
+  header: BlockHeader;
+  mtpMs: number;
+  /** Cumulative work from genesis. */
+  work: bigint;
+}
+
+export interface HeaderJson {
+  id: string;
+  sectorId: number;
+  height: number;
+  header: string;
+}
+
+interface HeaderRow {
+  id: Uint8Array;
+  sector_id: number;
+  height: number;
+  prev_id: Uint8Array;
+  header: Uint8Array;
+  mtp_ms: number;
+  work: string;
+}
+
+const HEADER_COLUMNS = 'id, sector_id, height, prev_id, header, mtp_ms, work';
+
+function fromRow(r: HeaderRow): TreeHeader {
+  return {
+    id: r.id,
+    sectorId: r.sector_id,
+    height: r.height,
+    prevId: r.prev_id,
+    header: decodeHeader(r.header),
+    mtpMs: r.mtp_ms,
+    work: BigInt(r.work),
+  };
+}
+
+/** Zero-padded decimal, so text order is numeric order. */
+export function workText(work: bigint): string {
+  return work.toString().padStart(WORK_DIGITS, '0');
+}
+
+function blockWork(bits: number): bigint {
+  const t = bitsToTarget(bits);
+  if (!t.ok) throw new RangeError(`bits 0x${bits.toString(16)} of an accepted header do not decode`);
+  return workForTarget(t.value);
+}
+
+export function headerJson(h: TreeHeader): HeaderJson {
+  return { id: toHex(h.id), sectorId: h.sectorId, height: h.height, header: toHex(encodeHeader(h.header)) };
+}
+
+export class HeaderTree {
+  private readonly genesis = new Map<number, BlockHeader>();
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly spec: NetworkSpec,
+  ) {
+    for (const s of spec.sectors) this.genesis.set(s.id, genesisBlock(spec, s).header);
+  }
+
+  /** Writes each sector's genesis header and best-chain row if missing. */
+  seed(nowMs: number): void {
+    for (const s of this.spec.sectors) {
+      const h = this.genesis.get(s.id)!;
+      // Genesis is fixed by the spec, so its work is not checked.
+      const id = blockId(h);
+      if (this.get(id)) continue;
+      this.sql.run(
+        `INSERT INTO headers (${HEADER_COLUMNS}, time_ms, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        id,
+        s.id,
+        0,
+        h.prevHash,
+        encodeHeader(h),
+        h.timeMs,
+        workText(blockWork(h.bits)),
+        h.timeMs,
+        nowMs,
+      );
+      this.sql.run('INSERT INTO best_chain (sector_id, height, id, mtp_ms) VALUES (?, 0, ?, ?)', s.id, id, h.timeMs);
+    }
+  }
+
+  get(id: Uint8Array): TreeHeader | undefined {
+    const r = this.sql.one<HeaderRow>(`SELECT ${HEADER_COLUMNS} FROM headers WHERE id = ?`, id);
+    return r && fromRow(r);
+  }
+
+  /** The tip of a sector's best chain. */
+  tip(sectorId: number): TreeHeader {
+    const r = this.sql.one<HeaderRow>(
+      `SELECT ${HEADER_COLUMNS.split(', ').map((c) => `h.${c}`).join(', ')} FROM best_chain b JOIN headers h ON h.id = b.id
+       WHERE b.sector_id = ? ORDER BY b.height DESC LIMIT 1`,
+      sectorId,
+    );
+    if (r === undefined) throw new RangeError(`sector ${sectorId} has no seeded genesis`);
+    return fromRow(r);
+  }
+
+  /** Confirmations of a header: 1 for the tip, 0 when it is not on the best chain. */
+  confirmations(h: TreeHeader): number {
+    const r = this.sql.one<{ id: Uint8Array }>('SELECT id FROM best_chain WHERE sector_id = ? AND height = ?', h.sectorId, h.height);
+    if (r === undefined || !equalBytes(r.id, h.id)) return 0;
+    return this.tip(h.sectorId).height - h.height + 1;
+  }
+
+  /**
+   * The beacon anchor of a sector for inputs ending at `cutoffMs` (core
+   * `beaconAnchor` over the best chain): the last block whose median-time-past
+   * is ≤ cutoff, `depth` blocks further back, genesis at least; settled once
+   * the tip's median-time-past is past the cutoff. Median-time-past never
+   * decreases along a chain, so "the last such block" is the highest one.
+   */
+  anchor(sectorId: number, cutoffMs: number, depth: number): { sectorId: number; height: number; id: Uint8Array; settled: boolean } {
+    const last = this.sql.one<{ height: number }>(
+      'SELECT height FROM best_chain WHERE sector_id = ? AND mtp_ms <= ? ORDER BY mtp_ms DESC, height DESC LIMIT 1',
+      sectorId,
+      cutoffMs,
+    );
+    const height = Math.max(0, (last?.height ?? 0) - depth);
+    const at = this.sql.one<{ id: Uint8Array }>('SELECT id FROM best_chain WHERE sector_id = ? AND height = ?', sectorId, height)!;
+    return { sectorId, height, id: at.id, settled: this.tip(sectorId).mtpMs > cutoffMs };
+  }
+
+  /**
+   * Checks one header for `sector` and stores it; 'known' when it was stored
+   * already (nothing changes). Refusals throw with the codes listed above.
+   */
+  accept(header: BlockHeader, sector: SectorParams, nowMs: number): { status: 'new' | 'known'; header: TreeHeader } {
+    // A header posted for one sector must belong to it.
+    if (header.sectorId !== sector.id) reject('bad-sector', `header of sector ${header.sectorId} posted for sector ${sector.id}`);
+    // Unknown versions cannot be interpreted.
+    if (header.version !== HEADER_VERSION) reject('bad-version', `header version ${header.version}`);
+    // Protocol version 1 has no task that could back a matmul block.
+    if (header.workKind !== 'hash') reject('matmul-without-task', 'no registered task can back a matmul block');
+    // A header already in the tree passed every check below when it came.
+    const known = this.get(blockId(header));
+    if (known) return { status: 'known', header: known };
+    // The work was done and the target is one the sector allows.
+    const id = unwrap(checkHeaderWork(header, sector));
+    // Headers are relayed parent first; an orphan cannot be placed or checked.
+    const parent = this.get(header.prevHash);
+    if (parent === undefined) reject('unknown-parent', `parent ${toHex(header.prevHash)} is not in the edge's tree of sector ${sector.slug}`);
+    const times = this.ancestorTimes(parent, this.spec.limits.medianTimeSpan);
+    unwrap(
+      checkHeaderContext(header, {
+        parent: parent.header,
+        parentId: parent.id,
+        parentMtpMs: parent.mtpMs,
+        expectedBits: expectedBits(sector, this.genesis.get(sector.id)!, parent.header),
+        nowMs,
+        maxFutureBlockTimeMs: this.spec.limits.maxFutureBlockTimeMs,
+      }),
+    );
+    const stored: TreeHeader = {
+      id,
+      sectorId: sector.id,
+      height: header.height,
+      prevId: header.prevHash,
+      header,
+      mtpMs: medianTimePast([...times, header.timeMs], this.spec.limits.medianTimeSpan),
+      work: parent.work + blockWork(header.bits),
+    };
+    this.sql.run(
+      `INSERT INTO headers (${HEADER_COLUMNS}, time_ms, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      id,
+      sector.id,
+      header.height,
+      header.prevHash,
+      encodeHeader(header),
+      stored.mtpMs,
+      workText(stored.work),
+      header.timeMs,
+      nowMs,
+    );
+    if (stored.work > this.tip(sector.id).work) this.moveTip(stored);
+    return { status: 'new', header: stored };
+  }
+
+  /** Times of `h` and its ancestors, oldest first, at most `count`. */
+  private ancestorTimes(h: TreeHeader, count: number): number[] {
+    const times = [h.header.timeMs];
+    let cur = h;
+    while (times.length < count && cur.height > 0) {
+      cur = this.get(cur.prevId)!;
+      times.unshift(cur.header.timeMs);
+    }
+    return times;
+  }
+
+  /** Makes `tip` the best chain's tip: the rows from the fork point up are replaced by its branch. */
+  private moveTip(tip: TreeHeader): void {
+    const branch: TreeHeader[] = [];
+    let cur = tip;
+    for (;;) {
+      const row = this.sql.one<{ id: Uint8Array }>('SELECT id FROM best_chain WHERE sector_id = ? AND height = ?', cur.sectorId, cur.height);
+      if (row !== undefined && equalBytes(row.id, cur.id)) break;
+      branch.push(cur);
+      cur = this.get(cur.prevId)!;
+    }
+    this.sql.run('DELETE FROM best_chain WHERE sector_id = ? AND height > ?', tip.sectorId, cur.height);
+    for (const h of branch.reverse()) {
+      this.sql.run('INSERT INTO best_chain (sector_id, height, id, mtp_ms) VALUES (?, ?, ?, ?)', h.sectorId, h.height, h.id, h.mtpMs);
+    }
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Parsers for what clients send: path parameters and JSON bodies, turned into
+ * typed values or refused with a code (`bad-request`, `bad-proof`, `codec-*`,
+ * `unknown-sector`). Every parser takes `unknown` and trusts nothing: types,
+ * lengths and ranges are checked before any bytes are decoded, and decoders
+ * run under their hard limits.
+ *
+ * Pure functions; no storage, no clock.
+ * @module
+ */
+import { SECTIONS, type BodyInclusionProof, type SectionName } from '../core/block.js';
+import { fromHex, toHex } from '../core/bytes.js';
+import { tryDecode } from '../core/errors.js';
+import { decodeHeader, HEADER_BYTES, type BlockHeader } from '../core/header.js';
+import type { NetworkSpec, SectorParams } from '../core/params.js';
+import { decodeTx, MAX_TX_BYTES, type Tx } from '../core/tx.js';
+import { reject, unwrap } from './errors.js';
+
+/** Longest audit path accepted: a tree of 2^64 leaves needs 64 siblings. */
+export const MAX_PROOF_PATH = 64;
+
+const HEX = /^(?:[0-9a-f]{2})*$/;
+
+/** A JSON object (not null, not an array), or `bad-request`. */
+export function objectOf(v: unknown, what: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) reject('bad-request', `${what} must be a JSON object`);
+  return v as Record<string, unknown>;
+}
+
+/** Lower-case hex of exactly `length` bytes, or at most `maxLength` bytes. */
+export function hexOf(v: unknown, what: string, length: { exact: number } | { max: number }): Uint8Array {
+  const max = 'exact' in length ? length.exact : length.max;
+  if (typeof v !== 'string' || v.length > 2 * max || !HEX.test(v)) {
+    reject('bad-request', `${what} must be lower-case hex of ${'exact' in length ? 'exactly' : 'at most'} ${max} bytes`);
+  }
+  if ('exact' in length && v.length !== 2 * length.exact) reject('bad-request', `${what} must be ${length.exact} bytes of hex`);
+  return fromHex(v);
+}
+
+/** A safe integer within [min, max]. */
+export function intOf(v: unknown, what: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
+    reject('bad-request', `${what} must be an integer in ${min}..${max}`);
+  }
+  return v;
+}
+
+/** A decimal path segment within [min, max] (no sign, no leading zeros). */
+export function decimalOf(v: string | undefined, what: string, min: number, max: number): number {
+  if (v === undefined || !/^(?:0|[1-9]\d{0,15})$/.test(v)) reject('bad-request', `${what} must be a decimal integer`);
+  return intOf(Number(v), what, min, max);
+}
+
+/** A sector named by numeric id or slug; `unknown-sector` (404) otherwise. */
+export function sectorOf(spec: NetworkSpec, ref: unknown): SectorParams {
+  const s =
+    typeof ref === 'number'
+      ? spec.sectors.find((x) => x.id === ref)
+      : typeof ref === 'string'
+        ? spec.sectors.find((x) => (/^\d{1,10}$/.test(ref) ? x.id === Number(ref) : x.slug === ref))
+        : undefined;
+  if (s === undefined) reject('unknown-sector', `no sector ${typeof ref === 'string' || typeof ref === 'number' ? ref : '(not a name)'}`);
+  return s;
+}
+
+/** A txid path segment: 64 lower-case hex characters. */
+export function txidOf(v: string | undefined): Uint8Array {
+  if (v === undefined || !/^[0-9a-f]{64}$/.test(v)) reject('bad-request', 'a txid is 64 lower-case hex characters');
+  return fromHex(v);
+}
+
+export function headerOf(v: unknown, what = 'header'): BlockHeader {
+  return unwrap(tryDecode(() => decodeHeader(hexOf(v, what, { exact: HEADER_BYTES }))), what);
+}
+
+export function txOf(v: unknown, what = 'tx'): { tx: Tx; raw: Uint8Array } {
+  const raw = hexOf(v, what, { max: MAX_TX_BYTES });
+  return { tx: unwrap(tryDecode(() => decodeTx(raw)), what), raw };
+}
+
+/**
+ * A body inclusion proof in its JSON form:
+ * `{ section, index, size, path: [hex32], miner: hex20, roots: { <section>: hex32 } }`.
+ */
+export function proofOf(v: unknown): BodyInclusionProof {
+  const bad = (m: string): never => reject('bad-proof', m);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) bad('proof must be a JSON object');
+  const p = v as Record<string, unknown>;
+  if (typeof p.section !== 'string' || !(SECTIONS as readonly string[]).includes(p.section)) bad(`proof.section must be one of ${SECTIONS.join(', ')}`);
+  const size = typeof p.size === 'number' && Number.isSafeInteger(p.size) && p.size >= 1 ? p.size : bad('proof.size must be an integer ≥ 1');
+  const index =
+    typeof p.index === 'number' && Number.isSafeInteger(p.index) && p.index >= 0 && p.index < size ? p.index : bad('proof.index must be in 0..size−1');
+  if (!Array.isArray(p.path) || p.path.length > MAX_PROOF_PATH) bad(`proof.path must be a list of at most ${MAX_PROOF_PATH} hashes`);
+  const path = (p.path as unknown[]).map((h, i) => hexOrBadProof(h, `proof.path[${i}]`, 32));
+  const miner = hexOrBadProof(p.miner, 'proof.miner', 20);
+  const rootsIn = p.roots;
+  if (typeof rootsIn !== 'object' || rootsIn === null || Array.isArray(rootsIn)) bad('proof.roots must be an object of section roots');
+  const roots = {} as Record<SectionName, Uint8Array>;
+  for (const s of SECTIONS) roots[s] = hexOrBadProof((rootsIn as Record<string, unknown>)[s], `proof.roots.${s}`, 32);
+  return { section: p.section as SectionName, index, size, path, miner, roots };
+}
+
+/** The JSON form of a body inclusion proof, as `proofOf` reads it. */
+export interface ProofJson {
+  section: SectionName;
+  index: number;
+  size: number;
+  path: string[];
+  miner: string;
+  roots: Record<SectionName, string>;
+}
+
+export function proofJson(p: BodyInclusionProof): ProofJson {
+  const roots = {} as Record<SectionName, string>;
+  for (const s of SECTIONS) roots[s] = toHex(p.roots[s]);
+  return { section: p.section, index: p.index, size: p.size, path: p.path.map(toHex), miner: toHex(p.miner), roots };
+}
+
+function hexOrBadProof(v: unknown, what: string, length: number): Uint8Array {
+  if (typeof v !== 'string' || v.length !== 2 * length || !HEX.test(v)) reject('bad-proof', `${what} must be ${length} bytes of hex`);
+  return fromHex(v);
+}

@@ -1,0 +1,197 @@
+/**
+ * Node entry of the edge coordinator: the same Hono app and coordinator as the
+ * Worker, on @hono/node-server with `ws` for nodes' sockets and better-sqlite3
+ * for the one SQL schema. `startEdge` embeds it (tests, a devnet); run as a
+ * program (`node dist/edge/node-server.js`) it reads POUW_EDGE_HOST
+ * (127.0.0.1), POUW_EDGE_PORT (8787), POUW_EDGE_DB (edge.db) and the
+ * POUW_SPEC / POUW_GENESIS_TIME / POUW_LIMITS of edge/config.ts.
+ *
+ * Differences from the Worker are only where the runtimes differ: sockets
+ * live in this process (one map per sector), the client address is the TCP
+ * peer's, and a timer stands in for the Durable Object alarm.
+ * @module
+ */
+import { serve, upgradeWebSocket } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import Database from 'better-sqlite3';
+import type { Context } from 'hono';
+import type { WSContext } from 'hono/ws';
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { dirname } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { WebSocketServer } from 'ws';
+import { PouwError } from '../core/errors.js';
+import type { NetworkSpec } from '../core/params.js';
+import { createApp, type SocketHub } from './app.js';
+import { limitsFromEnv, specFromEnv } from './config.js';
+import { Coordinator, type EdgeLimits } from './coordinator.js';
+import { handleNodeMessage, MAX_NODE_MESSAGE_BYTES, messagesBySector, type EdgeMessage, type Push } from './messages.js';
+import { betterSqlite } from './sql.js';
+
+export interface StartEdgeOptions {
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** SQLite file, created if missing; ':memory:' for a throwaway edge. */
+  dbPath: string;
+  spec: NetworkSpec;
+  limits?: Partial<EdgeLimits>;
+  /** The clock, ms since the Unix epoch (default Date.now). */
+  now?: () => number;
+  log?: (line: string) => void;
+}
+
+export interface EdgeServer {
+  /** http://host:port */
+  url: string;
+  port: number;
+  coordinator: Coordinator;
+  close(): Promise<void>;
+}
+
+/** Nodes' sockets of this process, per sector. */
+class LocalHub implements SocketHub {
+  private readonly sockets = new Map<number, Set<WSContext>>();
+
+  constructor(
+    private readonly coordinator: Coordinator,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  accept(c: Context, sectorId: number, key: string): Promise<Response> {
+    return upgradeWebSocket(c, {
+      onOpen: (_e, ws) => {
+        let set = this.sockets.get(sectorId);
+        if (set === undefined) this.sockets.set(sectorId, (set = new Set()));
+        set.add(ws);
+        ws.send(JSON.stringify({ type: 'welcome', sectorId, key } satisfies EdgeMessage));
+      },
+      onMessage: (e, ws) => {
+        const data = typeof e.data === 'string' || e.data instanceof ArrayBuffer ? e.data : '';
+        handleNodeMessage(this.coordinator, sectorId, key, data)
+          .then(({ reply, pushes }) => {
+            ws.send(JSON.stringify(reply));
+            this.publish(pushes);
+          })
+          .catch((err: Error) => this.log(`socket frame failed: ${err.message}`));
+      },
+      onClose: (_e, ws) => {
+        this.sockets.get(sectorId)?.delete(ws);
+      },
+    });
+  }
+
+  publish(pushes: readonly Push[]): void {
+    for (const [sectorId, messages] of messagesBySector(pushes)) {
+      const frames = messages.map((m) => JSON.stringify(m));
+      for (const ws of this.sockets.get(sectorId) ?? []) {
+        try {
+          for (const f of frames) ws.send(f);
+        } catch (e) {
+          // A socket closing under us misses the push; the node resyncs from the API.
+          this.log(`push to a sector ${sectorId} socket failed: ${(e as Error).message}`);
+        }
+      }
+    }
+  }
+
+  closeAll(): void {
+    for (const set of this.sockets.values()) for (const ws of set) ws.close(1001, 'edge stopping');
+    this.sockets.clear();
+  }
+}
+
+/** Starts the edge on Node and resolves once it listens. */
+export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> {
+  const host = options.host ?? '127.0.0.1';
+  const now = options.now ?? (() => Date.now());
+  const log = options.log ?? (() => undefined);
+  let db: Database.Database;
+  try {
+    if (options.dbPath !== ':memory:') mkdirSync(dirname(options.dbPath), { recursive: true });
+    db = new Database(options.dbPath);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+  } catch (e) {
+    throw new PouwError('edge-db-open-failed', `cannot open the edge database at ${options.dbPath}: ${(e as Error).message}`, { cause: e });
+  }
+  let coordinator: Coordinator;
+  try {
+    coordinator = new Coordinator(betterSqlite(db), { spec: options.spec, limits: options.limits, now });
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+  const hub = new LocalHub(coordinator, log);
+
+  // One timer stands in for the Durable Object alarm: at the end of the window a pending assignment waits on.
+  let timer: NodeJS.Timeout | undefined;
+  const wake = (atMs: number | null) => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (atMs === null) return;
+    timer = setTimeout(() => {
+      const res = coordinator.handle({ op: 'advance' });
+      hub.publish(res.pushes);
+      wake(res.wakeAtMs ?? null);
+    }, Math.max(0, atMs - now()) + 1);
+    timer.unref();
+  };
+
+  const app = createApp({
+    backend: coordinator,
+    hub,
+    clientIp: (c) => getConnInfo(c).remote.address ?? 'unknown',
+    onWake: wake,
+    log,
+  });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_NODE_MESSAGE_BYTES });
+  const server = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: host, websocket: { server: wss } });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    coordinator,
+    close: async () => {
+      clearTimeout(timer);
+      hub.closeAll();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        if ('closeAllConnections' in server) server.closeAllConnections();
+      });
+      db.close();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const env = process.env;
+  const port = Number(env.POUW_EDGE_PORT ?? 8787);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new PouwError('edge-bad-config', 'POUW_EDGE_PORT must be a port number');
+  const edge = await startEdge({
+    host: env.POUW_EDGE_HOST ?? '127.0.0.1',
+    port,
+    dbPath: env.POUW_EDGE_DB ?? 'edge.db',
+    spec: specFromEnv(env),
+    limits: limitsFromEnv(env),
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  process.stderr.write(`edge coordinator listening on ${edge.url} (network ${edge.coordinator.spec.name})\n`);
+  const stop = () => void edge.close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((e: Error) => {
+    process.stderr.write(`error: ${e.message}${e instanceof PouwError ? ` (${e.code})` : ''}\n`);
+    process.exit(e instanceof PouwError ? 2 : 1);
+  });
+}

@@ -1,0 +1,136 @@
+/**
+ * The coordinator's SQL schema, one for both runtimes (Durable Object SQLite
+ * storage and better-sqlite3), as ordered migrations.
+ *
+ * `MIGRATIONS[i]` takes the schema from version i to i + 1. The version lives
+ * in the `edge_schema` table (DO storage refuses `PRAGMA user_version`).
+ * Steps are only ever appended, never edited: some database out there already
+ * ran them. All pending steps and the version bump run in one transaction.
+ *
+ * Encodings: ids, txids and raw encodings are BLOBs; cumulative work is
+ * decimal TEXT zero-padded to WORK_DIGITS so that text order is numeric order;
+ * selections and proofs are JSON TEXT. Tables are STRICT, so a wrong type is
+ * an error rather than a coercion.
+ * @module
+ */
+import { PouwError } from '../core/errors.js';
+import type { Sql } from './sql.js';
+
+/** Digits of a zero-padded cumulative work (10^80 > 2^265). */
+export const WORK_DIGITS = 80;
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: header trees, beacons, MAIN txs, conversions, records, auth challenges, rate buckets.
+  `
+  CREATE TABLE edge_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) STRICT;
+
+  -- Every relayed header of every sector that passed the checks, best chain or not.
+  CREATE TABLE headers (
+    id          BLOB PRIMARY KEY,
+    sector_id   INTEGER NOT NULL,
+    height      INTEGER NOT NULL,
+    prev_id     BLOB NOT NULL,
+    header      BLOB NOT NULL,
+    time_ms     INTEGER NOT NULL,
+    mtp_ms      INTEGER NOT NULL,
+    work        TEXT NOT NULL,
+    received_ms INTEGER NOT NULL
+  ) STRICT;
+
+  -- Each sector's best chain (most cumulative work), one row per height.
+  CREATE TABLE best_chain (
+    sector_id INTEGER NOT NULL,
+    height    INTEGER NOT NULL,
+    id        BLOB NOT NULL,
+    mtp_ms    INTEGER NOT NULL,
+    PRIMARY KEY (sector_id, height)
+  ) STRICT;
+  CREATE INDEX best_chain_by_mtp ON best_chain (sector_id, mtp_ms, height);
+
+  -- Published beacons R_w with their inputs; a beacon once determined never changes.
+  CREATE TABLE beacons (
+    window_no INTEGER PRIMARY KEY,
+    beacon    BLOB NOT NULL,
+    prev      BLOB NOT NULL,
+    cutoff_ms INTEGER NOT NULL,
+    anchors   TEXT NOT NULL
+  ) STRICT;
+
+  -- MAIN txs taken in; beacon and selection are set at assignment.
+  CREATE TABLE main_txs (
+    txid        BLOB PRIMARY KEY,
+    raw         BLOB NOT NULL,
+    window_no   INTEGER NOT NULL,
+    received_ms INTEGER NOT NULL,
+    beacon      BLOB,
+    selection   TEXT,
+    assigned_ms INTEGER
+  ) STRICT;
+  CREATE INDEX main_txs_pending ON main_txs (window_no) WHERE beacon IS NULL;
+
+  -- Confirmed Convert txs; the witnesses are drawn like MAIN assignments.
+  CREATE TABLE conversions (
+    txid          BLOB PRIMARY KEY,
+    raw           BLOB NOT NULL,
+    origin_sector INTEGER NOT NULL,
+    origin_block  BLOB NOT NULL,
+    origin_height INTEGER NOT NULL,
+    origin_proof  TEXT NOT NULL,
+    window_no     INTEGER NOT NULL,
+    received_ms   INTEGER NOT NULL,
+    beacon        BLOB,
+    selection     TEXT,
+    assigned_ms   INTEGER
+  ) STRICT;
+  CREATE INDEX conversions_pending ON conversions (window_no) WHERE beacon IS NULL;
+
+  -- Verified inclusion reports: a MAIN record or a witness record in a sector block.
+  CREATE TABLE records (
+    kind        TEXT NOT NULL CHECK (kind IN ('main', 'witness')),
+    txid        BLOB NOT NULL,
+    sector_id   INTEGER NOT NULL,
+    block_id    BLOB NOT NULL,
+    height      INTEGER NOT NULL,
+    proof       TEXT NOT NULL,
+    reported_by TEXT NOT NULL,
+    received_ms INTEGER NOT NULL,
+    PRIMARY KEY (kind, txid, sector_id, block_id)
+  ) STRICT;
+
+  -- Node authentication challenges: expire, and are spent by their first verified use.
+  CREATE TABLE challenges (
+    challenge  BLOB PRIMARY KEY,
+    expires_ms INTEGER NOT NULL,
+    used_ms    INTEGER
+  ) STRICT;
+  CREATE INDEX challenges_by_expiry ON challenges (expires_ms);
+
+  -- Token buckets for per-IP and per-key rate limits (milli-tokens).
+  CREATE TABLE rate_buckets (
+    key        TEXT PRIMARY KEY,
+    tokens     INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX rate_buckets_by_age ON rate_buckets (updated_ms);
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the schema to SCHEMA_VERSION; refuses a database from a newer version. */
+export function migrate(sql: Sql): void {
+  sql.transaction(() => {
+    sql.script('CREATE TABLE IF NOT EXISTS edge_schema (version INTEGER NOT NULL) STRICT');
+    const row = sql.one<{ version: number }>('SELECT version FROM edge_schema');
+    const from = row?.version ?? 0;
+    if (from > SCHEMA_VERSION) {
+      throw new PouwError('edge-schema-newer', `the edge database has schema ${from}, newer than this code (${SCHEMA_VERSION})`);
+    }
+    for (let v = from; v < SCHEMA_VERSION; v++) sql.script(MIGRATIONS[v]!);
+    if (row === undefined) sql.run('INSERT INTO edge_schema (version) VALUES (?)', SCHEMA_VERSION);
+    else sql.run('UPDATE edge_schema SET version = ?', SCHEMA_VERSION);
+  });
+}

@@ -1,0 +1,563 @@
+// One API suite, run against both runtimes of the edge coordinator — the Node
+// server (better-sqlite3, ws) and the Worker in workerd (Durable Objects with
+// SQLite storage, hibernating sockets) — then a check that both gave the same
+// answers to the same requests. Everything listens on 127.0.0.1.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { bodyInclusionProof, emptyBody, type Block } from '../../core/block.js';
+import { fromHex, toHex } from '../../core/bytes.js';
+import { genesisId, networkId } from '../../core/genesis.js';
+import { blockId, encodeHeader, type BlockHeader } from '../../core/header.js';
+import { keyPairFromSeed } from '../../core/keys.js';
+import { encodeMainRecord, encodeWitnessRecord } from '../../core/record.js';
+import { selectSectors } from '../../core/select.js';
+import { bitsToTarget, checkProofOfWork, workForTarget } from '../../core/target.js';
+import { medianTimePast, windowEnd } from '../../core/time.js';
+import { encodeTx, signTx, txId, type Tx } from '../../core/tx.js';
+import { checkHeaderWork } from '../../core/validate.js';
+import { proofJson } from '../../edge/input.js';
+import { EdgeClient, type Answer, type NodeSocket } from './client.js';
+import { Chains, mineBlock, startNodeRuntime, startWorkerRuntime, testSpec, type Runtime } from './fixtures.js';
+
+const spec = testSpec(Date.now() - 60_000);
+const NID = networkId(spec);
+const G = spec.genesisTimeMs;
+const W = spec.main.windowMs;
+const SECTOR_IDS = spec.sectors.map((s) => s.id);
+const WEIGHTS = spec.sectors.map((s) => ({ id: s.id, weight: s.selectionWeight }));
+const nodeKey = keyPairFromSeed(new Uint8Array(32).fill(11));
+const otherKey = keyPairFromSeed(new Uint8Array(32).fill(12));
+const sender = keyPairFromSeed(new Uint8Array(32).fill(13));
+
+// Chains mined once and relayed to both runtimes: everything up to 3 s ago.
+const base = new Chains(spec);
+for (const id of SECTOR_IDS) base.fillUntil(id, Date.now() - 3000);
+/** The last window whose beacon the base chains settle. */
+const SETTLED = (() => {
+  let w = 0;
+  while (w < 1000) {
+    try {
+      base.beacons(w + 1);
+    } catch {
+      return w;
+    }
+    w++;
+  }
+  return w;
+})();
+
+function mainTx(nonce: bigint, chain = 0): Tx {
+  return signTx(
+    { version: 1, chain, from: sender.publicKey, nonce, fee: 10n, payload: { kind: 'transfer', to: new Uint8Array(20).fill(3), amount: 1000n } },
+    sender.secretKey,
+    NID,
+  );
+}
+
+function convertTx(chain: number, nonce: bigint): Tx {
+  return signTx(
+    { version: 1, chain, from: sender.publicKey, nonce, fee: 10n, payload: { kind: 'convert', amount: 5000n, minMain: 1n, mainTo: new Uint8Array(20).fill(4) } },
+    sender.secretKey,
+    NID,
+  );
+}
+
+const hexHeader = (h: BlockHeader) => toHex(encodeHeader(h));
+
+function expectError(a: Answer, status: number, code: string, what = ''): void {
+  assert.is(a.status, status, `${what} status (${JSON.stringify(a.body)})`);
+  assert.is(a.body?.error?.code, code, `${what} code`);
+  assert.type(a.body.error.message, 'string');
+}
+
+/** What each runtime answered to requests whose answers do not depend on timing. */
+const transcripts = new Map<string, unknown[]>();
+
+interface Ctx {
+  rt: Runtime;
+  client: EdgeClient;
+  chains: Chains;
+  sockets: Map<number, NodeSocket>;
+  log: unknown[];
+  mainTx?: Tx;
+  mainWindow?: number;
+}
+
+function defineApiSuite(name: string, start: (limits?: Parameters<typeof startNodeRuntime>[1]) => Promise<Runtime>): void {
+  const s = suite<Ctx>(`edge API on ${name}`, {} as Ctx);
+
+  s.before(async (ctx) => {
+    ctx.rt = await start();
+    ctx.client = new EdgeClient(ctx.rt.url, NID, nodeKey);
+    ctx.chains = base.clone();
+    ctx.sockets = new Map();
+    ctx.log = [];
+    transcripts.set(name, ctx.log);
+  });
+
+  s.after(async (ctx) => {
+    for (const sock of ctx.sockets.values()) sock.close();
+    await ctx.rt?.close();
+  });
+
+  /** POSTs headers of a sector, authenticated, and expects them accepted. */
+  const relay = async (ctx: Ctx, sectorId: number, blocks: Block[]) => {
+    const path = `/v1/sectors/${sectorId}/headers`;
+    const r = await ctx.client.post(path, { headers: blocks.map((b) => hexHeader(b.header)) }, true);
+    assert.is(r.status, 200, `relay to ${sectorId}: ${JSON.stringify(r.body)}`);
+    return r;
+  };
+
+  /** Waits until sockets have received `type` about `txid`; returns which sectors got it. */
+  const pushedTo = async (ctx: Ctx, type: string, txid: string, count: number) => {
+    const got = () => SECTOR_IDS.filter((id) => ctx.sockets.get(id)!.all((m) => m.type === type && m.txid === txid).length > 0);
+    const t0 = Date.now();
+    while (got().length < count) {
+      if (Date.now() - t0 > 20_000) throw new Error(`${type} for ${txid} reached ${got().join(',') || 'no sector'}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await new Promise((r) => setTimeout(r, 100)); // anything more would show up now
+    return got();
+  };
+
+  s('health and the sector list with params and genesis tips', async ({ client, log }) => {
+    const h = await client.get('/v1/health');
+    assert.equal(h.body, { ok: true, service: 'pouw-edge', network: 'devnet', networkId: toHex(NID) });
+    const r = await client.get('/v1/sectors');
+    assert.is(r.status, 200);
+    assert.is(r.body.networkId, toHex(NID));
+    assert.equal(r.body.main, { windowMs: 1000, recordSectors: 2, witnessSectors: 2, mainConfirmations: 3, beaconDepth: 2 });
+    assert.equal(
+      r.body.sectors.map((x: any) => [x.id, x.slug, x.genesisId, x.tip.height, x.tip.id, x.powLimitBits]),
+      spec.sectors.map((x) => [x.id, x.slug, toHex(genesisId(spec, x)), 0, toHex(genesisId(spec, x)), '207fffff']),
+    );
+    const tip = await client.get('/v1/sectors/gpu-hi/tip');
+    assert.is(tip.body.sectorId, 1);
+    assert.is(tip.body.id, toHex(genesisId(spec, spec.sectors[0]!)));
+    const { window: _w, ...stable } = r.body;
+    log.push(h.body, stable, tip.body);
+  });
+
+  s('node auth: bad signatures, replayed and unknown challenges are refused', async ({ client, chains, log }) => {
+    const path = '/v1/sectors/1/headers';
+    const body = { headers: [hexHeader(chains.chain(1)[1]!.header)] };
+    const codes: string[] = [];
+    const refused = async (a: Answer, status: number, code: string) => {
+      expectError(a, status, code);
+      codes.push(code);
+    };
+    await refused(await client.post(path, body), 401, 'auth-required');
+    const c = await client.challenge();
+    assert.match(c, /^[0-9a-f]{64}$/);
+    await refused(await client.post(path, body, client.sign('POST', '/v1/sectors/2/headers', c)), 401, 'bad-signature');
+    const stolen = { ...client.sign('POST', path, c, otherKey), 'x-pouw-key': toHex(nodeKey.publicKey) };
+    await refused(await client.post(path, body, stolen), 401, 'bad-signature');
+    // A bad signature does not spend the challenge; the first good one does.
+    const good = client.sign('POST', path, c);
+    assert.is((await client.post(path, body, good)).status, 200);
+    await refused(await client.post(path, body, good), 401, 'challenge-used');
+    await refused(await client.post(path, body, client.sign('POST', path, 'ab'.repeat(32))), 401, 'challenge-unknown');
+    await refused(await client.post(path, body, { ...good, 'x-pouw-key': 'zz' }), 400, 'bad-request');
+    assert.is((await client.get('/v1/sectors/1/tip')).body.height, 1);
+    log.push(codes);
+  });
+
+  s('header relay accepts valid headers, moves the tips and knows repeats', async ({ client, chains, log }) => {
+    for (const id of SECTOR_IDS) {
+      const blocks = chains.chain(id).slice(1);
+      const r = await relay({ client } as Ctx, id, blocks);
+      assert.equal(
+        r.body.accepted.map((a: any) => a.status),
+        blocks.map((_b, i) => (id === 1 && i === 0 ? 'known' : 'new')),
+      );
+      const tip = (await client.get(`/v1/sectors/${id}/tip`)).body;
+      const last = chains.tip(id).header;
+      assert.is(tip.id, toHex(blockId(last)));
+      assert.is(tip.height, last.height);
+      let work = 0n;
+      for (const b of chains.chain(id)) work += workForTarget((bitsToTarget(b.header.bits) as { value: bigint }).value);
+      assert.is(tip.cumulativeWork, work.toString());
+      const times = chains.chain(id).map((b) => b.header.timeMs);
+      assert.is(tip.mtpMs, medianTimePast(times, spec.limits.medianTimeSpan));
+      log.push(tip);
+    }
+    const again = await relay({ client } as Ctx, 2, [chains.tip(2)]);
+    assert.equal(again.body.accepted, [{ id: toHex(blockId(chains.tip(2).header)), height: chains.tip(2).header.height, status: 'known' }]);
+  });
+
+  s('header relay refuses bad work, bad bits, unknown parents and bad times with codes, changing nothing', async ({ client, chains, log }) => {
+    const sector = chains.sector(2);
+    const parent = chains.tip(2).header;
+    const tipBefore = (await client.get('/v1/sectors/2/tip')).body;
+    const child = mineBlock(spec, sector, parent, emptyBody(new Uint8Array(20)), parent.timeMs + sector.blockTimeMs).header;
+    const remine = (h: BlockHeader, bits = h.bits): BlockHeader => {
+      if (!bitsToTarget(bits).ok) return { ...h, bits };
+      let x = { ...h, bits, nonce: 0n };
+      while (!checkProofOfWork(blockId(x), bits, 2n ** 256n - 1n).ok) x = { ...x, nonce: x.nonce + 1n };
+      return x;
+    };
+    let high = { ...child, nonce: child.nonce + 1n };
+    while (checkHeaderWork(high, sector).ok) high = { ...high, nonce: high.nonce + 1n };
+    const cases: [string, BlockHeader | string, number, string][] = [
+      ['high hash', high, 422, 'high-hash'],
+      ['bits above the pow limit', { ...child, bits: 0x2100ffff }, 422, 'bad-bits'],
+      ['bits that do not decode', { ...child, bits: 0x04923456 }, 422, 'bad-bits'],
+      ['bits not ASERT’s', remine(child, 0x1f7fffff), 422, 'bad-diffbits'],
+      ['unknown parent', remine({ ...child, prevHash: new Uint8Array(32).fill(9) }), 422, 'unknown-parent'],
+      ['time in the future', remine({ ...child, timeMs: Date.now() + 120_000 }), 422, 'time-too-new'],
+      ['time before the median', remine({ ...child, timeMs: medianTimePast(chains.chain(2).map((b) => b.header.timeMs), 11) }), 422, 'time-too-old'],
+      ['wrong height', remine({ ...child, height: child.height + 1 }), 422, 'bad-height'],
+      ['matmul work', remine({ ...child, workKind: 'matmul' }), 422, 'matmul-without-task'],
+      ['short hex', hexHeader(child).slice(0, 100), 400, 'bad-request'],
+      ['unknown work kind', hexHeader(child).slice(0, 184) + '07000000' + hexHeader(child).slice(192), 400, 'codec-bad-enum'],
+    ];
+    const codes: string[] = [];
+    for (const [what, h, status, code] of cases) {
+      const r = await client.post('/v1/sectors/2/headers', { headers: [typeof h === 'string' ? h : hexHeader(h)] }, true);
+      expectError(r, status, code, what);
+      codes.push(code);
+    }
+    // A header posted for another sector.
+    const wrong = await client.post('/v1/sectors/3/headers', { headers: [hexHeader(child)] }, true);
+    expectError(wrong, 422, 'bad-sector');
+    // One bad header refuses the whole batch: the good one before it is not stored either.
+    const batch = await client.post('/v1/sectors/2/headers', { headers: [hexHeader(child), hexHeader(high)] }, true);
+    expectError(batch, 422, 'high-hash');
+    assert.match(batch.body.error.message, /headers\[1\]/);
+    assert.equal((await client.get('/v1/sectors/2/tip')).body, tipBefore);
+    log.push(codes, wrong.body, batch.body);
+  });
+
+  s('beacons equal core’s computation from the same headers, with their inputs', async ({ client, chains, log }) => {
+    const expected = chains.beacons(SETTLED);
+    for (const w of new Set([0, 1, Math.floor(SETTLED / 2), SETTLED])) {
+      const r = await client.get(`/v1/beacon/${w}`);
+      assert.is(r.status, 200, JSON.stringify(r.body));
+      assert.equal(r.body, { window: w, ...expected[w], cutoffMs: windowEnd(w - 1, G, W) });
+      log.push(r.body);
+    }
+    // The next window has ended but no chain has a block past its cutoff yet.
+    const next = await client.get(`/v1/beacon/${SETTLED + 1}`);
+    expectError(next, 409, 'beacon-undetermined');
+    expectError(await client.get(`/v1/beacon/${SETTLED + 100_000}`), 404, 'window-not-ended');
+    expectError(await client.get('/v1/beacon/abc'), 400, 'bad-request');
+    expectError(await client.get('/v1/beacon/-1'), 400, 'bad-request');
+  });
+
+  s('sockets: authenticated nodes get relayed headers and relay their own', async (ctx) => {
+    const { client, chains } = ctx;
+    for (const id of SECTOR_IDS) ctx.sockets.set(id, await client.socket(id));
+    // Refused upgrades: bad signature, no auth, unknown sector.
+    const a = await client.auth('GET', '/v1/sectors/1/ws');
+    assert.is(await client.socketRefusal(1, `key=${a['x-pouw-key']}&challenge=${a['x-pouw-challenge']}&sig=${'00'.repeat(64)}`), 401);
+    assert.is(await client.socketRefusal(1, ''), 401);
+    const b = await client.auth('GET', '/v1/sectors/99/ws');
+    assert.is(await client.socketRefusal(99, `key=${b['x-pouw-key']}&challenge=${b['x-pouw-challenge']}&sig=${b['x-pouw-sig']}`), 404);
+    expectError(await client.get('/v1/sectors/1/ws'), 426, 'upgrade-required');
+    // A header posted over HTTP reaches every sector's nodes.
+    const h2 = chains.extend(2);
+    await relay(ctx, 2, [h2]);
+    for (const id of SECTOR_IDS) {
+      const m = await ctx.sockets.get(id)!.next((x) => x.type === 'headers' && x.sectorId === 2);
+      assert.equal(m.headers, [{ id: toHex(blockId(h2.header)), sectorId: 2, height: h2.header.height, header: hexHeader(h2.header) }]);
+    }
+    // A node relays on its socket: it gets a reply, the others get the header.
+    const h3 = chains.extend(3);
+    const s3 = ctx.sockets.get(3)!;
+    s3.send({ type: 'headers', id: 7, headers: [hexHeader(h3.header)] });
+    const reply = await s3.next((x) => x.type === 'reply' && x.id === 7);
+    assert.is(reply.status, 200);
+    assert.is(reply.body.accepted[0].status, 'new');
+    for (const id of SECTOR_IDS) {
+      const pushed = await ctx.sockets.get(id)!.next((x) => x.type === 'headers' && x.sectorId === 3);
+      assert.is(pushed.headers[0].id, toHex(blockId(h3.header)));
+    }
+    s3.send('{nope');
+    assert.is((await s3.next((x) => x.type === 'reply' && x.status === 400)).body.error.code, 'bad-json');
+    s3.send({ type: 'headers', id: 8, headers: [hexHeader(h3.header).slice(2)] });
+    assert.is((await s3.next((x) => x.type === 'reply' && x.id === 8)).body.error.code, 'bad-request');
+    s3.send({ type: 'ping', id: 9 });
+    assert.equal((await s3.next((x) => x.type === 'reply' && x.id === 9)).body, { type: 'pong' });
+  });
+
+  s('MAIN intake: signed txs are taken in once; replays and bad txs change nothing', async (ctx) => {
+    const { client, log } = ctx;
+    const tx = mainTx(0n);
+    const txid = toHex(txId(tx));
+    // Start early in a window, so that the next test's relays end before the window does.
+    await new Promise((r) => setTimeout(r, W - ((Date.now() - G) % W) + 20));
+    const before = Date.now();
+    const r = await client.post('/v1/main/tx', { tx: toHex(encodeTx(tx)) });
+    assert.is(r.status, 202, JSON.stringify(r.body));
+    assert.is(r.body.txid, txid);
+    assert.is(r.body.status, 'pending');
+    assert.ok(r.body.window >= Math.floor((before - G) / W) && r.body.window <= Math.floor((Date.now() - G) / W));
+    const status = (await client.get(`/v1/main/tx/${txid}`)).body;
+    assert.is(status.status, 'pending');
+    assert.equal([status.assigned, status.beacon, status.records], [[], null, []]);
+    // The replay is answered from the stored row (same window, even later).
+    const replay = await client.post('/v1/main/tx', { tx: toHex(encodeTx(tx)) });
+    assert.is(replay.status, 200);
+    assert.equal(replay.body, r.body);
+    assert.equal((await client.get(`/v1/main/tx/${txid}`)).body, status);
+    const bad = encodeTx(tx);
+    bad[bad.length - 1] ^= 1;
+    const codes: [number, string][] = [];
+    for (const [body, st, code] of [
+      [{ tx: toHex(encodeTx(mainTx(1n, 2))) }, 422, 'tx-wrong-chain'],
+      [{ tx: toHex(bad) }, 422, 'tx-bad-signature'],
+      [{ tx: toHex(encodeTx(tx)).slice(0, 40) }, 400, 'codec-truncated'],
+      [{ tx: toHex(encodeTx(tx)).toUpperCase() }, 400, 'bad-request'],
+      [{ tx: 5 }, 400, 'bad-request'],
+      [{ tx: toHex(encodeTx(convertTx(0, 1n))) }, 422, 'tx-convert-on-main'],
+    ] as const) {
+      const a = await client.post('/v1/main/tx', body);
+      expectError(a, st, code);
+      codes.push([a.status, a.body.error.code]);
+    }
+    expectError(await client.get(`/v1/main/tx/${'0'.repeat(64)}`), 404, 'unknown-tx');
+    expectError(await client.get('/v1/main/tx/xyz'), 400, 'bad-request');
+    log.push(codes);
+    ctx.mainTx = tx;
+    ctx.mainWindow = r.body.window;
+  });
+
+  s('MAIN assignment: R_{w+1} and core selectSectors, pushed to the primaries only', async (ctx) => {
+    const { client, chains } = ctx;
+    const tx = ctx.mainTx!;
+    const w = ctx.mainWindow!;
+    const txid = toHex(txId(tx));
+    // Each sector gets blocks timed after window w: once the clock passes it too, R_{w+1} is settled.
+    for (const id of SECTOR_IDS) await relay(ctx, id, chains.burstAfter(id, windowEnd(w, G, W)));
+    // Window w is still open: only the alarm (Worker) or the timer (Node) at its end can assign now.
+    assert.ok(Date.now() <= windowEnd(w, G, W), 'the relays ended inside window w');
+    assert.is((await client.get(`/v1/main/tx/${txid}`)).body.status, 'pending');
+    const expected = chains.beacons(w + 1)[w + 1]!;
+    const sel = selectSectors({ purpose: 'record', beacon: fromHex(expected.beacon), txid: txId(tx), origin: null, sectors: WEIGHTS, count: 2 });
+    assert.ok(sel.ok);
+    const got = await pushedTo(ctx, 'main-assignment', txid, 2);
+    assert.equal(got, [...sel.value.primary].sort((a, b) => a - b));
+    const msg = ctx.sockets.get(sel.value.primary[0]!)!.all((m) => m.type === 'main-assignment')[0];
+    assert.equal(msg, {
+      type: 'main-assignment',
+      purpose: 'record',
+      txid,
+      tx: toHex(encodeTx(tx)),
+      window: w,
+      beaconWindow: w + 1,
+      beacon: expected.beacon,
+      selection: { order: sel.value.order, primary: sel.value.primary, fallback: sel.value.fallback },
+    });
+    const status = (await client.get(`/v1/main/tx/${txid}`)).body;
+    assert.is(status.status, 'assigned');
+    assert.equal([status.beacon, status.assigned, status.fallback, status.order], [expected.beacon, sel.value.primary, sel.value.fallback, sel.value.order]);
+    const beacon = (await client.get(`/v1/beacon/${w + 1}`)).body;
+    assert.equal(beacon, { window: w + 1, ...expected, cutoffMs: windowEnd(w, G, W) });
+  });
+
+  s('forged inclusion reports are refused with codes and store nothing', async (ctx) => {
+    const { client, chains, log } = ctx;
+    const tx = ctx.mainTx!;
+    const w = ctx.mainWindow!;
+    const txid = toHex(txId(tx));
+    const before = (await client.get(`/v1/main/tx/${txid}`)).body;
+    const p = before.assigned[0] as number;
+    const entry = encodeMainRecord({ window: w, tx });
+    const rec = chains.extend(p, { body: { mainRecords: [entry] } });
+    const path = `/v1/main/tx/${txid}/records`;
+    const proof = proofJson(bodyInclusionProof(rec.body, 'mainRecords', 0));
+    const report = (over: Record<string, unknown> = {}) => ({ sectorId: p, header: hexHeader(rec.header), proof, ...over });
+    const codes: string[] = [];
+    const refused = async (body: unknown, status: number, code: string, auth = true) => {
+      const a = await client.post(path, body, auth);
+      expectError(a, status, code);
+      codes.push(code);
+    };
+    await refused(report(), 422, 'unknown-block'); // not relayed yet
+    await relay(ctx, p, [rec]);
+    await refused(report(), 401, 'auth-required', false);
+    await refused(report({ proof: { ...proof, miner: '11'.repeat(20) } }), 422, 'bad-inclusion-proof');
+    await refused(report({ proof: { ...proof, roots: { ...proof.roots, txs: '22'.repeat(32) } } }), 422, 'bad-inclusion-proof');
+    await refused(report({ proof: { ...proof, section: 'txs' } }), 422, 'bad-proof-section');
+    await refused(report({ proof: { ...proof, path: 'nope' } }), 400, 'bad-proof');
+    await refused(report({ sectorId: p === 1 ? 2 : 1 }), 422, 'bad-sector');
+    await refused(report({ sectorId: 99 }), 404, 'unknown-sector');
+    await refused(report({ header: 'zz' }), 400, 'bad-request');
+    // An entry for another window is not this assignment's record.
+    const other = chains.extend(p, { body: { mainRecords: [encodeMainRecord({ window: w + 5, tx })] } });
+    await relay(ctx, p, [other]);
+    const otherProof = proofJson(bodyInclusionProof(other.body, 'mainRecords', 0));
+    await refused(report({ header: hexHeader(other.header), proof: otherProof }), 422, 'bad-inclusion-proof');
+    expectError(await client.post(`/v1/main/tx/${'0'.repeat(64)}/records`, report(), true), 404, 'unknown-tx');
+    assert.equal((await client.get(`/v1/main/tx/${txid}`)).body.records, []);
+    log.push(codes);
+    (ctx as Ctx & { record?: Block }).record = rec;
+  });
+
+  s('verified records make the MAIN tx final after mainConfirmations', async (ctx) => {
+    const { client, chains } = ctx;
+    const tx = ctx.mainTx!;
+    const txid = toHex(txId(tx));
+    const path = `/v1/main/tx/${txid}/records`;
+    const status0 = (await client.get(`/v1/main/tx/${txid}`)).body;
+    const [p, q] = status0.assigned as number[];
+    const rec = (ctx as Ctx & { record?: Block }).record!;
+    const body = (b: Block, sectorId: number) => ({ sectorId, header: hexHeader(b.header), proof: proofJson(bodyInclusionProof(b.body, 'mainRecords', 0)) });
+    const first = await client.post(path, body(rec, p!), true);
+    assert.is(first.status, 201, JSON.stringify(first.body));
+    assert.is(first.body.status, 'assigned');
+    const again = await client.post(path, body(rec, p!), true);
+    assert.is(again.status, 200);
+    assert.is(again.body.records.length, 1);
+    const recQ = chains.extend(q!, { body: { mainRecords: [encodeMainRecord({ window: ctx.mainWindow!, tx })] } });
+    await relay(ctx, q!, [recQ]);
+    assert.is((await client.post(path, body(recQ, q!), true)).status, 201);
+    let status = (await client.get(`/v1/main/tx/${txid}`)).body;
+    assert.is(status.final, false);
+    for (const id of [p!, q!]) await relay(ctx, id, [chains.extend(id), chains.extend(id)]);
+    status = (await client.get(`/v1/main/tx/${txid}`)).body;
+    assert.is(status.status, 'final');
+    assert.is(status.final, true);
+    const byId = new Map(status.records.map((r: any) => [r.blockId, r]));
+    assert.is((byId.get(toHex(blockId(recQ.header))) as any).confirmations, 3);
+    assert.is((byId.get(toHex(blockId(rec.header))) as any).reportedBy, toHex(nodeKey.publicKey));
+  });
+
+  s('conversions become witness requests for two sectors other than the origin', async (ctx) => {
+    const { client, chains, log } = ctx;
+    const origin = 3;
+    const tx = convertTx(origin, 0n);
+    const txid = toHex(txId(tx));
+    const block = chains.extend(origin, { body: { txs: [tx] } });
+    await relay(ctx, origin, [block, chains.extend(origin)]);
+    const body = { tx: toHex(encodeTx(tx)), header: hexHeader(block.header), proof: proofJson(bodyInclusionProof(block.body, 'txs', 0)) };
+    const codes: string[] = [];
+    const refused = async (b: unknown, status: number, code: string) => {
+      const a = await client.post('/v1/conversions', b, true);
+      expectError(a, status, code);
+      codes.push(code);
+    };
+    await refused(body, 409, 'insufficient-confirmations');
+    await refused({ ...body, tx: toHex(encodeTx(mainTx(5n, origin))) }, 422, 'not-a-conversion');
+    await refused({ ...body, tx: toHex(encodeTx(convertTx(2, 0n))) }, 422, 'tx-wrong-chain');
+    await refused({ ...body, proof: { ...body.proof, index: 0, size: 2 } }, 422, 'bad-inclusion-proof');
+    await refused({ ...body, proof: { ...body.proof, section: 'mainRecords' } }, 422, 'bad-proof-section');
+    await relay(ctx, origin, [chains.extend(origin)]);
+    const r = await client.post('/v1/conversions', body, true);
+    assert.is(r.status, 202, JSON.stringify(r.body));
+    assert.equal([r.body.txid, r.body.origin, r.body.status], [txid, origin, 'pending']);
+    const replay = await client.post('/v1/conversions', body, true);
+    assert.is(replay.status, 200);
+    assert.equal(replay.body, r.body);
+    const w = r.body.window as number;
+    for (const id of SECTOR_IDS) await relay(ctx, id, chains.burstAfter(id, windowEnd(w, G, W)));
+    const expected = chains.beacons(w + 1)[w + 1]!;
+    const sel = selectSectors({ purpose: 'witness', beacon: fromHex(expected.beacon), txid: txId(tx), origin, sectors: WEIGHTS, count: 2 });
+    assert.ok(sel.ok);
+    assert.not.ok(sel.value.order.includes(origin));
+    const got = await pushedTo(ctx, 'witness-request', txid, 2);
+    assert.equal(got, [...sel.value.primary].sort((a, b) => a - b));
+    const msg = ctx.sockets.get(sel.value.primary[0]!)!.all((m) => m.type === 'witness-request')[0];
+    assert.equal(msg.origin, { sectorId: origin, blockId: toHex(blockId(block.header)), height: block.header.height, header: hexHeader(block.header), proof: body.proof });
+    assert.equal(msg.selection, { order: sel.value.order, primary: sel.value.primary, fallback: sel.value.fallback });
+    const status = (await client.get(`/v1/conversions/${txid}`)).body;
+    assert.equal([status.kind, status.status, status.assigned, status.order], ['conversion', 'assigned', sel.value.primary, sel.value.order]);
+    assert.is(status.origin.confirmations >= 3, true);
+    // The origin cannot witness itself; a drawn witness can.
+    const entry = encodeWitnessRecord({ window: w, originSector: origin, originBlock: blockId(block.header), tx });
+    const own = chains.extend(origin, { body: { witnessRecords: [entry] } });
+    await relay(ctx, origin, [own]);
+    const path = `/v1/conversions/${txid}/records`;
+    const ownReport = { sectorId: origin, header: hexHeader(own.header), proof: proofJson(bodyInclusionProof(own.body, 'witnessRecords', 0)) };
+    expectError(await client.post(path, ownReport, true), 422, 'sector-not-assigned');
+    const wit = sel.value.primary[0]!;
+    const rec = chains.extend(wit, { body: { witnessRecords: [entry] } });
+    await relay(ctx, wit, [rec]);
+    const ok = await client.post(path, { sectorId: wit, header: hexHeader(rec.header), proof: proofJson(bodyInclusionProof(rec.body, 'witnessRecords', 0)) }, true);
+    assert.is(ok.status, 201, JSON.stringify(ok.body));
+    assert.equal(
+      ok.body.records.map((x: any) => [x.sectorId, x.blockId, x.confirmations]),
+      [[wit, toHex(blockId(rec.header)), 1]],
+    );
+    expectError(await client.get(`/v1/conversions/${'1'.repeat(64)}`), 404, 'unknown-conversion');
+    log.push(codes);
+  });
+
+  s('hostile requests get 4xx with codes, never 500, and change nothing', async ({ client, log }) => {
+    const snapshot = async () => {
+      const { window: _w, ...sectors } = (await client.get('/v1/sectors')).body;
+      return sectors;
+    };
+    const before = await snapshot();
+    const answers: [string, number, string][] = [];
+    const check = async (what: string, a: Promise<Answer>, status: number, code: string) => {
+      const r = await a;
+      expectError(r, status, code, what);
+      answers.push([what, r.status, r.body.error.code]);
+    };
+    const big = JSON.stringify({ tx: 'ab'.repeat(600_000) });
+    const chunked = new ReadableStream<Uint8Array>({
+      start(ctl) {
+        for (let i = 0; i < 40; i++) ctl.enqueue(new Uint8Array(32 * 1024).fill(0x20));
+        ctl.close();
+      },
+    });
+    await check('bad json', client.post('/v1/main/tx', '{"tx": '), 400, 'bad-json');
+    await check('not utf-8', client.request('POST', '/v1/main/tx', { body: Uint8Array.of(0x22, 0xff, 0x22) }), 400, 'bad-json');
+    await check('array body', client.post('/v1/main/tx', []), 400, 'bad-request');
+    await check('string body', client.post('/v1/main/tx', '"hi"'), 400, 'bad-request');
+    await check('huge body', client.post('/v1/main/tx', big), 413, 'body-too-large');
+    await check('huge body without length', client.request('POST', '/v1/main/tx', { body: chunked }), 413, 'body-too-large');
+    await check('huge header batch', client.post('/v1/sectors/1/headers', JSON.stringify({ headers: ['00'.repeat(104)] }) + ' '.repeat(600_000), true), 413, 'body-too-large');
+    await check('unknown sector tip', client.get('/v1/sectors/99/tip'), 404, 'unknown-sector');
+    await check('unknown sector slug', client.get('/v1/sectors/nope/tip'), 404, 'unknown-sector');
+    await check('unknown sector relay', client.post('/v1/sectors/nope/headers', { headers: ['00'] }, true), 404, 'unknown-sector');
+    await check('headers not a list', client.post('/v1/sectors/1/headers', { headers: 'ab' }, true), 400, 'bad-request');
+    await check('empty header list', client.post('/v1/sectors/1/headers', { headers: [] }, true), 400, 'bad-request');
+    await check('unknown route', client.get('/v1/nothing'), 404, 'not-found');
+    await check('wrong method', client.request('DELETE', '/v1/main/tx'), 404, 'not-found');
+    await check('conversion without fields', client.post('/v1/conversions', {}, true), 400, 'bad-request');
+    await check('record for a bad txid', client.post('/v1/main/tx/nothex/records', {}, true), 400, 'bad-request');
+    assert.equal(await snapshot(), before);
+    log.push(answers.map(([w, st, c]) => `${w}: ${st} ${c}`));
+  });
+
+  s('rate limits per address and per key, and challenge expiry', async ({ log }) => {
+    const tight = await start({ ip: { burst: 9, perMinute: 1 }, key: { burst: 1, perMinute: 1 }, challengeTtlMs: 500 });
+    try {
+      const client = new EdgeClient(tight.url, NID, nodeKey);
+      const path = '/v1/sectors/1/headers';
+      const body = { headers: [hexHeader(base.chain(1)[1]!.header)] };
+      const a = await client.challenge();
+      const b = await client.challenge();
+      assert.is((await client.post(path, body, client.sign('POST', path, a))).status, 200);
+      // The key's bucket is empty: refused, and the challenge is not spent.
+      const limited = await client.post(path, body, client.sign('POST', path, b));
+      expectError(limited, 429, 'rate-limited');
+      assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+      await new Promise((r) => setTimeout(r, 700));
+      expectError(await client.post(path, body, client.sign('POST', path, b)), 401, 'challenge-expired');
+      for (let i = 0; i < 4; i++) assert.is((await client.get('/v1/health')).status, 200);
+      const ip = await client.get('/v1/health');
+      expectError(ip, 429, 'rate-limited');
+      assert.ok(Number(ip.headers.get('retry-after')) >= 1);
+      log.push([limited.body.error.code, ip.body.error.code]);
+    } finally {
+      await tight.close();
+    }
+  });
+
+  s.run();
+}
+
+defineApiSuite('node', (limits) => startNodeRuntime(spec, limits));
+defineApiSuite('worker', (limits) => startWorkerRuntime(spec, limits));
+
+const both = suite('edge runtimes agree');
+both('the Node server and the Worker gave the same answers', () => {
+  const node = transcripts.get('node');
+  const worker = transcripts.get('worker');
+  assert.ok(node && worker && node.length > 10, 'both suites ran');
+  assert.equal(worker, node);
+});
+both.run();

@@ -1,0 +1,92 @@
+// The edge's pure parts: token buckets, error statuses, body reading limits,
+// spec and limits configuration text, and the node auth message.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { fromHex, toHex } from '../../core/bytes.js';
+import { PouwError } from '../../core/errors.js';
+import { keyPairFromSeed, verify } from '../../core/keys.js';
+import { devnetSpec } from '../../core/params.js';
+import { readBodyText } from '../../edge/app.js';
+import { authMessage, signAuth } from '../../edge/auth.js';
+import { limitsFromJson, specFromEnv, specFromJson, specToJson } from '../../edge/config.js';
+import { DEFAULT_EDGE_LIMITS } from '../../edge/coordinator.js';
+import { statusOf } from '../../edge/errors.js';
+import { proofOf } from '../../edge/input.js';
+import { refillBucket, takeToken } from '../../edge/rate.js';
+
+test('token buckets start full, refill per minute and say when to retry', () => {
+  const limit = { burst: 2, perMinute: 60 };
+  let b = takeToken(undefined, limit, 0);
+  assert.ok(b.ok);
+  b = takeToken(b.ok ? b.bucket : undefined, limit, 0);
+  assert.ok(b.ok);
+  const empty = b.ok ? b.bucket : undefined;
+  const refused = takeToken(empty, limit, 500);
+  assert.equal(refused, { ok: false, retryAfterMs: 500 });
+  assert.ok(takeToken(empty, limit, 1000).ok);
+  assert.equal(refillBucket(empty, limit, 10 * 60_000), { tokens: 2000, updatedMs: 600_000 });
+});
+
+test('error codes map to statuses', () => {
+  assert.equal(
+    ['bad-json', 'bad-signature', 'unknown-sector', 'beacon-undetermined', 'body-too-large', 'rate-limited', 'codec-truncated', 'high-hash', 'tx-bad-signature'].map(statusOf),
+    [400, 401, 404, 409, 413, 429, 400, 422, 422],
+  );
+});
+
+test('bodies are read up to their limit, whatever the headers claim', async () => {
+  const req = (body: string, headers: Record<string, string> = {}) => new Request('http://127.0.0.1/', { method: 'POST', body, headers });
+  assert.equal(await readBodyText(req('{"a":1}'), 7), { ok: true, text: '{"a":1}' });
+  assert.is(((await readBodyText(req('{"a":12}'), 7)) as { code: string }).code, 'body-too-large');
+  assert.is(((await readBodyText(req('{}', { 'content-length': 'x' }), 7)) as { code: string }).code, 'body-too-large');
+  const bad = new Request('http://127.0.0.1/', { method: 'POST', body: Uint8Array.of(0xc3, 0x28) });
+  assert.is(((await readBodyText(bad, 7)) as { code: string }).code, 'bad-json');
+});
+
+test('a spec survives JSON; bad config is refused with a code naming the field', () => {
+  const spec = { ...devnetSpec(123), allocations: [{ address: 'ab'.repeat(20), amounts: { 'gpu-hi': 5n } }] };
+  assert.equal(specFromJson(specToJson(spec)), spec);
+  assert.equal(specFromEnv({ POUW_GENESIS_TIME: '1000' }), devnetSpec(1000));
+  assert.equal(specFromEnv({}), devnetSpec());
+  const refused = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      assert.instance(e, PouwError);
+      return `${(e as PouwError).code}: ${(e as Error).message}`;
+    }
+    return 'accepted';
+  };
+  assert.match(refused(() => specFromJson(specToJson(spec).replace('"initialSubsidy":"5000000000"', '"initialSubsidy":5'))), /edge-bad-config: spec.sectors\[0\].initialSubsidy/);
+  assert.match(refused(() => specFromJson('{')), /edge-bad-config: POUW_SPEC must be JSON/);
+  assert.match(refused(() => specFromEnv({ POUW_GENESIS_TIME: 'soon' })), /POUW_GENESIS_TIME/);
+  assert.equal(limitsFromJson('{"ip":{"burst":5}}'), { ...DEFAULT_EDGE_LIMITS, ip: { burst: 5, perMinute: DEFAULT_EDGE_LIMITS.ip.perMinute } });
+  assert.match(refused(() => limitsFromJson('{"key":{"perMinute":-1}}')), /limits.key.perMinute/);
+});
+
+test('proofs in JSON are type-checked field by field', () => {
+  const roots = Object.fromEntries(['txs', 'mainRecords', 'witnessRecords', 'taskRecords', 'observations'].map((s) => [s, '00'.repeat(32)]));
+  const good = { section: 'txs', index: 0, size: 1, path: [], miner: '11'.repeat(20), roots };
+  assert.is(proofOf(good).miner.length, 20);
+  for (const bad of [{ ...good, section: 'nope' }, { ...good, index: 1 }, { ...good, path: ['00'] }, { ...good, roots: { ...roots, txs: 5 } }, null]) {
+    try {
+      proofOf(bad);
+      assert.unreachable('accepted');
+    } catch (e) {
+      assert.is((e as PouwError).code, 'bad-proof');
+    }
+  }
+});
+
+test('the auth message binds network, challenge and scope', () => {
+  const k = keyPairFromSeed(new Uint8Array(32).fill(1));
+  const net = new Uint8Array(32).fill(2);
+  const ch = fromHex('03'.repeat(32));
+  const sig = signAuth(k.secretKey, net, ch, 'GET /v1/sectors/1/ws');
+  assert.ok(verify(sig, authMessage(net, ch, 'GET /v1/sectors/1/ws'), k.publicKey));
+  assert.not.ok(verify(sig, authMessage(net, ch, 'GET /v1/sectors/2/ws'), k.publicKey));
+  assert.not.ok(verify(sig, authMessage(new Uint8Array(32), ch, 'GET /v1/sectors/1/ws'), k.publicKey));
+  assert.is(toHex(authMessage(net, ch, 'x')).length, 64);
+});
+
+test.run();
