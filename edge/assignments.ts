@@ -30,6 +30,7 @@
 import { verifyBodyInclusion, type BodyInclusionProof } from '../core/block.js';
 import { fromHex, toHex } from '../core/bytes.js';
 import { blockId, encodeHeader, type BlockHeader } from '../core/header.js';
+import type { Verifier } from '../core/keys.js';
 import type { NetworkSpec } from '../core/params.js';
 import { encodeMainRecord, encodeWitnessRecord } from '../core/record.js';
 import { selectSectors } from '../core/select.js';
@@ -105,6 +106,8 @@ export class Assignments {
     private readonly tree: HeaderTree,
     private readonly beacons: Beacons,
     private readonly networkId: Uint8Array,
+    /** Signature verification for checkTx; undefined = core's strict verifier. */
+    private readonly verify?: Verifier,
   ) {}
 
   private windowAt(nowMs: number): number {
@@ -115,7 +118,7 @@ export class Assignments {
   submitMain(body: unknown, nowMs: number): Answer {
     const { tx, raw } = txOf(objectOf(body, 'body').tx);
     // Format, chain 0 and the sender's signature on this network; balances are the MAIN fold's business.
-    const txid = unwrap(checkTx(tx, { networkId: this.networkId, chain: MAIN_CHAIN }));
+    const txid = unwrap(checkTx(tx, { networkId: this.networkId, chain: MAIN_CHAIN, verify: this.verify }));
     const known = this.row('main', txid);
     if (known) return { status: 200, body: this.intakeAnswer('main', known) };
     const window = this.windowAt(nowMs);
@@ -133,7 +136,7 @@ export class Assignments {
     if (tx.payload.kind !== 'convert') reject('not-a-conversion', `a ${tx.payload.kind} tx converts nothing`);
     const origin = sectorOf(this.spec, header.sectorId);
     // The tx must be valid on the sector whose block holds it.
-    const txid = unwrap(checkTx(tx, { networkId: this.networkId, chain: origin.id }));
+    const txid = unwrap(checkTx(tx, { networkId: this.networkId, chain: origin.id, verify: this.verify }));
     const known = this.row('witness', txid);
     if (known) return { status: 200, body: this.intakeAnswer('witness', known) };
     const block = this.tree.get(blockId(header));
@@ -162,13 +165,19 @@ export class Assignments {
     return { status: 202, body: { txid: toHex(txid), origin: origin.id, window, status: 'pending' } };
   }
 
-  /** Assigns every pending tx whose beacon R_{w+1} can be published now; the pushes for the drawn sectors. */
+  /**
+   * Assigns every pending tx whose beacon R_{w+1} can be published now (at
+   * most 64 windows, oldest first); the pushes for the drawn sectors. Runs on
+   * every request, so it finds each pending window by an index seek, never by
+   * scanning the pending txs.
+   */
   assignDue(nowMs: number): Push[] {
     const pushes: Push[] = [];
-    const windows = this.sql.all<{ w: number }>(
-      'SELECT window_no AS w FROM main_txs WHERE beacon IS NULL UNION SELECT window_no AS w FROM conversions WHERE beacon IS NULL ORDER BY w LIMIT 64',
-    );
-    for (const { w } of windows) {
+    // Windows start at -1 (a tx that arrived before genesis).
+    for (let after = Number.MIN_SAFE_INTEGER, n = 0; n < 64; n++) {
+      const w = this.nextPendingWindow(after);
+      if (w === null) break;
+      after = w;
       const r = this.beacons.tryGet(w + 1, nowMs);
       if (!r.ok) break;
       const beacon = fromHex(r.value.beacon);
@@ -180,13 +189,21 @@ export class Assignments {
     return pushes;
   }
 
+  /** The earliest window after `after` that holds a pending MAIN tx or conversion, or null. */
+  private nextPendingWindow(after: number): number | null {
+    const r = this.sql.one<{ w: number | null }>(
+      'SELECT min(w) AS w FROM (SELECT min(window_no) AS w FROM main_txs WHERE beacon IS NULL AND window_no > ? UNION ALL SELECT min(window_no) FROM conversions WHERE beacon IS NULL AND window_no > ?)',
+      after,
+      after,
+    );
+    return r?.w ?? null;
+  }
+
   /** When the earliest pending tx's beacon window ends (it may still wait on headers then); null if none waits on the clock. */
   nextWakeMs(nowMs: number): number | null {
-    const r = this.sql.one<{ w: number | null }>(
-      'SELECT min(w) AS w FROM (SELECT min(window_no) AS w FROM main_txs WHERE beacon IS NULL UNION ALL SELECT min(window_no) FROM conversions WHERE beacon IS NULL)',
-    );
-    if (r?.w === null || r?.w === undefined) return null;
-    const at = windowEnd(r.w, this.spec.genesisTimeMs, this.spec.main.windowMs) + 1;
+    const w = this.nextPendingWindow(Number.MIN_SAFE_INTEGER);
+    if (w === null) return null;
+    const at = windowEnd(w, this.spec.genesisTimeMs, this.spec.main.windowMs) + 1;
     return at > nowMs ? at : null;
   }
 

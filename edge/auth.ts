@@ -18,7 +18,7 @@
  */
 import { toHex, utf8ToBytes } from '../core/bytes.js';
 import { taggedHash } from '../core/hash.js';
-import { sign, verify } from '../core/keys.js';
+import { sign, verify as strictVerify, type Verifier } from '../core/keys.js';
 import { reject } from './errors.js';
 import { hexOf } from './input.js';
 import type { Sql } from './sql.js';
@@ -51,6 +51,7 @@ export class Challenges {
     private readonly sql: Sql,
     private readonly networkId: Uint8Array,
     private readonly ttlMs: number,
+    private readonly verify: Verifier = strictVerify,
   ) {}
 
   /** A fresh challenge, valid until `expiresMs`. */
@@ -82,7 +83,7 @@ export class Challenges {
     if (row === undefined) reject('challenge-unknown', 'no such challenge: ask POST /v1/auth/challenge for one');
     if (row.used_ms !== null) reject('challenge-used', 'this challenge was already used; each is good for one request');
     if (nowMs > row.expires_ms) reject('challenge-expired', 'this challenge has expired');
-    if (!verify(sig, authMessage(this.networkId, challenge, scope), key)) {
+    if (!this.verify(sig, authMessage(this.networkId, challenge, scope), key)) {
       reject('bad-signature', `the signature does not verify for "${scope}" with this key and challenge`);
     }
     this.sql.run('UPDATE challenges SET used_ms = ? WHERE challenge = ?', nowMs, challenge);

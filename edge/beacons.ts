@@ -90,14 +90,14 @@ export class Beacons {
     for (let v = last ? last.window_no + 1 : 0, steps = 0; v <= w; v++, steps++) {
       if (steps === MAX_STEPS) return { ok: false, code: 'beacon-undetermined', message: `catching up: R_${v - 1} computed, call again` };
       const cutoffMs = this.cutoffOf(v);
-      const anchors = this.spec.sectors.map((s) => this.tree.anchor(s.id, cutoffMs, depth));
-      const unsettled = anchors.find((a) => !a.settled);
-      if (unsettled) {
-        return {
-          ok: false,
-          code: 'beacon-undetermined',
-          message: `R_${v} waits for a block of sector ${unsettled.sectorId} whose median-time-past is past ${cutoffMs}`,
-        };
+      const anchors: ReturnType<HeaderTree['anchor']>[] = [];
+      // Sector by sector, stopping at the first unsettled one: every request asks while a window waits.
+      for (const s of this.spec.sectors) {
+        const a = this.tree.anchor(s.id, cutoffMs, depth);
+        if (!a.settled) {
+          return { ok: false, code: 'beacon-undetermined', message: `R_${v} waits for a block of sector ${s.id} whose median-time-past is past ${cutoffMs}` };
+        }
+        anchors.push(a);
       }
       const beacon = beaconHash(v, prev, anchors);
       const json = JSON.stringify([...anchors].sort((a, b) => a.sectorId - b.sectorId).map((a) => ({ sectorId: a.sectorId, id: toHex(a.id), height: a.height })));

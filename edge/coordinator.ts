@@ -21,7 +21,9 @@
  * `wakeAtMs`, when a pending assignment's window ends; the runtime delivers the
  * first and sets a timer (Node) or an alarm (Durable Object) for the second.
  * The clock and the randomness of challenges are options (by default
- * `Date.now` and `crypto.getRandomValues`), so tests and replays control them.
+ * `Date.now` and `crypto.getRandomValues`), so tests and replays control them;
+ * so is the ed25519 verifier of tx and node signatures (by default core's
+ * strict one; the Node entry passes a faster one that accepts exactly the same).
  * @module
  */
 import { toHex } from '../core/bytes.js';
@@ -29,6 +31,7 @@ import { PouwError } from '../core/errors.js';
 import { genesisId, networkId } from '../core/genesis.js';
 import { encodeHeader } from '../core/header.js';
 import { specProblems, type NetworkSpec } from '../core/params.js';
+import type { Verifier } from '../core/keys.js';
 import { windowOf } from '../core/time.js';
 import { Assignments, type Answer } from './assignments.js';
 import { Challenges, type AuthInput } from './auth.js';
@@ -110,6 +113,8 @@ export interface CoordinatorOptions {
   now?: () => number;
   /** Random bytes for challenges. */
   randomBytes?: (n: number) => Uint8Array;
+  /** ed25519 verification of tx and node signatures (default core's strict `verify`); must accept exactly what it accepts. */
+  verify?: Verifier;
 }
 
 export interface TipJson {
@@ -163,8 +168,8 @@ export class Coordinator {
     this.randomBytes = options.randomBytes ?? ((n) => globalThis.crypto.getRandomValues(new Uint8Array(n)));
     this.tree = new HeaderTree(sql, this.spec);
     this.beacons = new Beacons(sql, this.spec, this.tree, this.networkId);
-    this.assignments = new Assignments(sql, this.spec, this.tree, this.beacons, this.networkId);
-    this.challenges = new Challenges(sql, this.networkId, this.limits.challengeTtlMs);
+    this.assignments = new Assignments(sql, this.spec, this.tree, this.beacons, this.networkId, options.verify);
+    this.challenges = new Challenges(sql, this.networkId, this.limits.challengeTtlMs, options.verify);
     this.rate = new RateLimiter(sql, { ip: this.limits.ip, key: this.limits.key });
     this.genesisIds = new Map(this.spec.sectors.map((s) => [s.id, toHex(genesisId(this.spec, s))]));
     migrate(sql);

@@ -216,15 +216,18 @@ export class HeaderTree {
     return { status: 'new', header: stored };
   }
 
-  /** Times of `h` and its ancestors, oldest first, at most `count`. */
+  /** Times of `h` and its ancestors, oldest first, at most `count`: one query, not one per ancestor. */
   private ancestorTimes(h: TreeHeader, count: number): number[] {
-    const times = [h.header.timeMs];
-    let cur = h;
-    while (times.length < count && cur.height > 0) {
-      cur = this.get(cur.prevId)!;
-      times.unshift(cur.header.timeMs);
-    }
-    return times;
+    const rows = this.sql.all<{ time_ms: number }>(
+      `WITH RECURSIVE up (prev_id, height, time_ms, n) AS (
+         SELECT prev_id, height, time_ms, 1 FROM headers WHERE id = ?
+         UNION ALL
+         SELECT h.prev_id, h.height, h.time_ms, up.n + 1 FROM up JOIN headers h ON h.id = up.prev_id WHERE up.n < ? AND up.height > 0
+       ) SELECT time_ms FROM up ORDER BY n DESC`,
+      h.id,
+      count,
+    );
+    return rows.map((r) => r.time_ms);
   }
 
   /** Makes `tip` the best chain's tip: the rows from the fork point up are replaced by its branch. */

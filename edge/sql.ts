@@ -63,8 +63,10 @@ export function durableObjectSql(storage: DurableSqlStorage): Sql {
   };
 }
 
-/** The driver over a better-sqlite3 database; statements are prepared once and cached. */
+/** The driver over a better-sqlite3 database; statements are prepared once and cached, and so is the transaction wrapper. */
 export function betterSqlite(db: BetterSqlite3.Database): Sql {
+  // One wrapper for every call (building one per call costs more than a small transaction); nested calls are savepoints.
+  const inTransaction = db.transaction((fn: () => unknown) => fn());
   const cache = new Map<string, BetterSqlite3.Statement>();
   const prepare = (query: string) => {
     let s = cache.get(query);
@@ -82,6 +84,6 @@ export function betterSqlite(db: BetterSqlite3.Database): Sql {
     },
     run: (query, ...params) => void prepare(query).run(...params),
     script: (statements) => void db.exec(statements),
-    transaction: (fn) => db.transaction(fn).immediate(),
+    transaction: <T>(fn: () => T) => inTransaction.immediate(fn) as T,
   };
 }

@@ -1,18 +1,23 @@
 // The edge's pure parts: token buckets, error statuses, body reading limits,
-// spec and limits configuration text, and the node auth message.
+// spec and limits configuration text, and the node auth message; and the
+// coordinator's walk over pending windows, on an in-memory database.
+import Database from 'better-sqlite3';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fromHex, toHex } from '../../core/bytes.js';
 import { PouwError } from '../../core/errors.js';
+import { networkId } from '../../core/genesis.js';
 import { keyPairFromSeed, verify } from '../../core/keys.js';
 import { devnetSpec } from '../../core/params.js';
+import { encodeTx, signTx } from '../../core/tx.js';
 import { readBodyText } from '../../edge/app.js';
 import { authMessage, signAuth } from '../../edge/auth.js';
 import { limitsFromJson, specFromEnv, specFromJson, specToJson } from '../../edge/config.js';
-import { DEFAULT_EDGE_LIMITS } from '../../edge/coordinator.js';
+import { Coordinator, DEFAULT_EDGE_LIMITS } from '../../edge/coordinator.js';
 import { statusOf } from '../../edge/errors.js';
 import { proofOf } from '../../edge/input.js';
 import { refillBucket, takeToken } from '../../edge/rate.js';
+import { betterSqlite } from '../../edge/sql.js';
 
 test('token buckets start full, refill per minute and say when to retry', () => {
   const limit = { burst: 2, perMinute: 60 };
@@ -41,6 +46,13 @@ test('bodies are read up to their limit, whatever the headers claim', async () =
   assert.is(((await readBodyText(req('{}', { 'content-length': 'x' }), 7)) as { code: string }).code, 'body-too-large');
   const bad = new Request('http://127.0.0.1/', { method: 'POST', body: Uint8Array.of(0xc3, 0x28) });
   assert.is(((await readBodyText(bad, 7)) as { code: string }).code, 'bad-json');
+  // A declared length within the limit is read whole, and what arrived is still checked.
+  assert.equal(await readBodyText(req('{"a":1}', { 'content-length': '7' }), 7), { ok: true, text: '{"a":1}' });
+  assert.equal(await readBodyText(req('', { 'content-length': '0' }), 7), { ok: true, text: '' });
+  assert.is(((await readBodyText(req('{"a":12}', { 'content-length': '2' }), 7)) as { code: string }).code, 'body-too-large');
+  assert.is(((await readBodyText(req('{"a":12}', { 'content-length': '8' }), 7)) as { code: string }).code, 'body-too-large');
+  const badDeclared = new Request('http://127.0.0.1/', { method: 'POST', body: Uint8Array.of(0xc3, 0x28), headers: { 'content-length': '2' } });
+  assert.is(((await readBodyText(badDeclared, 7)) as { code: string }).code, 'bad-json');
 });
 
 test('a spec survives JSON; bad config is refused with a code naming the field', () => {
@@ -87,6 +99,37 @@ test('the auth message binds network, challenge and scope', () => {
   assert.not.ok(verify(sig, authMessage(net, ch, 'GET /v1/sectors/2/ws'), k.publicKey));
   assert.not.ok(verify(sig, authMessage(new Uint8Array(32), ch, 'GET /v1/sectors/1/ws'), k.publicKey));
   assert.is(toHex(authMessage(net, ch, 'x')).length, 64);
+});
+
+test('pending windows are walked oldest first, window -1 included, each assigned once its beacon can be', () => {
+  const G = 1_800_000_000_000;
+  const spec = devnetSpec(G);
+  const W = spec.main.windowMs;
+  let clock = G - 1000;
+  const db = new Database(':memory:');
+  const c = new Coordinator(betterSqlite(db), { spec, now: () => clock });
+  const sender = keyPairFromSeed(new Uint8Array(32).fill(9));
+  const submit = (nonce: bigint) => {
+    const tx = signTx(
+      { version: 1, chain: 0, from: sender.publicKey, nonce, fee: 1n, payload: { kind: 'transfer', to: new Uint8Array(20).fill(1), amount: 5n } },
+      sender.secretKey,
+      networkId(spec),
+    );
+    return c.handle({ op: 'main-submit', body: { tx: toHex(encodeTx(tx)) } });
+  };
+  // Before genesis: window -1, woken when it ends (R_0 needs only the genesis tips).
+  const early = submit(0n);
+  assert.equal([early.status, (early.body as { window: number }).window, early.wakeAtMs], [202, -1, G]);
+  clock = G + 2000;
+  const later = submit(1n);
+  assert.is((later.body as { window: number }).window, 0);
+  // This request assigned window -1's tx (R_0 is published) and stopped at window 0, still open.
+  assert.equal(
+    later.pushes.map((p) => [p.message.type, (p.message as { txid: string }).txid]),
+    [['main-assignment', (early.body as { txid: string }).txid]],
+  );
+  assert.is(later.wakeAtMs, G + W);
+  db.close();
 });
 
 test.run();
