@@ -6,6 +6,10 @@
  * one store transaction each, and restoring the old branch if a block of the
  * new one turns out invalid.
  *
+ * Storing a block and any move of the best chain it causes are one store
+ * transaction. Headers of recent blocks are kept in memory, since every new
+ * block reads its ancestors' times for median-time-past.
+ *
  * Storage is behind `ChainStore` (the SQLite store in production, a memory
  * one in tests); time comes from `now`. No networking here: callers turn the
  * results into peer scores and gossip.
@@ -33,6 +37,8 @@ export interface ChainStore extends StateView {
   tip(): ChainTip | undefined;
   hasBlock(id: Uint8Array): boolean;
   getBlock(id: Uint8Array): Block | undefined;
+  /** The header alone, when the store can read it without the body. */
+  getHeader?(id: Uint8Array): BlockHeader | undefined;
   blockInfo(id: Uint8Array): Pick<BlockInfo, 'height' | 'cumulativeWork' | 'status'> | undefined;
   /** Id of the connected block at `height`. */
   idAtHeight(height: number): Uint8Array | undefined;
@@ -51,6 +57,8 @@ export interface ChainOptions {
   verify?: Verifier;
   now: () => number;
   maxOrphans?: number;
+  /** Headers kept in memory (default 1024). */
+  headerCacheSize?: number;
 }
 
 export type Accepted =
@@ -61,6 +69,8 @@ export class Chain {
   private readonly orphans = new Map<string, Block[]>();
   private orphanCount = 0;
   private readonly genesis: BlockHeader;
+  /** Recently read or stored headers by hex id; headers never change, so entries never go stale. */
+  private readonly headers = new Map<string, BlockHeader>();
 
   constructor(
     private readonly store: ChainStore,
@@ -75,14 +85,29 @@ export class Chain {
     return this.store.tip()!;
   }
 
+  private rememberHeader(key: string, header: BlockHeader): void {
+    if (this.headers.size >= (this.opts.headerCacheSize ?? 1024)) this.headers.delete(this.headers.keys().next().value as string);
+    this.headers.set(key, header);
+  }
+
+  private header(id: Uint8Array): BlockHeader | undefined {
+    const key = toHex(id);
+    let h = this.headers.get(key);
+    if (!h) {
+      h = this.store.getHeader ? this.store.getHeader(id) : this.store.getBlock(id)?.header;
+      if (h) this.rememberHeader(key, h);
+    }
+    return h;
+  }
+
   /** Median-time-past of `header` and up to span − 1 of its ancestors. */
   private mtpOf(header: BlockHeader): number {
     const times = [header.timeMs];
     let h = header;
     while (times.length < this.opts.spec.limits.medianTimeSpan && h.height > 0) {
-      const parent = this.store.getBlock(h.prevHash);
+      const parent = this.header(h.prevHash);
       if (!parent) break;
-      h = parent.header;
+      h = parent;
       times.unshift(h.timeMs);
     }
     return medianTimePast(times, this.opts.spec.limits.medianTimeSpan);
@@ -102,7 +127,7 @@ export class Chain {
     const parentInfo = this.store.blockInfo(block.header.prevHash);
     if (!parentInfo) return this.addOrphan(block, id);
     if (parentInfo.status === 'invalid') return fail('bad-prevblk', 'the parent is invalid');
-    const parent = this.store.getBlock(block.header.prevHash)!.header;
+    const parent = this.header(block.header.prevHash)!;
     const ctx = checkHeaderContext(block.header, {
       parent,
       parentId: block.header.prevHash,
@@ -114,9 +139,11 @@ export class Chain {
     if (!ctx.ok) return ctx;
     const work = cumulativeWork(parentInfo.cumulativeWork, block.header.bits);
     if (!work.ok) return work;
-    this.store.putBlock(block, { cumulativeWork: work.value, status: 'valid-header' });
-    let result: Result<Accepted> = ok({ status: 'side', id });
-    if (work.value > this.tip().cumulativeWork) result = this.store.transaction(() => this.reorgTo(id));
+    const result = this.store.transaction((): Result<Accepted> => {
+      this.store.putBlock(block, { cumulativeWork: work.value, status: 'valid-header' });
+      return work.value > this.tip().cumulativeWork ? this.reorgTo(id) : ok({ status: 'side', id });
+    });
+    this.rememberHeader(toHex(id), block.header);
     if (!result.ok) return result;
     const children = this.orphans.get(toHex(id)) ?? [];
     this.orphans.delete(toHex(id));

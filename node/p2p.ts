@@ -75,6 +75,8 @@ export interface P2POptions {
   onMessage: (peer: Peer, message: Message) => void;
   onPeer?: (peer: Peer) => void;
   onClose?: (peer: Peer, reason: string) => void;
+  /** A peer was banned until `untilMs` (for persisting the ban). */
+  onBan?: (peer: Peer, code: string, untilMs: number) => void;
   maxPeers?: number;
   rateLimits?: RateLimits;
   handshakeTimeoutMs?: number;
@@ -314,8 +316,10 @@ export class P2P {
 
   ban(peer: Peer, code: string): void {
     const host = peer.outbound ? new URL(peer.address).hostname : peer.address.replace(/:\d+$/, '');
-    this.bans.set(host, this.now() + (this.opts.banMs ?? 10 * 60_000));
+    const until = this.now() + (this.opts.banMs ?? 10 * 60_000);
+    this.bans.set(host, until);
     if (peer.outbound) this.dialing.delete(peer.address);
+    this.opts.onBan?.(peer, code, until);
     peer.close(`banned: ${code}`);
   }
 
