@@ -1,6 +1,8 @@
 /**
  * `pouw node start` and `pouw node status`: one sector's full node with an
- * optional miner, its P2P port and its local API on 127.0.0.1.
+ * optional miner, its P2P port and its local API on 127.0.0.1, and with
+ * `--edge` its link to an edge coordinator (node/edge-client.ts), signed with
+ * the node key `<sector dir>/node-key.json`.
  *
  * Output follows the miner habit: a startup summary naming the kernel backend
  * and why faster ones were skipped, a `speed 10s/60s/15m` line every 10 s,
@@ -12,6 +14,7 @@
  */
 import { serve } from '@hono/node-server';
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toHex } from '../core/bytes.js';
@@ -19,6 +22,7 @@ import { PouwError } from '../core/errors.js';
 import { addressOf, decodeAddress, keyPairFromSeed } from '../core/keys.js';
 import { devnetSpec, findSector } from '../core/params.js';
 import { createApi } from '../node/api.js';
+import { EdgeClient, type EdgeClientEvent } from '../node/edge-client.js';
 import { directPool, workerPool } from '../node/kernel-pool.js';
 import { selectKernel } from '../node/kernels.js';
 import { Miner } from '../node/miner.js';
@@ -26,6 +30,7 @@ import { packageInfo } from '../node/package-info.js';
 import { SectorNode } from '../node/sector-node.js';
 import { Output } from './output.js';
 import { addNodeLocationOptions, dataDirOf, nodeApiUrl, nodeRequest, type NodeLocationOpts, type NodeStatus } from './node-client.js';
+import { createKey, readKey, type StoredKey } from './keystore.js';
 import { addJsonOption, type JsonOpts } from './options.js';
 import { requireSetting } from './settings.js';
 
@@ -39,6 +44,7 @@ interface StartOpts {
   threads: number;
   address?: string;
   genesisTime?: number;
+  edge?: string;
   json?: boolean;
 }
 
@@ -53,6 +59,39 @@ const peerList = (v: string, acc: string[]) => {
   for (const u of urls) if (!/^wss?:\/\//.test(u) || !URL.canParse(u)) throw new InvalidArgumentError(`"${u}" is not a ws:// URL`);
   return [...acc, ...urls];
 };
+
+const httpUrl = (v: string) => {
+  if (!URL.canParse(v) || !/^https?:$/.test(new URL(v).protocol)) throw new InvalidArgumentError(`"${v}" is not an http:// URL`);
+  return v;
+};
+
+/** The key `<dir>/<name>.json` (0600 in a 0700 directory), made on first use; a node's edge key is `<sector dir>/node-key.json`. */
+export function openKey(dir: string, name: string): StoredKey {
+  try {
+    return readKey(dir, name);
+  } catch (e) {
+    if (!(e instanceof PouwError) || e.code !== 'key-not-found') throw e;
+    return createKey(dir, name, randomBytes(32), new Date());
+  }
+}
+
+/** One line of text per edge client event worth a line (relays and beacons only with --json). */
+function edgeEventText(e: EdgeClientEvent): string | undefined {
+  switch (e.type) {
+    case 'edge-connection':
+      return `edge   ${e.state} ${e.url}${e.reason ? ` (${e.reason})` : ''}${e.retryInMs !== undefined ? `, retry in ${e.retryInMs} ms` : ''}`;
+    case 'edge-relay-refused':
+      return `edge   refused our headers: ${e.code} ${e.message}`;
+    case 'edge-header-refused':
+      return `edge   relayed a header of sector ${e.sectorId} we refuse: ${e.code} ${e.detail}`;
+    case 'assignment-accepted':
+      return `assignment ${e.kind} ${e.txid.slice(0, 16)}… window ${e.window} taken (sectors ${e.primary.join(',')}; beacon ${e.beaconCheck})`;
+    case 'assignment-rejected':
+      return `assignment ${e.kind} ${e.txid.slice(0, 16)}… rejected: ${e.code} ${e.detail}`;
+    default:
+      return undefined;
+  }
+}
 
 /** The devnet spec of a data directory: created with genesis "now" (or --genesis-time) on first use, then reused. */
 function loadSpec(dataDir: string, genesisTime?: number) {
@@ -120,7 +159,18 @@ async function start(opts: StartOpts): Promise<void> {
   node.on((e) => {
     if (e.type === 'block-rejected') event('block-rejected', e, `rejected block ${e.id.slice(0, 16)}…: ${e.code} ${e.detail}`);
     if (e.type === 'peer') event('peer', e, `peer ${e.address} ${e.event}${e.reason ? ` (${e.reason})` : ''}`);
+    if (e.type === 'error') event('error', { message: e.error.message }, `error  ${e.error.message}`);
   });
+  let edge: EdgeClient | undefined;
+  if (opts.edge) {
+    edge = new EdgeClient({ url: opts.edge, node, key: openKey(sectorDir, 'node-key') });
+    edge.on((e) => {
+      const text = edgeEventText(e);
+      if (opts.json) out.resultJson(e);
+      else if (text) out.log(text);
+    });
+    edge.start();
+  }
   const api = createApi(node, miner);
   const server = serve({ fetch: api.fetch, hostname: '127.0.0.1', port: opts.apiPort });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
@@ -137,6 +187,7 @@ async function start(opts: StartOpts): Promise<void> {
   });
   if (speedTimer) clearInterval(speedTimer);
   await miner?.stop();
+  await edge?.stop();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   const height = node.chain.tip().height;
   await node.stop();
@@ -168,6 +219,7 @@ export function registerNodeCommands(program: Command): void {
         .argParser(int('genesis time', 0, Number.MAX_SAFE_INTEGER))
         .env('POUW_GENESIS_TIME'),
     )
+    .addOption(new Option('--edge <url>', 'edge coordinator to relay headers to and take MAIN assignments from (http://host:port)').argParser(httpUrl).env('POUW_EDGE'))
     .option('--json', 'NDJSON events on stdout')
     .action(start);
   addJsonOption(addNodeLocationOptions(node.command('status').description("a running node's height, peers and mempool"))).action(status);

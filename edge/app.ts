@@ -130,7 +130,8 @@ export function createApp(options: AppOptions): Hono {
   const request = (c: Context, op: EdgeOp, body?: unknown): EdgeRequest => ({
     op,
     ip: clientIp(c),
-    params: c.req.param() as Record<string, string>,
+    // Path parameters win over a query parameter of the same name.
+    params: { ...c.req.query(), ...(c.req.param() as Record<string, string>) },
     body,
     scope: `${c.req.method} ${c.req.path}`,
     auth: { key: c.req.header('x-pouw-key'), challenge: c.req.header('x-pouw-challenge'), sig: c.req.header('x-pouw-sig') },
@@ -161,6 +162,7 @@ export function createApp(options: AppOptions): Hono {
   route('get', '/v1/health', 'health');
   route('get', '/v1/sectors', 'sectors');
   route('get', '/v1/sectors/:sector/tip', 'tip');
+  route('get', '/v1/sectors/:sector/headers', 'header-range');
   route('post', '/v1/sectors/:sector/headers', 'headers', BODY_LIMITS.headers);
   route('get', '/v1/beacon/:window', 'beacon');
   route('post', '/v1/main/tx', 'main-submit', BODY_LIMITS.tx);

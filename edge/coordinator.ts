@@ -48,6 +48,7 @@ export type EdgeOp =
   | 'health'
   | 'sectors'
   | 'tip'
+  | 'header-range'
   | 'headers'
   | 'socket'
   | 'beacon'
@@ -222,6 +223,13 @@ export class Coordinator {
         return { status: 200, body: this.sectorsJson(nowMs) };
       case 'tip':
         return { status: 200, body: tipJson(this.tree.tip(sectorOf(this.spec, p.sector).id)) };
+      case 'header-range': {
+        const sector = sectorOf(this.spec, p.sector);
+        const from = decimalOf(p.from ?? '0', 'from', 0, Number.MAX_SAFE_INTEGER);
+        const count = decimalOf(p.count ?? String(this.limits.maxHeadersPerRequest), 'count', 1, this.limits.maxHeadersPerRequest);
+        const headers = this.tree.range(sector.id, from, count).map(headerJson);
+        return { status: 200, body: { sectorId: sector.id, from, headers, tip: tipJson(this.tree.tip(sector.id)) } };
+      }
       case 'headers':
         return this.relayHeaders(p.sector, req.body, nowMs, pushes);
       case 'socket':

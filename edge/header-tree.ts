@@ -136,6 +136,19 @@ export class HeaderTree {
     return fromRow(r);
   }
 
+  /** Up to `count` headers of a sector's best chain from height `from` up, in height order. */
+  range(sectorId: number, from: number, count: number): TreeHeader[] {
+    return this.sql
+      .all<HeaderRow>(
+        `SELECT ${HEADER_COLUMNS.split(', ').map((c) => `h.${c}`).join(', ')} FROM best_chain b JOIN headers h ON h.id = b.id
+         WHERE b.sector_id = ? AND b.height >= ? ORDER BY b.height LIMIT ?`,
+        sectorId,
+        from,
+        count,
+      )
+      .map(fromRow);
+  }
+
   /** Confirmations of a header: 1 for the tip, 0 when it is not on the best chain. */
   confirmations(h: TreeHeader): number {
     const r = this.sql.one<{ id: Uint8Array }>('SELECT id FROM best_chain WHERE sector_id = ? AND height = ?', h.sectorId, h.height);

@@ -215,20 +215,6 @@ test('no command prints help on stderr and exits 2; --help exits 0 on stdout', (
   }
 });
 
-test('devnet says what exists and exits 0', () => {
-  const j = pouw(['devnet', '--json', '--duration', '5']);
-  assert.is(j.code, 0, j.stderr);
-  const d = jsonOf(j);
-  assert.is(d.available, false);
-  assert.is(d.dataDir, join(dataHome, 'pouw', 'devnet'));
-  assert.is(d.version, VERSION);
-  const text = pouw(['devnet', '--duration', '5', '--some-future-flag']);
-  assert.is(text.code, 0);
-  assert.is(text.stdout, '');
-  assert.match(text.stderr, /node and the edge/);
-  assert.ok(text.stderr.includes(join(dataHome, 'pouw', 'devnet')));
-});
-
 test('config path prints the XDG config file', () => {
   const r = pouw(['config', 'path']);
   assert.is(r.code, 0);

@@ -183,6 +183,16 @@ function defineApiSuite(name: string, start: (limits?: Parameters<typeof startNo
     }
     const again = await relay({ client } as Ctx, 2, [chains.tip(2)]);
     assert.equal(again.body.accepted, [{ id: toHex(blockId(chains.tip(2).header)), height: chains.tip(2).header.height, status: 'known' }]);
+    // The best chain can be read back in ranges, for clients that join late.
+    const all = chains.chain(3);
+    const range = (await client.get('/v1/sectors/3/headers?from=1&count=2')).body;
+    assert.is(range.sectorId, 3);
+    assert.equal(range.headers.map((h: any) => h.id), all.slice(1, 3).map((b) => toHex(blockId(b.header))));
+    assert.equal(range.headers.map((h: any) => h.header), all.slice(1, 3).map((b) => toHex(encodeHeader(b.header))));
+    const whole = (await client.get('/v1/sectors/cpu-edge/headers')).body;
+    assert.equal(whole.headers.map((h: any) => h.height), all.map((b) => b.header.height));
+    assert.equal((await client.get(`/v1/sectors/3/headers?from=${all.length}`)).body.headers, []);
+    log.push(range, whole);
   });
 
   s('header relay refuses bad work, bad bits, unknown parents and bad times with codes, changing nothing', async ({ client, chains, log }) => {
@@ -510,6 +520,9 @@ function defineApiSuite(name: string, start: (limits?: Parameters<typeof startNo
     await check('huge body without length', client.request('POST', '/v1/main/tx', { body: chunked }), 413, 'body-too-large');
     await check('huge header batch', client.post('/v1/sectors/1/headers', JSON.stringify({ headers: ['00'.repeat(104)] }) + ' '.repeat(600_000), true), 413, 'body-too-large');
     await check('unknown sector tip', client.get('/v1/sectors/99/tip'), 404, 'unknown-sector');
+    await check('header range of an unknown sector', client.get('/v1/sectors/99/headers'), 404, 'unknown-sector');
+    await check('header range, bad from', client.get('/v1/sectors/1/headers?from=-1'), 400, 'bad-request');
+    await check('header range, count too large', client.get('/v1/sectors/1/headers?count=999999'), 400, 'bad-request');
     await check('unknown sector slug', client.get('/v1/sectors/nope/tip'), 404, 'unknown-sector');
     await check('unknown sector relay', client.post('/v1/sectors/nope/headers', { headers: ['00'] }, true), 404, 'unknown-sector');
     await check('headers not a list', client.post('/v1/sectors/1/headers', { headers: 'ab' }, true), 400, 'bad-request');

@@ -1,0 +1,626 @@
+/**
+ * A sector node's link to the edge coordinator: it authenticates with the
+ * node's ed25519 key, relays the node's new headers, follows every sector's
+ * headers as a light client (node/header-view.ts), and checks the
+ * assignments the edge pushes before taking them.
+ *
+ * - Connection: `POST /v1/auth/challenge`, then the sector WebSocket
+ *   `GET /v1/sectors/:id/ws?key&challenge&sig`, the signature being over
+ *   "GET /v1/sectors/:id/ws" (edge/auth.ts). A lost or refused connection is
+ *   retried with exponential backoff (with jitter) until `stop`; a socket
+ *   that hears nothing for `idleMs` (pings included) is dropped and redialled.
+ *   Every HTTP call has a timeout.
+ * - Relay: every `block-connected` of the node is sent as a `headers` frame
+ *   (coalesced over `relayDelayMs`). On each (re)connect, and whenever the
+ *   edge answers `unknown-parent`, the headers since the edge's tip for this
+ *   sector (`GET /v1/sectors/:id/tip`) are sent again; when that tip is not on
+ *   our best chain, from further back, widening until the edge can place them.
+ * - Light client: the edge's `headers` pushes (every sector's, ours included)
+ *   feed the header view, which recomputes each window's beacon as soon as
+ *   its anchors settle. On (re)connect every sector's tip
+ *   (`GET /v1/sectors`) is fed too: the missing headers read from the edge
+ *   (`GET /v1/sectors/:id/headers`) when the gap is small, else the tip, where
+ *   a view that missed too much restarts.
+ * - Assignments: a `main-assignment` or `witness-request` is taken only if
+ *   its tx is signed for this network, its beacon window is window + 1, the
+ *   beacon equals the one recomputed from our view, core `selectSectors`
+ *   with that beacon and the txid gives the same order, and our sector is a
+ *   primary; a witness request's origin header must also prove the convert tx.
+ *   Refusals are events with a code (`assignment-beacon-mismatch`,
+ *   `assignment-selection-mismatch`, `assignment-not-ours`, ...). When the
+ *   view cannot recompute the beacon (its anchors lie before what it holds)
+ *   the assignment is taken with `beaconCheck: 'unverified'`; when our beacon
+ *   chain does not reach the window, this window's anchors are checked on the
+ *   edge's published previous beacon (`'anchors'`); `'full'` means the whole
+ *   chain back to R_{−1} was recomputed here.
+ *
+ * Not done here: recording the accepted assignments in blocks (MAIN records
+ * and witness records are future work; they are kept in `accepted`), and
+ * fetching other sectors' past headers (the edge has no range query).
+ * @module
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import { WebSocket } from 'ws';
+import { verifyBodyInclusion } from '../core/block.js';
+import { equalBytes, fromHex, toHex } from '../core/bytes.js';
+import { PouwError } from '../core/errors.js';
+import { networkId as computeNetworkId } from '../core/genesis.js';
+import { blockId, encodeHeader } from '../core/header.js';
+import type { KeyPair } from '../core/keys.js';
+import { selectSectors, type Selection } from '../core/select.js';
+import { checkTx, encodeTx, MAIN_CHAIN, txId, type Tx } from '../core/tx.js';
+import { signAuth } from '../edge/auth.js';
+import { headerOf, hexOf, intOf, proofOf, txidOf, txOf } from '../edge/input.js';
+import type { EdgeMessage, MainAssignment, WitnessRequest } from '../edge/messages.js';
+import { HeaderView, type KnownBeacon } from './header-view.js';
+
+/** How a (re)connect reads the edge's header ranges. */
+const BACKFILL_PAGE = 500;
+const BACKFILL_OVERLAP = 8;
+import type { NodeEvent, SectorNode } from './sector-node.js';
+
+export type ConnectionState = 'connecting' | 'open' | 'closed';
+export type AssignmentKind = 'main' | 'witness';
+/** How much of an assignment's beacon this node recomputed (see the module header). */
+export type BeaconCheck = 'full' | 'anchors' | 'unverified';
+
+export interface AcceptedAssignment {
+  kind: AssignmentKind;
+  txid: string;
+  window: number;
+  beaconWindow: number;
+  beacon: string;
+  primary: number[];
+  fallback: number[];
+  beaconCheck: BeaconCheck;
+  /** A witness request's origin sector. */
+  origin?: number;
+  receivedMs: number;
+}
+
+export type EdgeClientEvent =
+  | { type: 'edge-connection'; state: ConnectionState; url: string; reason?: string; retryInMs?: number }
+  /** The edge took our headers; `height` is its tip of our sector after them. */
+  | { type: 'edge-relayed'; sectorId: number; headers: number; height: number }
+  | { type: 'edge-relay-refused'; code: string; message: string }
+  /** A header the edge relayed that our checks refused. */
+  | { type: 'edge-header-refused'; sectorId: number; height: number; code: string; detail: string }
+  /** A window beacon recomputed from our header view. */
+  | { type: 'edge-beacon'; window: number; beacon: string; check: Exclude<BeaconCheck, 'unverified'> }
+  | ({ type: 'assignment-accepted' } & AcceptedAssignment)
+  | { type: 'assignment-rejected'; kind: AssignmentKind; txid: string; window: number | null; code: string; detail: string };
+
+/** What the client needs of a sector node (SectorNode has it all). */
+export type EdgeClientNode = Pick<SectorNode, 'options' | 'store' | 'chain' | 'on'>;
+
+export interface EdgeClientOptions {
+  /** The edge's base URL, http://host:port. */
+  url: string;
+  node: EdgeClientNode;
+  /** The node key the edge knows this node by. */
+  key: KeyPair;
+  now?: () => number;
+  /** Timeout of every HTTP request and socket reply (default 10 000 ms). */
+  requestTimeoutMs?: number;
+  /** First retry delay after a failed connection, doubled per failure up to retryMaxMs (defaults 500 and 15 000). */
+  retryMinMs?: number;
+  retryMaxMs?: number;
+  /** Ping period; a socket silent for 3 periods is dropped (default 15 000 ms). */
+  pingMs?: number;
+  /** New headers are coalesced for this long before a frame goes out (default 100 ms). */
+  relayDelayMs?: number;
+  /** Headers per frame (default 500; the edge takes up to 2 000). */
+  relayBatch?: number;
+  /** Headers the view keeps per sector (default 4096). */
+  maxHeaders?: number;
+  /** Largest gap per sector a (re)connect fills from the edge's header ranges (default 2048; 0: never, restart at the tip). */
+  backfillMax?: number;
+  /** Accepted assignments kept (default 1000). */
+  maxAccepted?: number;
+}
+
+interface Pending {
+  resolve(r: { status: number; body: any }): void;
+  reject(e: Error): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** A wait that does not keep the process alive: it only bounds waits on things that do. */
+const sleep = (ms: number) => delay(ms, undefined, { ref: false });
+
+export class EdgeClient {
+  readonly view: HeaderView;
+  /** Assignments that passed every check, oldest first. */
+  readonly accepted: AcceptedAssignment[] = [];
+  private readonly url: string;
+  private readonly sectorId: number;
+  private readonly networkId: Uint8Array;
+  private readonly now: () => number;
+  private readonly timeoutMs: number;
+  private listeners: ((e: EdgeClientEvent) => void)[] = [];
+  private running = false;
+  private ws?: WebSocket;
+  private open = false;
+  private failures = 0;
+  private retryTimer?: ReturnType<typeof setTimeout>;
+  private pingTimer?: ReturnType<typeof setInterval>;
+  private relayTimer?: ReturnType<typeof setTimeout>;
+  private lastHeardMs = 0;
+  private seq = 0;
+  private readonly pending = new Map<number, Pending>();
+  /** Ids of connected blocks not yet sent. */
+  private queued: string[] = [];
+  /** Relays and resyncs run one at a time, in order; so do assignment checks. */
+  private relayChain: Promise<void> = Promise.resolve();
+  private assignmentChain: Promise<void> = Promise.resolve();
+  private connectionState: ConnectionState = 'closed';
+
+  constructor(private readonly options: EdgeClientOptions) {
+    if (!URL.canParse(options.url) || !/^https?:$/.test(new URL(options.url).protocol)) {
+      throw new RangeError(`the edge URL must be http(s)://host:port, not "${options.url}"`);
+    }
+    this.url = options.url.replace(/\/+$/, '');
+    const { spec, sector } = options.node.options;
+    this.sectorId = sector.id;
+    this.networkId = computeNetworkId(spec);
+    this.now = options.now ?? Date.now;
+    this.timeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.view = new HeaderView(spec, { maxHeaders: options.maxHeaders });
+    options.node.on((e) => this.onNodeEvent(e));
+  }
+
+  on(listener: (e: EdgeClientEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private emit(e: EdgeClientEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+
+  get state(): ConnectionState {
+    return this.connectionState;
+  }
+
+  private setState(state: ConnectionState, extra: { reason?: string; retryInMs?: number } = {}): void {
+    this.connectionState = state;
+    this.emit({ type: 'edge-connection', state, url: this.url, ...extra });
+  }
+
+  /** Starts connecting; returns at once (the connection state comes as events). */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    void this.connect();
+  }
+
+  /** Closes the socket and stops retrying; waits (briefly) for relays and checks in flight. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.relayTimer);
+    clearInterval(this.pingTimer);
+    const ws = this.ws;
+    if (ws !== undefined && ws.readyState !== WebSocket.CLOSED) {
+      const closed = new Promise<void>((r) => ws.once('close', () => r()));
+      ws.close(1000, 'node stopping');
+      await Promise.race([closed, sleep(2000)]);
+      ws.terminate();
+    }
+    this.dropPending('the client stopped');
+    await Promise.race([Promise.allSettled([this.relayChain, this.assignmentChain]), sleep(2000)]);
+    if (this.connectionState !== 'closed') this.setState('closed', { reason: 'stopped' });
+  }
+
+  // ---- HTTP and socket plumbing ----
+
+  private async http(method: 'GET' | 'POST', path: string): Promise<{ status: number; body: any }> {
+    const res = await fetch(this.url + path, { method, signal: AbortSignal.timeout(this.timeoutMs) });
+    const body = await res.json().catch(() => undefined);
+    return { status: res.status, body };
+  }
+
+  private async connect(): Promise<void> {
+    if (!this.running) return;
+    this.setState('connecting');
+    const path = `/v1/sectors/${this.sectorId}/ws`;
+    let challenge: string;
+    try {
+      const r = await this.http('POST', '/v1/auth/challenge');
+      if (r.status !== 201 || typeof r.body?.challenge !== 'string') throw new Error(`challenge refused: ${r.status} ${r.body?.error?.code ?? ''}`);
+      challenge = r.body.challenge;
+    } catch (e) {
+      return this.retry((e as Error).message);
+    }
+    if (!this.running) return;
+    const sig = signAuth(this.options.key.secretKey, this.networkId, fromHex(challenge), `GET ${path}`);
+    const query = `key=${toHex(this.options.key.publicKey)}&challenge=${challenge}&sig=${toHex(sig)}`;
+    const ws = new WebSocket(`${this.url.replace(/^http/, 'ws')}${path}?${query}`, { handshakeTimeout: this.timeoutMs });
+    this.ws = ws;
+    let reason = 'closed';
+    ws.on('error', (e) => (reason = e.message));
+    // An edge that accepts the socket but never says welcome is as good as none.
+    ws.once('open', () => {
+      const timer = setTimeout(() => {
+        if (!this.open && this.ws === ws) {
+          reason = `no welcome in ${this.timeoutMs} ms`;
+          ws.terminate();
+        }
+      }, this.timeoutMs);
+      ws.once('close', () => clearTimeout(timer));
+    });
+    ws.on('message', (data) => {
+      this.lastHeardMs = this.now();
+      let msg: EdgeMessage;
+      try {
+        msg = JSON.parse(String(data)) as EdgeMessage;
+      } catch {
+        return;
+      }
+      this.onMessage(msg);
+    });
+    ws.on('close', (code) => {
+      if (this.ws === ws) this.ws = undefined;
+      this.open = false;
+      clearInterval(this.pingTimer);
+      this.dropPending('the socket closed');
+      if (this.running) this.retry(reason !== 'closed' ? reason : `closed (${code})`);
+    });
+  }
+
+  private retry(reason: string): void {
+    if (!this.running) return;
+    const base = Math.min(this.options.retryMaxMs ?? 15_000, (this.options.retryMinMs ?? 500) * 2 ** Math.min(this.failures, 16));
+    this.failures++;
+    const delay = Math.round(base * (0.5 + Math.random() / 2));
+    this.setState('closed', { reason, retryInMs: delay });
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => void this.connect(), delay);
+  }
+
+  private dropPending(why: string): void {
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new Error(why));
+    }
+    this.pending.clear();
+  }
+
+  /** Sends a frame with an id and resolves with the edge's reply. */
+  private request(frame: Record<string, unknown>): Promise<{ status: number; body: any }> {
+    const ws = this.ws;
+    if (!this.open || ws === undefined) return Promise.reject(new Error('not connected to the edge'));
+    const id = ++this.seq;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`no reply from the edge in ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      ws.send(JSON.stringify({ ...frame, id }));
+    });
+  }
+
+  private onWelcome(): void {
+    this.open = true;
+    this.failures = 0;
+    this.lastHeardMs = this.now();
+    this.setState('open');
+    const pingMs = this.options.pingMs ?? 15_000;
+    clearInterval(this.pingTimer);
+    this.pingTimer = setInterval(() => {
+      if (this.now() - this.lastHeardMs > 3 * pingMs) {
+        this.ws?.terminate();
+        return;
+      }
+      this.request({ type: 'ping' }).catch(() => undefined);
+    }, pingMs);
+    this.pingTimer.unref?.();
+    this.queued = [];
+    void this.seedTips().finally(() => this.resync());
+  }
+
+  /**
+   * Every sector's best chain as the edge holds it, into the view: the headers
+   * after our view's tip (a few back, in case the edge's branch differs) read
+   * with `GET /v1/sectors/:id/headers` when the gap fits in the view, so a
+   * reconnect leaves no hole; otherwise just the edge's tip, where a view that
+   * missed too much restarts.
+   */
+  private async seedTips(): Promise<void> {
+    try {
+      const r = await this.http('GET', '/v1/sectors');
+      if (r.status !== 200 || !Array.isArray(r.body?.sectors)) return;
+      for (const s of r.body.sectors as { id: number; tip: { height: number; header: string } }[]) {
+        const have = this.view.sector(s.id)?.tip().header.height ?? 0;
+        if (s.tip.height <= have || s.tip.height - have > (this.options.backfillMax ?? 2048)) {
+          this.takeHeaders(s.id, [s.tip.header]);
+          continue;
+        }
+        for (let from = Math.max(1, have - BACKFILL_OVERLAP); from <= s.tip.height; ) {
+          const page = await this.http('GET', `/v1/sectors/${s.id}/headers?from=${from}&count=${BACKFILL_PAGE}`);
+          const headers = page.status === 200 && Array.isArray(page.body?.headers) ? (page.body.headers as { header: string }[]) : [];
+          if (headers.length === 0) break;
+          this.takeHeaders(s.id, headers.map((h) => h.header));
+          from += headers.length;
+        }
+      }
+    } catch {
+      // The relay fills the view anyway.
+    }
+  }
+
+  // ---- relay ----
+
+  private onNodeEvent(e: NodeEvent): void {
+    if (e.type !== 'block-connected' || !this.running || !this.open) return;
+    this.queued.push(e.id);
+    this.relayTimer ??= setTimeout(() => {
+      this.relayTimer = undefined;
+      const ids = this.queued;
+      this.queued = [];
+      this.relayChain = this.relayChain.then(() => this.relayIds(ids));
+    }, this.options.relayDelayMs ?? 100);
+  }
+
+  private async relayIds(ids: string[]): Promise<void> {
+    const store = this.options.node.store;
+    const headers = ids.flatMap((id) => {
+      const h = store.getHeader(fromHex(id));
+      return h ? [toHex(encodeHeader(h))] : [];
+    });
+    if (headers.length > 0 && !(await this.send(headers))) await this.resyncNow();
+  }
+
+  /** Sends headers in batches; false when the edge could not place them (unknown-parent). */
+  private async send(headers: string[]): Promise<boolean> {
+    const batch = this.options.relayBatch ?? 500;
+    for (let i = 0; i < headers.length; i += batch) {
+      const part = headers.slice(i, i + batch);
+      let r: { status: number; body: any };
+      try {
+        r = await this.request({ type: 'headers', headers: part });
+      } catch {
+        // Disconnected: the resync on reconnect sends them.
+        return true;
+      }
+      if (r.status === 200) {
+        this.emit({ type: 'edge-relayed', sectorId: this.sectorId, headers: part.length, height: Number(r.body?.tip?.height ?? -1) });
+        continue;
+      }
+      const code = String(r.body?.error?.code ?? `status-${r.status}`);
+      if (code === 'unknown-parent') return false;
+      this.emit({ type: 'edge-relay-refused', code, message: String(r.body?.error?.message ?? '') });
+      return true;
+    }
+    return true;
+  }
+
+  private resync(): void {
+    this.relayChain = this.relayChain.then(() => this.resyncNow());
+  }
+
+  /**
+   * Sends our best chain from where the edge's tip of our sector meets it:
+   * right after that tip when we hold it on our best chain, else from
+   * `overlap` blocks below it, widening until the edge places the headers.
+   */
+  private async resyncNow(): Promise<void> {
+    try {
+      const { store, chain } = this.options.node;
+      let overlap = 64;
+      for (let attempt = 0; attempt < 6 && this.open; attempt++, overlap *= 8) {
+        const r = await this.http('GET', `/v1/sectors/${this.sectorId}/tip`);
+        if (r.status !== 200) return;
+        const edgeTip = { id: String(r.body.id), height: Number(r.body.height) };
+        const ours = chain.tip().height;
+        const onOurs = /^[0-9a-f]{64}$/.test(edgeTip.id) && store.isConnected(fromHex(edgeTip.id));
+        const from = onOurs ? edgeTip.height + 1 : Math.max(1, Math.min(edgeTip.height, ours) - overlap);
+        const headers: string[] = [];
+        for (let h = from; h <= ours; h++) {
+          const id = store.idAtHeight(h);
+          const header = id && store.getHeader(id);
+          if (!header) break;
+          headers.push(toHex(encodeHeader(header)));
+        }
+        if (headers.length === 0 || (await this.send(headers))) return;
+      }
+    } catch {
+      // The edge did not answer; the next reconnect or unknown-parent tries again.
+    }
+  }
+
+  // ---- what the edge pushes ----
+
+  /**
+   * Handles one message from the edge, as received on the socket. Public so
+   * that a caller (or a test) can hand the client a message from elsewhere;
+   * assignment checks run in order and `settled` resolves when they are done.
+   */
+  onMessage(msg: EdgeMessage): void {
+    switch (msg.type) {
+      case 'welcome':
+        this.onWelcome();
+        return;
+      case 'reply': {
+        const p = typeof msg.id === 'number' ? this.pending.get(msg.id) : undefined;
+        if (p === undefined) return;
+        this.pending.delete(msg.id as number);
+        clearTimeout(p.timer);
+        p.resolve({ status: msg.status, body: msg.body });
+        return;
+      }
+      case 'headers':
+        if (Array.isArray(msg.headers)) this.takeHeaders(msg.sectorId, msg.headers.map((h) => h?.header));
+        return;
+      case 'main-assignment':
+      case 'witness-request':
+        this.assignmentChain = this.assignmentChain.then(() => this.checkAssignment(msg));
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Resolves once every assignment handed in so far has been checked. */
+  settled(): Promise<void> {
+    return this.assignmentChain;
+  }
+
+  private takeHeaders(sectorId: number, hexes: unknown[]): void {
+    const nowMs = this.now();
+    for (const hex of hexes) {
+      let header;
+      try {
+        header = headerOf(hex);
+      } catch (e) {
+        this.emit({ type: 'edge-header-refused', sectorId, height: -1, code: e instanceof PouwError ? e.code : 'bad-request', detail: (e as Error).message });
+        continue;
+      }
+      const r = this.view.add(sectorId, header, nowMs);
+      // A side branch we cannot place is not an error of the edge.
+      if (!r.ok && r.code !== 'unknown-parent') this.emit({ type: 'edge-header-refused', sectorId, height: header.height, code: r.code, detail: r.detail });
+    }
+    for (const b of this.view.advance(nowMs)) this.emitBeacon(b);
+  }
+
+  private emitBeacon(b: KnownBeacon): void {
+    this.emit({ type: 'edge-beacon', window: b.window, beacon: toHex(b.beacon), check: b.fromGenesis ? 'full' : 'anchors' });
+  }
+
+  // ---- assignments ----
+
+  private async checkAssignment(msg: MainAssignment | WitnessRequest): Promise<void> {
+    const kind: AssignmentKind = msg.type === 'main-assignment' ? 'main' : 'witness';
+    const window = Number.isSafeInteger(msg.window) ? msg.window : null;
+    const refuse = (code: string, detail: string) =>
+      this.emit({ type: 'assignment-rejected', kind, txid: String(msg.txid), window, code, detail });
+    const { spec } = this.options.node.options;
+    let parsed: { tx: Tx; txid: Uint8Array; beacon: Uint8Array; window: number; beaconWindow: number; claimed: Selection };
+    try {
+      parsed = {
+        tx: txOf(msg.tx).tx,
+        txid: txidOf(msg.txid),
+        beacon: hexOf(msg.beacon, 'beacon', { exact: 32 }),
+        window: intOf(msg.window, 'window', 0, Number.MAX_SAFE_INTEGER),
+        beaconWindow: intOf(msg.beaconWindow, 'beaconWindow', 0, Number.MAX_SAFE_INTEGER),
+        claimed: selectionOf(msg.selection),
+      };
+    } catch (e) {
+      return refuse('assignment-malformed', (e as Error).message);
+    }
+    const { tx, txid, beacon, claimed } = parsed;
+    // The txid names exactly this tx.
+    if (!equalBytes(txId(tx), txid)) return refuse('assignment-malformed', 'the txid is not the id of the tx');
+    // A tx that arrived in window w is drawn with R_{w+1}, published only after w ended.
+    if (parsed.beaconWindow !== parsed.window + 1) {
+      return refuse('assignment-wrong-window', `beacon window ${parsed.beaconWindow} for a tx of window ${parsed.window}`);
+    }
+    let origin: number | null = null;
+    if (msg.type === 'witness-request') {
+      const o = checkOrigin(msg, tx);
+      if (!o.ok) return refuse('assignment-bad-origin', o.detail);
+      origin = o.sectorId;
+    }
+    // A MAIN tx signed for this network (a conversion: for its origin sector), or nobody should record it.
+    const signed = checkTx(tx, { networkId: this.networkId, chain: origin ?? MAIN_CHAIN });
+    if (!signed.ok) return refuse('assignment-bad-tx', `${signed.code}: ${signed.detail}`);
+    const beaconCheck = await this.checkBeacon(parsed.beaconWindow, beacon);
+    if (!beaconCheck.ok) return refuse('assignment-beacon-mismatch', beaconCheck.detail);
+    const m = spec.main;
+    const drawn = selectSectors({
+      purpose: kind === 'main' ? 'record' : 'witness',
+      beacon,
+      txid,
+      origin,
+      sectors: spec.sectors.map((s) => ({ id: s.id, weight: s.selectionWeight })),
+      count: kind === 'main' ? m.recordSectors : m.witnessSectors,
+    });
+    if (!drawn.ok) return refuse('assignment-selection-mismatch', `${drawn.code}: ${drawn.detail}`);
+    if (!sameSelection(drawn.value, claimed)) {
+      return refuse('assignment-selection-mismatch', `the draw gives order ${drawn.value.order.join(',')}, the edge says ${claimed.order.join(',')}`);
+    }
+    if (!drawn.value.primary.includes(this.sectorId)) {
+      return refuse('assignment-not-ours', `sector ${this.sectorId} is not among the primaries ${drawn.value.primary.join(',')}`);
+    }
+    // Taken once; the edge may push it again after a reconnect.
+    if (this.accepted.some((a) => a.kind === kind && a.txid === msg.txid)) return;
+    const a: AcceptedAssignment = {
+      kind,
+      txid: toHex(txid),
+      window: parsed.window,
+      beaconWindow: parsed.beaconWindow,
+      beacon: toHex(beacon),
+      primary: drawn.value.primary,
+      fallback: drawn.value.fallback,
+      beaconCheck: beaconCheck.check,
+      ...(origin !== null ? { origin } : {}),
+      receivedMs: this.now(),
+    };
+    this.accepted.push(a);
+    if (this.accepted.length > (this.options.maxAccepted ?? 1000)) this.accepted.shift();
+    this.emit({ type: 'assignment-accepted', ...a });
+  }
+
+  /**
+   * Does R_w equal `claimed` by our view? Our own beacon chain first; when it
+   * does not reach w (or disagrees), this window's anchors on the edge's
+   * published R_{w−1}. Unverified only when our view cannot settle the anchors.
+   */
+  private async checkBeacon(w: number, claimed: Uint8Array): Promise<{ ok: true; check: BeaconCheck } | { ok: false; detail: string }> {
+    for (const b of this.view.advance(this.now())) this.emitBeacon(b);
+    const own = this.view.beacon(w);
+    if (own !== undefined && equalBytes(own.beacon, claimed)) return { ok: true, check: own.fromGenesis ? 'full' : 'anchors' };
+    if (this.view.anchors(w) === undefined) {
+      return own === undefined ? { ok: true, check: 'unverified' } : { ok: false, detail: `R_${w} recomputed here is ${toHex(own.beacon)}` };
+    }
+    let prev: Uint8Array;
+    try {
+      const r = await this.http('GET', `/v1/beacon/${w}`);
+      if (r.status !== 200) return { ok: false, detail: `the edge does not publish R_${w} (${r.body?.error?.code ?? r.status})` };
+      prev = hexOf(r.body?.prev, 'prev', { exact: 32 });
+    } catch {
+      return own === undefined ? { ok: true, check: 'unverified' } : { ok: false, detail: `R_${w} recomputed here is ${toHex(own.beacon)}` };
+    }
+    const mine = this.view.beaconOn(w, prev);
+    if (mine === undefined || !equalBytes(mine, claimed)) {
+      return { ok: false, detail: `R_${w} from our anchors is ${mine ? toHex(mine) : 'unknown'}, the edge says ${toHex(claimed)}` };
+    }
+    const adopted = this.view.adopt(w, prev);
+    if (adopted) this.emitBeacon(adopted);
+    return { ok: true, check: 'anchors' };
+  }
+}
+
+/** The claimed selection, as numbers; throws a coded PouwError when it is not. */
+function selectionOf(v: unknown): Selection {
+  const ids = (x: unknown, what: string): number[] => {
+    if (!Array.isArray(x) || x.length > 1024) throw new PouwError('bad-request', `selection.${what} must be a list of sector ids`);
+    return x.map((id) => intOf(id, `selection.${what}`, 1, 0xffffffff));
+  };
+  const s = (v ?? {}) as Record<string, unknown>;
+  return { order: ids(s.order, 'order'), primary: ids(s.primary, 'primary'), fallback: ids(s.fallback, 'fallback') };
+}
+
+function sameSelection(a: Selection, b: Selection): boolean {
+  const eq = (x: number[], y: number[]) => x.length === y.length && x.every((v, i) => v === y[i]);
+  return eq(a.order, b.order) && eq(a.primary, b.primary) && eq(a.fallback, b.fallback);
+}
+
+/** A witness request's origin: a convert tx proven in the txs section of the named header. */
+function checkOrigin(msg: WitnessRequest, tx: Tx): { ok: true; sectorId: number } | { ok: false; detail: string } {
+  try {
+    const o = msg.origin;
+    const header = headerOf(o?.header, 'origin.header');
+    const proof = proofOf(o?.proof);
+    if (tx.payload.kind !== 'convert') return { ok: false, detail: `a ${tx.payload.kind} tx converts nothing` };
+    if (header.sectorId !== o.sectorId || tx.chain !== o.sectorId) return { ok: false, detail: 'the origin sector, its header and the tx disagree' };
+    if (toHex(blockId(header)) !== o.blockId) return { ok: false, detail: 'origin.blockId is not the id of origin.header' };
+    if (proof.section !== 'txs' || !verifyBodyInclusion(encodeTx(tx), proof, header.bodyRoot)) {
+      return { ok: false, detail: 'the proof does not show the tx in the origin block' };
+    }
+    return { ok: true, sectorId: o.sectorId };
+  } catch (e) {
+    return { ok: false, detail: (e as Error).message };
+  }
+}
