@@ -10,11 +10,10 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { formatAmount, parseAmount } from '../core/amount.js';
-import { fromHex } from '../core/bytes.js';
+import { fromHex, toHex } from '../core/bytes.js';
 import { PouwError } from '../core/errors.js';
 import { decodeAddress } from '../core/keys.js';
 import { encodeTx, signTx, TX_VERSION, type UnsignedTx } from '../core/tx.js';
-import { toHex } from '../core/bytes.js';
 import { resolveAddress, type AccountJson } from './account.js';
 import { readKey, parseKeyName } from './keystore.js';
 import { addNodeLocationOptions, nodeApiUrl, nodeRequest, type NodeLocationOpts, type NodeStatus } from './node-client.js';
@@ -76,7 +75,8 @@ async function send(opts: SendOpts): Promise<void> {
   const key = readKey(pouwPaths().keysDir, opts.from);
   const api = nodeApiUrl(opts);
   const status = await nodeRequest<NodeStatus>(api, '/v1/status');
-  const toAddress = decodeAddress(resolveAddress(to, status.addressPrefix), status.addressPrefix);
+  const toText = resolveAddress(to, status.addressPrefix);
+  const toAddress = decodeAddress(toText, status.addressPrefix);
   if (!toAddress.ok) throw new PouwError('usage', `--to: ${toAddress.detail} (${toAddress.code})`);
   const amount = amountOf(amountText, status.decimals, '--amount');
   const fee = amountOf(opts.fee, status.decimals, '--fee');
@@ -103,7 +103,7 @@ async function send(opts: SendOpts): Promise<void> {
     ...(confirmed ? { height: confirmed.height, block: confirmed.block } : {}),
     sector: status.sector,
     from: fromAddress,
-    to: resolveAddress(to, status.addressPrefix),
+    to: toText,
     amount: amount.toString(),
     fee: fee.toString(),
     nonce: nonce.toString(),
