@@ -15,7 +15,7 @@ import { PouwError } from '../core/errors.js';
 import { devnetSpec, findSector } from '../core/params.js';
 import { runBench, type BenchReport } from '../bench/kernels.js';
 import { packageInfo } from '../node/package-info.js';
-import { addJsonOption, type JsonOpts } from './options.js';
+import { addJsonOption, intArg, type JsonOpts } from './options.js';
 import { formatTable, Output } from './output.js';
 
 interface BenchOpts extends JsonOpts {
@@ -31,14 +31,6 @@ function parseBackends(value: string): BackendName[] {
     if (!BACKEND_ORDER.includes(n as BackendName)) throw new InvalidArgumentError(`unknown backend "${n}" (known: ${BACKEND_ORDER.join(', ')})`);
   }
   return [...new Set(names)] as BackendName[];
-}
-
-function positiveInt(max: number) {
-  return (value: string) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`must be an integer within 1..${max}`);
-    return n;
-  };
 }
 
 function parseSeconds(value: string): number {
@@ -130,7 +122,7 @@ export function registerBenchCommand(program: Command): void {
       .description('measure kernel throughput per backend against references run side by side, after a correctness checksum')
       .option('--backend <list>', `comma-separated backends (default: ${BACKEND_ORDER.join(',')})`, parseBackends, [...BACKEND_ORDER])
       .option('--sector <id>', 'sector whose work parameters to use (default: all)')
-      .option('--threads <n>', 'threads for the multi-thread figures', positiveInt(1024), availableParallelism())
+      .option('--threads <n>', 'threads for the multi-thread figures', intArg('threads', 1, 1024), availableParallelism())
       .option('--seconds <s>', 'duration of each timed measurement', parseSeconds, 1),
   ).action(async (opts: BenchOpts) => {
     const out = new Output(Boolean(opts.json));

@@ -36,7 +36,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmS
 import { resolve, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { fromHex, toHex } from '../core/bytes.js';
 import { PouwError } from '../core/errors.js';
 import { networkId } from '../core/genesis.js';
@@ -50,6 +50,7 @@ import { packageInfo } from '../node/package-info.js';
 import type { StoredKey } from './keystore.js';
 import { openKey } from './node.js';
 import { DevnetView, formatWork, type BeaconSeen, type DevnetSnapshot, type DevnetSummary, type SectorRow } from './devnet-view.js';
+import { intArg } from './options.js';
 import { Output } from './output.js';
 import { networkDataDir } from './paths.js';
 
@@ -83,12 +84,6 @@ const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 20_000;
 /** Node events passed through to the devnet's own NDJSON. */
 const FORWARDED = new Set(['miner-start', 'edge-connection', 'assignment-accepted', 'assignment-rejected', 'edge-relay-refused', 'edge-header-refused', 'stopped']);
-
-const int = (name: string, min: number, max: number) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max}`);
-  return n;
-};
 
 /** A wait that does not keep the process alive: it only bounds waits on things that do. */
 const sleep = (ms: number) => delay(ms, undefined, { ref: false });
@@ -627,11 +622,11 @@ export function registerDevnetCommand(program: Command): void {
     .command('devnet')
     .description('run a local network: the edge and every sector with mining nodes, with a live view')
     .addOption(new Option('--data <dir>', 'data directory of this devnet (default $XDG_DATA_HOME/pouw/devnet-run); a rerun resumes it').env('POUW_DEVNET_DATA'))
-    .addOption(new Option('--duration <seconds>', 'stop by itself after this many seconds of running, with a summary').argParser(int('duration', 1, 31 * 24 * 3600)))
-    .addOption(new Option('--nodes <n>', 'mining nodes per sector').argParser(int('nodes', 1, 8)).default(2))
-    .addOption(new Option('--threads <n>', 'mining threads per node').argParser(int('threads', 1, 256)).default(1))
-    .addOption(new Option('--edge-port <n>', 'edge port on 127.0.0.1 (0: any free one)').argParser(int('edge port', 0, 65535)).default(0))
-    .addOption(new Option('--tx-interval <ms>', 'a MAIN tx to the edge this often (0: none)').argParser(int('tx interval', 0, 3_600_000)).default(2000))
+    .addOption(new Option('--duration <seconds>', 'stop by itself after this many seconds of running, with a summary').argParser(intArg('duration', 1, 31 * 24 * 3600)))
+    .addOption(new Option('--nodes <n>', 'mining nodes per sector').argParser(intArg('nodes', 1, 8)).default(2))
+    .addOption(new Option('--threads <n>', 'mining threads per node').argParser(intArg('threads', 1, 256)).default(1))
+    .addOption(new Option('--edge-port <n>', 'edge port on 127.0.0.1 (0: any free one)').argParser(intArg('edge port', 0, 65535)).default(0))
+    .addOption(new Option('--tx-interval <ms>', 'a MAIN tx to the edge this often (0: none)').argParser(intArg('tx interval', 0, 3_600_000)).default(2000))
     .option('--json', 'NDJSON events on stdout instead of the live view')
     .action(runDevnet);
 }

@@ -31,7 +31,7 @@ import { SectorNode } from '../node/sector-node.js';
 import { Output } from './output.js';
 import { addNodeLocationOptions, dataDirOf, nodeApiUrl, nodeRequest, type NodeLocationOpts, type NodeStatus } from './node-client.js';
 import { createKey, readKey, type StoredKey } from './keystore.js';
-import { addJsonOption, type JsonOpts } from './options.js';
+import { addJsonOption, intArg, type JsonOpts } from './options.js';
 import { requireSetting } from './settings.js';
 
 interface StartOpts {
@@ -48,11 +48,6 @@ interface StartOpts {
   json?: boolean;
 }
 
-const int = (name: string, min: number, max: number) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max}`);
-  return n;
-};
 /** Repeatable, and comma-separated lists too (one POUW_PEER variable can name several). */
 const peerList = (v: string, acc: string[]) => {
   const urls = v.split(/[\s,]+/).filter(Boolean);
@@ -211,12 +206,12 @@ export function registerNodeCommands(program: Command): void {
     .option('--mine', 'mine with the best kernel backend')
     .addOption(new Option('--address <addr>', 'address credited with mining rewards').env('POUW_MINER_ADDRESS'))
     .addOption(new Option('--data <dir>', 'data directory (default $XDG_DATA_HOME/pouw/devnet)').env('POUW_DATA'))
-    .addOption(new Option('--port <n>', 'P2P port (0: any free one)').argParser(int('port', 0, 65535)).default(0).env('POUW_PORT'))
-    .addOption(new Option('--api-port <n>', 'local API port on 127.0.0.1 (0: any free one)').argParser(int('api port', 0, 65535)).default(0).env('POUW_API_PORT'))
-    .addOption(new Option('--threads <n>', 'mining threads').argParser(int('threads', 1, 1024)).default(1).env('POUW_THREADS'))
+    .addOption(new Option('--port <n>', 'P2P port (0: any free one)').argParser(intArg('port', 0, 65535)).default(0).env('POUW_PORT'))
+    .addOption(new Option('--api-port <n>', 'local API port on 127.0.0.1 (0: any free one)').argParser(intArg('api port', 0, 65535)).default(0).env('POUW_API_PORT'))
+    .addOption(new Option('--threads <n>', 'mining threads').argParser(intArg('threads', 1, 1024)).default(1).env('POUW_THREADS'))
     .addOption(
       new Option('--genesis-time <ms>', 'genesis time of a new data directory (all nodes of a devnet share it)')
-        .argParser(int('genesis time', 0, Number.MAX_SAFE_INTEGER))
+        .argParser(intArg('genesis time', 0, Number.MAX_SAFE_INTEGER))
         .env('POUW_GENESIS_TIME'),
     )
     .addOption(new Option('--edge <url>', 'edge coordinator to relay headers to and take MAIN assignments from (http://host:port)').argParser(httpUrl).env('POUW_EDGE'))

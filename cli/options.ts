@@ -2,7 +2,7 @@
  * Options shared by many commands, declared once so they read the same everywhere.
  * @module
  */
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_NETWORK, knownNetworks, type NetworkInfo, NETWORKS, parseNetwork } from './networks.js';
 
 export function addJsonOption(cmd: Command): Command {
@@ -24,3 +24,10 @@ export interface JsonOpts {
 export interface NetworkOpts {
   network: NetworkInfo;
 }
+
+/** commander argument parser for an integer option in min..max ("<name> must be an integer in min..max"). */
+export const intArg = (name: string, min: number, max: number) => (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max}`);
+  return n;
+};
