@@ -52,7 +52,7 @@ export interface DevnetSnapshot {
   sectors: SectorRow[];
   beacon: BeaconSeen | null;
   beaconsThisRun: number;
-  main: { submitted: number; assigned: number; waiting: number };
+  main: { submitted: number; assigned: number; waiting: number; recorded: number; final: number };
   assignments: { accepted: number; rejected: number };
 }
 
@@ -69,7 +69,7 @@ export interface DevnetSummary {
     assignmentsRejected: number;
   })[];
   beacons: { latest: BeaconSeen | null; publishedThisRun: number };
-  main: { submitted: number; assigned: number; waiting: number };
+  main: { submitted: number; assigned: number; waiting: number; recorded: number; final: number };
   assignments: { accepted: number; rejected: number };
   nodes: { name: string; exitCode: number | null; signal: string | null }[];
 }
@@ -118,13 +118,13 @@ function tableText(s: DevnetSnapshot): string {
     `devnet  ${s.dataDir}  edge ${s.edgeUrl}  window ${s.window}  up ${s.upS} s  (Ctrl-C stops)`,
     formatTable(rows, '  '),
     `beacon  ${b ? `R_${b.window} ${b.beacon.slice(0, 16)}… anchors ${b.anchors.map((a) => a.height).join('/')}` : 'none yet'}  (${s.beaconsThisRun} this run)`,
-    `MAIN    ${s.main.submitted} submitted, ${s.main.assigned} assigned, ${s.main.waiting} waiting for their beacon; nodes took ${s.assignments.accepted} assignments, refused ${s.assignments.rejected}`,
+    `MAIN    ${s.main.submitted} submitted, ${s.main.assigned} assigned, ${s.main.recorded} recorded, ${s.main.final} final, ${s.main.waiting} waiting for their beacon; nodes took ${s.assignments.accepted} assignments, refused ${s.assignments.rejected}`,
   ].join('\n');
 }
 
 function plainLine(s: DevnetSnapshot): string {
   const parts = s.sectors.map((r) => `${r.sector} ${r.height} (${formatHashRate(r.hashesPerSecond)})`);
-  return `devnet  ${parts.join('  ')}  beacon ${s.beacon ? `R_${s.beacon.window}` : '-'}  MAIN ${s.main.submitted}/${s.main.assigned} assigned  assignments ${s.assignments.accepted}/${s.assignments.rejected} refused`;
+  return `devnet  ${parts.join('  ')}  beacon ${s.beacon ? `R_${s.beacon.window}` : '-'}  MAIN ${s.main.submitted}/${s.main.assigned}/${s.main.recorded}/${s.main.final} assigned/recorded/final  assignments ${s.assignments.accepted}/${s.assignments.rejected} refused`;
 }
 
 export class DevnetView {
@@ -197,7 +197,7 @@ export class DevnetView {
         `devnet stopped (${s.reason}) after ${(s.runMs / 1000).toFixed(1)} s${s.clean ? '' : ' — NOT cleanly: see the logs'}; data in ${s.data}`,
         formatTable(rows, '  '),
         `beacons  ${b ? `latest R_${b.window} ${b.beacon}` : 'none published'}; ${s.beacons.publishedThisRun} this run`,
-        `MAIN     ${s.main.submitted} txs submitted, ${s.main.assigned} assigned; nodes took ${s.assignments.accepted} assignments, refused ${s.assignments.rejected}`,
+        `MAIN     ${s.main.submitted} txs submitted, ${s.main.assigned} assigned, ${s.main.recorded} recorded by all their sectors, ${s.main.final} final; nodes took ${s.assignments.accepted} assignments, refused ${s.assignments.rejected}`,
       ].join('\n'),
     );
   }

@@ -83,7 +83,7 @@ const TICK_MS = 1000;
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 20_000;
 /** Node events passed through to the devnet's own NDJSON. */
-const FORWARDED = new Set(['miner-start', 'edge-connection', 'assignment-accepted', 'assignment-rejected', 'edge-relay-refused', 'edge-header-refused', 'stopped']);
+const FORWARDED = new Set(['miner-start', 'edge-connection', 'assignment-accepted', 'assignment-rejected', 'edge-relay-refused', 'edge-header-refused', 'record-reported', 'stopped']);
 
 /** A wait that does not keep the process alive: it only bounds waits on things that do. */
 const sleep = (ms: number) => delay(ms, undefined, { ref: false });
@@ -190,6 +190,10 @@ class Devnet {
   private edgeLog?: WriteStream;
   private mainKey?: StoredKey;
   private readonly pendingMain = new Map<string, { window: number }>();
+  /** Assigned MAIN txs not final yet, and those recorded by all their primary sectors. */
+  private readonly watching = new Set<string>();
+  private readonly recorded = new Set<string>();
+  private final = 0;
   private submitted = 0;
   private assigned = 0;
   private startedMs = 0;
@@ -475,7 +479,22 @@ class Devnet {
       if (r.status !== 200 || r.body.status === 'pending') continue;
       this.pendingMain.delete(txid);
       this.assigned++;
+      this.watching.add(txid);
       this.event('main-assigned', { txid, window: p.window, beaconWindow: r.body.beaconWindow, beacon: r.body.beacon, assigned: r.body.assigned });
+    }
+    for (const txid of [...this.watching].slice(0, 32)) {
+      const r = await this.edgeJson(`/v1/main/tx/${txid}`);
+      if (r.status !== 200) continue;
+      const body = r.body as { assigned: number[]; records: { sectorId: number }[]; final: boolean };
+      if (!this.recorded.has(txid) && body.assigned.every((s) => body.records.some((x) => x.sectorId === s))) {
+        this.recorded.add(txid);
+        this.event('main-recorded', { txid, records: body.records });
+      }
+      if (body.final) {
+        this.watching.delete(txid);
+        this.final++;
+        this.event('main-final', { txid });
+      }
     }
   }
 
@@ -526,7 +545,7 @@ class Devnet {
       sectors: this.sectorRows(),
       beacon: this.latestBeacon,
       beaconsThisRun: this.beaconsThisRun(),
-      main: { submitted: this.submitted, assigned: this.assigned, waiting: this.pendingMain.size },
+      main: { submitted: this.submitted, assigned: this.assigned, waiting: this.pendingMain.size, recorded: this.recorded.size, final: this.final },
       assignments: this.totals(),
     };
   }
@@ -580,7 +599,7 @@ class Devnet {
         assignmentsRejected: r.rejected,
       })),
       beacons: { latest: this.latestBeacon, publishedThisRun: this.beaconsThisRun() },
-      main: { submitted: this.submitted, assigned: this.assigned, waiting: this.pendingMain.size },
+      main: { submitted: this.submitted, assigned: this.assigned, waiting: this.pendingMain.size, recorded: this.recorded.size, final: this.final },
       assignments: this.totals(),
       nodes: this.nodes.map((n) => ({ name: n.name, exitCode: n.exit?.code ?? null, signal: n.exit?.signal ?? null })),
     };

@@ -83,6 +83,8 @@ function edgeEventText(e: EdgeClientEvent): string | undefined {
       return `assignment ${e.kind} ${e.txid.slice(0, 16)}… window ${e.window} taken (sectors ${e.primary.join(',')}; beacon ${e.beaconCheck})`;
     case 'assignment-rejected':
       return `assignment ${e.kind} ${e.txid.slice(0, 16)}… rejected: ${e.code} ${e.detail}`;
+    case 'record-reported':
+      return `record MAIN ${e.txid.slice(0, 16)}… in block ${e.height} ${e.status < 300 ? 'reported to the edge' : `refused by the edge: ${e.code ?? e.status}`}`;
     default:
       return undefined;
   }

@@ -13,14 +13,15 @@
  *
  * A record proves its inclusion in a sector block like any body entry: the
  * entry's bytes are the merkle leaf of its section (`bodyInclusionProof`).
- * This module only encodes and decodes; in protocol version 1 blocks must
- * still carry both sections empty (`section-not-active`), and the edge uses
- * these encodings to verify inclusion reports.
+ * MAIN records are active in blocks (`checkMainRecords`, docs/protocol.md
+ * §17); witness records must still be empty (`section-not-active`). The edge
+ * uses these encodings to verify inclusion reports.
  * @module
  */
 import { decodeExact, encodeWith, type Reader } from './codec.js';
-import { CodecError } from './errors.js';
-import { MAX_TX_BYTES, readTx, writeTx, type Tx } from './tx.js';
+import { toHex } from './bytes.js';
+import { CodecError, fail, ok, type Result } from './errors.js';
+import { MAIN_CHAIN, MAX_TX_BYTES, readTx, writeTx, type Tx } from './tx.js';
 
 export const RECORD_VERSION = 1;
 
@@ -80,4 +81,50 @@ export function decodeWitnessRecord(bytes: Uint8Array): WitnessRecord {
     },
     'witness record',
   );
+}
+
+/**
+ * A MAIN record may enter a block only after its window has ended (R_{w+1},
+ * which drew the sectors, is public from then on) and at most this many
+ * windows later, so stale assignments do not linger.
+ */
+export const MAIN_RECORD_MAX_DELAY_WINDOWS = 24;
+
+/**
+ * The `mainRecords` rules of a block whose time is `blockTimeMs`, needing no
+ * chain state: each entry decodes, carries a MAIN tx (chain 0) valid under
+ * `checkTx` (signature included), its window has ended by the block's window
+ * and is at most MAIN_RECORD_MAX_DELAY_WINDOWS old, and no tx is recorded twice
+ * in one block. Whether the sector was drawn is not a block rule: the edge and
+ * finality count only records of drawn sectors (DESIGN §5), and a node may
+ * refuse to include an assignment it cannot recompute.
+ */
+export function checkMainRecords(
+  entries: readonly Uint8Array[],
+  blockWindow: number,
+  check: (tx: Tx) => Result<Uint8Array>,
+): Result<MainRecord[]> {
+  const seen = new Set<string>();
+  const records: MainRecord[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    let rec: MainRecord;
+    try {
+      rec = decodeMainRecord(entries[i]!);
+    } catch (e) {
+      if (e instanceof CodecError) return fail('bad-main-record', `main record ${i}: ${e.code} ${e.message}`);
+      throw e;
+    }
+    if (rec.tx.chain !== MAIN_CHAIN) return fail('bad-main-record', `main record ${i}: a tx of chain ${rec.tx.chain}, not MAIN`);
+    const r = check(rec.tx);
+    if (!r.ok) return fail(r.code, `main record ${i}: ${r.detail}`);
+    if (rec.window >= blockWindow) return fail('main-record-too-early', `main record ${i}: window ${rec.window} has not ended by window ${blockWindow}`);
+    if (blockWindow - rec.window > MAIN_RECORD_MAX_DELAY_WINDOWS) {
+      return fail('main-record-too-late', `main record ${i}: window ${rec.window} is more than ${MAIN_RECORD_MAX_DELAY_WINDOWS} windows before ${blockWindow}`);
+    }
+    const key = toHex(r.value);
+    if (seen.has(key)) return fail('bad-main-record-duplicate', `main record ${i} repeats tx ${key}`);
+    seen.add(key);
+    records.push(rec);
+  }
+  return ok(records);
 }

@@ -14,7 +14,9 @@ import { blockId, HEADER_VERSION, type BlockHeader } from './header.js';
 import type { Verifier } from './keys.js';
 import type { NetworkSpec, SectorParams } from './params.js';
 import { bitsToTarget, checkProofOfWork } from './target.js';
-import { checkTx } from './tx.js';
+import { checkMainRecords } from './record.js';
+import { windowOf } from './time.js';
+import { checkTx, MAIN_CHAIN } from './tx.js';
 
 /** The easiest target a sector allows. */
 export function powLimitOf(sector: SectorParams): bigint {
@@ -107,7 +109,7 @@ export function checkBlock(block: Block, spec: NetworkSpec, sector: SectorParams
   if (size > spec.limits.maxBlockBytes) return fail('block-too-large', `body ${size} > ${spec.limits.maxBlockBytes} bytes`);
   // Sections whose rules are not active in this version must be empty.
   for (const s of OPAQUE_SECTIONS) {
-    if (block.body[s].length !== 0) return fail('section-not-active', `${s} must be empty in protocol version 1`);
+    if (s !== 'mainRecords' && block.body[s].length !== 0) return fail('section-not-active', `${s} must be empty in protocol version 1`);
   }
   // The header commits to exactly this body.
   if (!equalBytes(bodyRoot(block.body), h.bodyRoot)) return fail('bad-body-root', 'body does not match header');
@@ -120,5 +122,8 @@ export function checkBlock(block: Block, spec: NetworkSpec, sector: SectorParams
     if (ids.has(key)) return fail('bad-txns-duplicate', `tx ${i} repeats ${key}`);
     ids.add(key);
   }
+  const blockWindow = windowOf(h.timeMs, spec.genesisTimeMs, spec.main.windowMs);
+  const records = checkMainRecords(block.body.mainRecords, blockWindow, (tx) => checkTx(tx, { networkId: opts.networkId, chain: MAIN_CHAIN, verify: opts.verify }));
+  if (!records.ok) return records;
   return pow;
 }

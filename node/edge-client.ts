@@ -41,16 +41,17 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { WebSocket } from 'ws';
-import { verifyBodyInclusion } from '../core/block.js';
+import { bodyInclusionProof, verifyBodyInclusion } from '../core/block.js';
 import { equalBytes, fromHex, toHex } from '../core/bytes.js';
 import { PouwError } from '../core/errors.js';
 import { networkId as computeNetworkId } from '../core/genesis.js';
 import { blockId, encodeHeader } from '../core/header.js';
 import type { KeyPair } from '../core/keys.js';
+import { decodeMainRecord } from '../core/record.js';
 import { selectSectors, type Selection } from '../core/select.js';
 import { checkTx, encodeTx, MAIN_CHAIN, txId, type Tx } from '../core/tx.js';
 import { signAuth } from '../edge/auth.js';
-import { headerOf, hexOf, intOf, proofOf, txidOf, txOf } from '../edge/input.js';
+import { headerOf, hexOf, intOf, proofJson, proofOf, txidOf, txOf } from '../edge/input.js';
 import type { EdgeMessage, MainAssignment, WitnessRequest } from '../edge/messages.js';
 import { HeaderView, type KnownBeacon } from './header-view.js';
 
@@ -88,10 +89,12 @@ export type EdgeClientEvent =
   /** A window beacon recomputed from our header view. */
   | { type: 'edge-beacon'; window: number; beacon: string; check: Exclude<BeaconCheck, 'unverified'> }
   | ({ type: 'assignment-accepted' } & AcceptedAssignment)
-  | { type: 'assignment-rejected'; kind: AssignmentKind; txid: string; window: number | null; code: string; detail: string };
+  | { type: 'assignment-rejected'; kind: AssignmentKind; txid: string; window: number | null; code: string; detail: string }
+  /** One of our blocks records an assigned MAIN tx; the edge was told (status 201/200) or refused it. */
+  | { type: 'record-reported'; txid: string; block: string; height: number; status: number; code?: string };
 
-/** What the client needs of a sector node (SectorNode has it all). */
-export type EdgeClientNode = Pick<SectorNode, 'options' | 'store' | 'chain' | 'on'>;
+/** What the client needs of a sector node (SectorNode has it all; without `records` nothing is recorded). */
+export type EdgeClientNode = Pick<SectorNode, 'options' | 'store' | 'chain' | 'on'> & Partial<Pick<SectorNode, 'records'>>;
 
 export interface EdgeClientOptions {
   /** The edge's base URL, http://host:port. */
@@ -370,6 +373,50 @@ export class EdgeClient {
       return h ? [toHex(encodeHeader(h))] : [];
     });
     if (headers.length > 0 && !(await this.send(headers))) await this.resyncNow();
+    // The edge holds these headers now: tell it which of our assigned MAIN txs they record.
+    for (const id of ids) await this.reportRecords(id);
+  }
+
+  /** Reports each MAIN record of block `id` that carries an assignment we took, with its inclusion proof. */
+  private async reportRecords(id: string): Promise<void> {
+    const block = this.options.node.store.getBlock(fromHex(id));
+    if (!block) return;
+    for (let i = 0; i < block.body.mainRecords.length; i++) {
+      let txid: string;
+      try {
+        txid = toHex(txId(decodeMainRecord(block.body.mainRecords[i]!).tx));
+      } catch {
+        continue;
+      }
+      if (!this.accepted.some((a) => a.kind === 'main' && a.txid === txid)) continue;
+      const path = `/v1/main/tx/${txid}/records`;
+      const body = {
+        sectorId: this.sectorId,
+        header: toHex(encodeHeader(block.header)),
+        proof: proofJson(bodyInclusionProof(block.body, 'mainRecords', i)),
+      };
+      try {
+        const r = await this.authedPost(path, body);
+        this.emit({ type: 'record-reported', txid, block: id, height: block.header.height, status: r.status, ...(r.status >= 400 ? { code: r.body?.error?.code } : {}) });
+      } catch (e) {
+        this.emit({ type: 'record-reported', txid, block: id, height: block.header.height, status: 0, code: (e as Error).message });
+      }
+    }
+  }
+
+  /** A POST only nodes may make: a fresh challenge, signed over "POST <path>". */
+  private async authedPost(path: string, body: unknown): Promise<{ status: number; body: any }> {
+    const c = await this.http('POST', '/v1/auth/challenge');
+    const challenge = String(c.body?.challenge ?? '');
+    if (c.status !== 201 || !/^[0-9a-f]{64}$/.test(challenge)) return c;
+    const sig = signAuth(this.options.key.secretKey, this.networkId, fromHex(challenge), `POST ${path}`);
+    const res = await fetch(this.url + path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-pouw-key': toHex(this.options.key.publicKey), 'x-pouw-challenge': challenge, 'x-pouw-sig': toHex(sig) },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
+    return { status: res.status, body: await res.json().catch(() => undefined) };
   }
 
   /** Sends headers in batches; false when the edge could not place them (unknown-parent). */
@@ -559,6 +606,8 @@ export class EdgeClient {
     };
     this.accepted.push(a);
     if (this.accepted.length > (this.options.maxAccepted ?? 1000)) this.accepted.shift();
+    // A MAIN tx we were drawn for waits for our next block; witness records are not active yet.
+    if (kind === 'main') this.options.node.records?.add({ window: parsed.window, tx });
     this.emit({ type: 'assignment-accepted', ...a });
   }
 

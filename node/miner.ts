@@ -15,7 +15,7 @@ import { blockId, encodeHeader, HEADER_VERSION, NONCE_OFFSET, type BlockHeader }
 import type { ScanPool } from './kernel-pool.js';
 import { applyTx, StateOverlay } from '../core/state-transition.js';
 import { bitsToTarget } from '../core/target.js';
-import { medianTimePast } from '../core/time.js';
+import { medianTimePast, windowOf } from '../core/time.js';
 import type { Tx } from '../core/tx.js';
 import { expectedBits } from '../core/validate.js';
 import type { SectorNode } from './sector-node.js';
@@ -31,6 +31,8 @@ export interface MinerOptions {
   now?: () => number;
   onEvent?: (e: MinerEvent) => void;
 }
+
+
 
 export class Miner {
   private running = false;
@@ -67,14 +69,15 @@ export class Miner {
       times.unshift(b.header.timeMs);
       if (b.header.height === 0) break;
     }
-    const body = { ...emptyBody(this.opts.miner), txs };
+    const timeMs = Math.max(this.now(), medianTimePast(times, spec.limits.medianTimeSpan) + 1);
+    const body = { ...emptyBody(this.opts.miner), txs, mainRecords: this.node.records.forBlock(windowOf(timeMs, spec.genesisTimeMs, spec.main.windowMs)) };
     const header: BlockHeader = {
       version: HEADER_VERSION,
       sectorId: sector.id,
       height: tip.height + 1,
       prevHash: tip.id,
       bodyRoot: bodyRoot(body),
-      timeMs: Math.max(this.now(), medianTimePast(times, spec.limits.medianTimeSpan) + 1),
+      timeMs,
       bits: expectedBits(sector, store.getBlock(store.idAtHeight(0)!)!.header, parent.header),
       workKind: 'hash',
       nonce: 0n,

@@ -43,6 +43,7 @@ import { BlockQueue } from './block-queue.js';
 import { BlockRequests } from './block-requests.js';
 import { Chain, type Accepted } from './chain.js';
 import { DEFAULT_MEMPOOL, Mempool } from './mempool.js';
+import { MainRecordPool } from './record-pool.js';
 import { BAN_SCORE, P2P, type Hello, type Peer } from './p2p.js';
 import { cachedVerifier, SignatureCache } from './sig-cache.js';
 import { openStore, type Store } from './store.js';
@@ -107,6 +108,8 @@ export class SectorNode {
   readonly store: Store;
   readonly chain: Chain;
   readonly mempool: Mempool;
+  /** MAIN records this node was assigned, waiting for a block (filled by the edge client). */
+  readonly records = new MainRecordPool();
   readonly p2p: P2P;
   readonly networkId: Uint8Array;
   readonly sigCache = new SignatureCache();
@@ -322,6 +325,8 @@ export class SectorNode {
       }
       const included = r.value.connected.flatMap((b) => b.body.txs.map((t) => toHex(txId(t))));
       this.mempool.pruneAfterConnect(included, this.store);
+      for (const b of r.value.disconnected) this.records.disconnected(b, toHex(blockId(b.header)));
+      for (const b of r.value.connected) this.records.connected(b, toHex(blockId(b.header)));
       for (const b of r.value.connected) {
         this.emit({ type: 'block-connected', height: b.header.height, id: toHex(blockId(b.header)), txs: b.body.txs.length });
       }

@@ -1,7 +1,8 @@
 // `pouw devnet` as a real process (the edge in it, eight `pouw node start`
 // children): a 20 s run exits 0 after a summary in which every sector grew,
 // the edge holds headers of all four sectors, beacons were published and MAIN
-// txs submitted and assigned, with the nodes taking their assignments; a
+// txs submitted, assigned, recorded in the drawn sectors' blocks and final,
+// with the nodes taking their assignments; a
 // second run on the same data resumes the chains instead of starting over.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -101,6 +102,9 @@ test('a 20 s devnet mines every sector, relays to the edge, publishes beacons an
   assert.ok(s.beacons.publishedThisRun >= 1 && s.beacons.latest, JSON.stringify(s.beacons));
   assert.ok(s.main.submitted > 0, 'MAIN txs submitted');
   assert.ok(s.main.assigned > 0, `MAIN txs assigned: ${JSON.stringify(s.main)}`);
+  // Drawn sectors' miners put the records in blocks, the nodes report them, and the edge counts them final.
+  assert.ok(s.main.recorded > 0 && s.main.final > 0, `MAIN txs recorded and final: ${JSON.stringify(s.main)}`);
+  for (const e of only(first, 'main-recorded')) assert.ok(e.records.length >= 2, JSON.stringify(e));
   assert.ok(s.assignments.accepted > 0, 'nodes took assignments');
   assert.is(s.assignments.rejected, 0);
   assert.ok(s.nodes.every((n: any) => n.exitCode === 0));
@@ -109,7 +113,12 @@ test('a 20 s devnet mines every sector, relays to the edge, publishes beacons an
   // The edge's own store: headers of every sector.
   const db = new Database(join(data, 'edge', 'edge.db'), { readonly: true });
   const counts = db.prepare('SELECT sector_id AS id, count(*) AS n FROM headers GROUP BY sector_id ORDER BY sector_id').all() as { id: number; n: number }[];
+  // Every record the edge kept sits in a block of its tree.
+  const orphanRecords = db.prepare('SELECT count(*) AS n FROM records r LEFT JOIN headers h ON h.id = r.block_id WHERE h.id IS NULL').get() as { n: number };
+  const records = db.prepare("SELECT count(*) AS n FROM records WHERE kind = 'main'").get() as { n: number };
   db.close();
+  assert.ok(records.n >= 2, `the edge holds MAIN records: ${records.n}`);
+  assert.is(orphanRecords.n, 0);
   assert.equal(counts.map((c) => c.id), [1, 2, 3, 4]);
   assert.ok(counts.every((c) => c.n > 1), JSON.stringify(counts));
   // Every node has its own key for the edge, readable by its owner only.

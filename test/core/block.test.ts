@@ -23,6 +23,9 @@ import {
   verifyBodyInclusion,
   specProblems,
   encodeHeader,
+  encodeMainRecord,
+  MAIN_CHAIN,
+  MAIN_RECORD_MAX_DELAY_WINDOWS,
   type Block,
   type BlockHeader,
   type NetworkSpec,
@@ -73,8 +76,8 @@ function mine(h: BlockHeader): BlockHeader {
   }
 }
 
-function child(txs = [] as Block['body']['txs'], over: Partial<BlockHeader> = {}): Block {
-  const body = { ...emptyBody(addressOf(alice.publicKey)), txs };
+function child(txs = [] as Block['body']['txs'], over: Partial<BlockHeader> = {}, mainRecords: Uint8Array[] = []): Block {
+  const body = { ...emptyBody(addressOf(alice.publicKey)), txs, mainRecords };
   const header = mine({
     version: 1,
     sectorId: sector.id,
@@ -117,7 +120,8 @@ test('checkBlock rejections carry stable codes', () => {
   assert.is(code({ ...good, header: { ...good.header, sectorId: 2 } }), 'bad-sector');
   assert.is(code({ ...good, header: { ...good.header, workKind: 'matmul' } }), 'matmul-without-task');
   assert.is(code({ ...good, workProof: new Uint8Array(1) }), 'bad-work-proof');
-  assert.is(code({ ...good, body: { ...good.body, mainRecords: [new Uint8Array(1)] } }), 'section-not-active');
+  assert.is(code({ ...good, body: { ...good.body, witnessRecords: [new Uint8Array(1)] } }), 'section-not-active');
+  assert.is(code({ ...good, body: { ...good.body, taskRecords: [new Uint8Array(1)] } }), 'section-not-active');
   assert.is(code({ ...good, body: { ...good.body, miner: addressOf(bob.publicKey) } }), 'bad-body-root');
   const dup = child([transfer(0n), transfer(0n)]);
   assert.is(code(dup), 'bad-txns-duplicate');
@@ -188,6 +192,29 @@ test('spec problems are reported', () => {
   assert.ok(specProblems(bad).some((p) => p.includes('too few sectors')));
   const dup = { ...devnetSpec(), sectors: [...devnetSpec().sectors, devnetSpec().sectors[0]!] };
   assert.ok(specProblems(dup).length > 0);
+});
+
+test('MAIN records: a signed MAIN tx of an ended, recent window; anything else refused with a code', () => {
+  const windowMs = spec.main.windowMs;
+  // Block 1's time sits in window 0 of this spec (genesis + one block time); give it room to be later.
+  const at = (w: number) => ({ timeMs: spec.genesisTimeMs + w * windowMs + 1 });
+  const mainTx = (nonce: bigint, chain = MAIN_CHAIN) =>
+    signTx({ version: 1, chain, from: alice.publicKey, nonce, fee: 1n, payload: { kind: 'transfer', to: addressOf(bob.publicKey), amount: 2n } }, alice.secretKey, nid);
+  const rec = (window: number, tx = mainTx(0n)) => encodeMainRecord({ window, tx });
+  const withRecords = (w: number, records: Uint8Array[]) => code(child([], at(w), records));
+  assert.is(withRecords(5, [rec(4), rec(3, mainTx(1n))]), 'ok');
+  assert.is(withRecords(5, [rec(5)]), 'main-record-too-early');
+  assert.is(withRecords(5 + MAIN_RECORD_MAX_DELAY_WINDOWS, [rec(4)]), 'main-record-too-late');
+  assert.is(withRecords(5 + MAIN_RECORD_MAX_DELAY_WINDOWS - 1, [rec(4)]), 'ok');
+  assert.is(withRecords(5, [rec(4), rec(3)]), 'bad-main-record-duplicate');
+  assert.is(withRecords(5, [rec(4, mainTx(0n, sector.id))]), 'bad-main-record');
+  assert.is(withRecords(5, [new Uint8Array([1, 2, 3])]), 'bad-main-record');
+  const forged = mainTx(0n);
+  forged.signature[3]! ^= 1;
+  assert.is(withRecords(5, [rec(4, forged)]), 'tx-bad-signature');
+  // Signed for another network: the signature does not verify here.
+  const foreign = signTx({ ...mainTx(0n) }, alice.secretKey, new Uint8Array(32).fill(9));
+  assert.is(withRecords(5, [rec(4, foreign)]), 'tx-bad-signature');
 });
 
 test.run();
