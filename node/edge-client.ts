@@ -21,6 +21,10 @@
  *   (`GET /v1/sectors`) is fed too: the missing headers read from the edge
  *   (`GET /v1/sectors/:id/headers`) when the gap is small, else the tip, where
  *   a view that missed too much restarts.
+ * - Records: every MAIN assignment taken goes to the node's record pool (the
+ *   miner includes it); each record of a taken assignment in a block we relay
+ *   is reported with its inclusion proof, and on (re)connect the records of
+ *   the last 64 blocks are reported again.
  * - Assignments: a `main-assignment` or `witness-request` is taken only if
  *   its tx is signed for this network, its beacon window is window + 1, the
  *   beacon equals the one recomputed from our view, core `selectSectors`
@@ -55,6 +59,8 @@ import { headerOf, hexOf, intOf, proofJson, proofOf, txidOf, txOf } from '../edg
 import type { EdgeMessage, MainAssignment, WitnessRequest } from '../edge/messages.js';
 import { HeaderView, type KnownBeacon } from './header-view.js';
 
+/** Blocks below our tip whose MAIN records a (re)connect reports again. */
+const REPORT_RECENT_BLOCKS = 64;
 /** How a (re)connect reads the edge's header ranges. */
 const BACKFILL_PAGE = 500;
 const BACKFILL_OVERLAP = 8;
@@ -444,7 +450,18 @@ export class EdgeClient {
   }
 
   private resync(): void {
-    this.relayChain = this.relayChain.then(() => this.resyncNow());
+    this.relayChain = this.relayChain.then(() => this.resyncNow()).then(() => this.reportRecent());
+  }
+
+  /** After a (re)connect: reports the records of the last blocks again, in case the edge missed them (it answers 200 to known ones). */
+  private async reportRecent(): Promise<void> {
+    if (!this.accepted.some((a) => a.kind === 'main')) return;
+    const { store, chain } = this.options.node;
+    const tip = chain.tip().height;
+    for (let h = Math.max(1, tip - REPORT_RECENT_BLOCKS + 1); h <= tip && this.open; h++) {
+      const id = store.idAtHeight(h);
+      if (id && store.getBlock(id)!.body.mainRecords.length > 0) await this.reportRecords(toHex(id));
+    }
   }
 
   /**

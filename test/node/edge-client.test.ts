@@ -17,7 +17,8 @@ import { blockId, encodeHeader } from '../../core/header.js';
 import { keyPairFromSeed } from '../../core/keys.js';
 import { selectSectors } from '../../core/select.js';
 import { windowEnd } from '../../core/time.js';
-import { encodeTx, signTx } from '../../core/tx.js';
+import { decodeTx, encodeTx, signTx } from '../../core/tx.js';
+import { encodeMainRecord } from '../../core/record.js';
 import { checkHeaderWork } from '../../core/validate.js';
 import type { MainAssignment } from '../../edge/messages.js';
 import { startEdge, type EdgeServer } from '../../edge/node-server.js';
@@ -182,6 +183,24 @@ test('a MAIN tx is assigned with R_{w+1}; the drawn sectors’ clients recompute
   };
 });
 
+/** The MAIN record entry of the assignment taken above. */
+const recordOf = (a: MainAssignment) => encodeMainRecord({ window: a.window, tx: decodeTx(fromHex(a.tx)) });
+
+test('a drawn sector’s node keeps the taken tx for its miner; a block recording it is reported and verified by the edge', async () => {
+  const p = members.find((m) => m.sectorId === assigned.selection.primary[0])!;
+  const entry = recordOf(assigned);
+  // The record pool holds it for any block after its window.
+  assert.equal(p.node.records.forBlock(assigned.window + 1), [entry]);
+  assert.equal(p.node.records.forBlock(assigned.window), []);
+  feed(p.sectorId, [chains.extend(p.sectorId, { body: { mainRecords: [entry] } })]);
+  await until(() => eventsOf(p, 'record-reported').some((e) => e.txid === assigned.txid), 10_000);
+  assert.equal(eventsOf(p, 'record-reported').map((e) => [e.txid, e.status]), [[assigned.txid, 201]]);
+  const status = (await get(`/v1/main/tx/${assigned.txid}`)).body;
+  assert.equal(status.records.map((r: any) => [r.sectorId, r.blockId]), [[p.sectorId, toHex(p.node.chain.tip().id)]]);
+  // Carried by the best chain: no longer offered to templates.
+  assert.equal(p.node.records.forBlock(assigned.window + 1), []);
+});
+
 /** Hands `msg` to the client of `sectorId` as if the edge had pushed it; returns the verdict. */
 async function verdict(sectorId: number, msg: MainAssignment): Promise<EdgeClientEvent | undefined> {
   const m = members.find((x) => x.sectorId === sectorId)!;
@@ -297,9 +316,14 @@ test('clients reconnect to a restarted edge, which then gets the headers mined w
   await until(() => members.every((m) => m.client.state !== 'open'), 5_000);
   const now = Date.now();
   feed(1, chains.burstAfter(1, now, 3));
+  // The other drawn sector records the MAIN tx while the edge is down.
+  const second = assigned.selection.primary[1]!;
+  feed(second, [chains.extend(second, { body: { mainRecords: [recordOf(assigned)] } })]);
   edge = await startEdge({ port, host: '127.0.0.1', dbPath: join(dir, 'edge.db'), spec });
   await until(() => members.every((m) => m.client.state === 'open'), 10_000);
   await until(edgeTipsMatchNodes, 10_000);
+  // The reconnect reported it: the edge holds both drawn sectors' records.
+  await until(async () => (await get(`/v1/main/tx/${assigned.txid}`)).body.records.length === 2, 10_000);
   for (const m of members) {
     const closed = eventsOf(m, 'edge-connection').filter((e) => e.state === 'closed');
     assert.ok(closed.some((e) => typeof e.retryInMs === 'number' && e.retryInMs <= 300), 'retried with backoff');
