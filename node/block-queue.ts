@@ -16,7 +16,8 @@
  * @module
  */
 import type { Block } from '../core/block.js';
-import { txId, txSigningMessage } from '../core/tx.js';
+import { decodeMainRecord } from '../core/record.js';
+import { txId, txSigningMessage, type Tx } from '../core/tx.js';
 import type { SignatureCache } from './sig-cache.js';
 import type { SignatureCheck, VerifyJob, VerifyPool } from './verify-pool.js';
 
@@ -47,9 +48,17 @@ interface Batch<T> {
   job?: VerifyJob;
 }
 
-/** The signature checks of a block's txs, as the chain's checkTx will ask them. */
+/** The signature checks of a block's txs and recorded MAIN txs, as the chain's checkTx will ask them. */
 export function blockSignatureChecks(block: Block, networkId: Uint8Array): SignatureCheck[] {
-  return block.body.txs.map((tx) => ({ signature: tx.signature, message: txSigningMessage(networkId, txId(tx)), publicKey: tx.from }));
+  const recorded: Tx[] = [];
+  for (const entry of block.body.mainRecords) {
+    try {
+      recorded.push(decodeMainRecord(entry).tx);
+    } catch {
+      // checkBlock refuses it with its code; nothing to verify ahead.
+    }
+  }
+  return [...block.body.txs, ...recorded].map((tx) => ({ signature: tx.signature, message: txSigningMessage(networkId, txId(tx)), publicKey: tx.from }));
 }
 
 export class BlockQueue<T> {

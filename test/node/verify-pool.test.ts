@@ -14,7 +14,8 @@ import { addressOf, keyPairFromSeed, sign, verify as strictVerify } from '../../
 import { devnetSpec, type NetworkSpec } from '../../core/params.js';
 import { genesisState } from '../../core/state-transition.js';
 import { signTx, type Tx } from '../../core/tx.js';
-import { BlockQueue } from '../../node/block-queue.js';
+import { BlockQueue, blockSignatureChecks } from '../../node/block-queue.js';
+import { encodeMainRecord } from '../../core/record.js';
 import { Chain } from '../../node/chain.js';
 import { cachedVerifier, SignatureCache } from '../../node/sig-cache.js';
 import { VerifyPool, type SignatureCheck } from '../../node/verify-pool.js';
@@ -102,6 +103,18 @@ test('a block with one bad signature among 40 is refused with tx-bad-signature o
       assert.is(ok.cache.hits >= 40, true);
     }
   }
+});
+
+test('the checks made ahead of a block include its recorded MAIN txs, verified with the same message the chain uses', () => {
+  const k = keys[1]!;
+  const mainTx = signTx({ version: 1, chain: 0, from: k.publicKey, nonce: 0n, fee: 1n, payload: { kind: 'transfer', to: new Uint8Array(20), amount: 1n } }, k.secretKey, nid);
+  const b = fixtureChain().at(-1)!;
+  const withRecord: Block = { ...b, body: { ...b.body, mainRecords: [encodeMainRecord({ window: 1, tx: mainTx }), new Uint8Array([9])] } };
+  const checks = blockSignatureChecks(withRecord, nid);
+  assert.is(checks.length, b.body.txs.length + 1, 'every tx and the decodable record');
+  const last = checks.at(-1)!;
+  assert.equal(last.publicKey, k.publicKey);
+  assert.ok(strictVerify(last.signature, last.message, last.publicKey));
 });
 
 test('pool verdicts equal the in-thread verifier on random valid and corrupted inputs', async () => {
