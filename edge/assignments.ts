@@ -100,6 +100,9 @@ export interface Answer {
 }
 
 export class Assignments {
+  /** The last assignDue stopped at its budget with txs still due: wake again at once. */
+  private backlog = false;
+
   constructor(
     private readonly sql: Sql,
     private readonly spec: NetworkSpec,
@@ -108,6 +111,8 @@ export class Assignments {
     private readonly networkId: Uint8Array,
     /** Signature verification for checkTx; undefined = core's strict verifier. */
     private readonly verify?: Verifier,
+    /** Most assignments one request or wake-up makes, so a full window never stalls the edge in one go. */
+    private readonly maxPerCall = 256,
   ) {}
 
   private windowAt(nowMs: number): number {
@@ -173,6 +178,7 @@ export class Assignments {
    */
   assignDue(nowMs: number): Push[] {
     const pushes: Push[] = [];
+    this.backlog = false;
     // Windows start at -1 (a tx that arrived before genesis).
     for (let after = Number.MIN_SAFE_INTEGER, n = 0; n < 64; n++) {
       const w = this.nextPendingWindow(after);
@@ -182,8 +188,13 @@ export class Assignments {
       if (!r.ok) break;
       const beacon = fromHex(r.value.beacon);
       for (const kind of ['main', 'witness'] as const) {
-        const rows = this.sql.all<TxRow>(`SELECT * FROM ${TABLE[kind]} WHERE window_no = ? AND beacon IS NULL ORDER BY txid`, w);
-        for (const row of rows) pushes.push(this.assign(kind, row, beacon, r.value.window, nowMs));
+        const budget = Math.max(1, this.maxPerCall) - pushes.length;
+        const rows = this.sql.all<TxRow>(`SELECT * FROM ${TABLE[kind]} WHERE window_no = ? AND beacon IS NULL ORDER BY txid LIMIT ?`, w, budget + 1);
+        for (const row of rows.slice(0, budget)) pushes.push(this.assign(kind, row, beacon, r.value.window, nowMs));
+        if (rows.length > budget) {
+          this.backlog = true;
+          return pushes;
+        }
       }
     }
     return pushes;
@@ -199,8 +210,13 @@ export class Assignments {
     return r?.w ?? null;
   }
 
-  /** When the earliest pending tx's beacon window ends (it may still wait on headers then); null if none waits on the clock. */
+  /**
+   * When to call assignDue again: at once when the last call stopped at its
+   * budget, else when the earliest pending tx's beacon window ends (it may
+   * still wait on headers then); null if none waits on the clock.
+   */
   nextWakeMs(nowMs: number): number | null {
+    if (this.backlog) return nowMs + 1;
     const w = this.nextPendingWindow(Number.MIN_SAFE_INTEGER);
     if (w === null) return null;
     const at = windowEnd(w, this.spec.genesisTimeMs, this.spec.main.windowMs) + 1;

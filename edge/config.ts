@@ -134,6 +134,10 @@ export function limitsFromJson(text: string): EdgeLimits {
     key: o.key === undefined ? d.key : rateFromJson(o.key, 'limits.key', d.key),
     challengeTtlMs: o.challengeTtlMs === undefined ? d.challengeTtlMs : int(o.challengeTtlMs, 'limits.challengeTtlMs'),
     maxHeadersPerRequest: o.maxHeadersPerRequest === undefined ? d.maxHeadersPerRequest : int(o.maxHeadersPerRequest, 'limits.maxHeadersPerRequest'),
+    maxAssignmentsPerCall:
+      o.maxAssignmentsPerCall === undefined
+        ? d.maxAssignmentsPerCall
+        : int(o.maxAssignmentsPerCall, 'limits.maxAssignmentsPerCall') || bad('limits.maxAssignmentsPerCall', 'an integer ≥ 1'),
   };
 }
 

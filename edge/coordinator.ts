@@ -72,6 +72,8 @@ export interface EdgeLimits {
   challengeTtlMs: number;
   /** Headers per relay request or frame. */
   maxHeadersPerRequest: number;
+  /** Assignments one request or wake-up makes at most; the rest follow on an immediate wake-up. */
+  maxAssignmentsPerCall: number;
 }
 
 /** Generous defaults: a devnet, its tests and benchmarks never meet them; a flood does. */
@@ -80,6 +82,7 @@ export const DEFAULT_EDGE_LIMITS: EdgeLimits = {
   key: { burst: 2400, perMinute: 12_000 },
   challengeTtlMs: 60_000,
   maxHeadersPerRequest: 2000,
+  maxAssignmentsPerCall: 256,
 };
 
 export interface EdgeRequest {
@@ -169,7 +172,7 @@ export class Coordinator {
     this.randomBytes = options.randomBytes ?? ((n) => globalThis.crypto.getRandomValues(new Uint8Array(n)));
     this.tree = new HeaderTree(sql, this.spec);
     this.beacons = new Beacons(sql, this.spec, this.tree, this.networkId);
-    this.assignments = new Assignments(sql, this.spec, this.tree, this.beacons, this.networkId, options.verify);
+    this.assignments = new Assignments(sql, this.spec, this.tree, this.beacons, this.networkId, options.verify, this.limits.maxAssignmentsPerCall);
     this.challenges = new Challenges(sql, this.networkId, this.limits.challengeTtlMs, options.verify);
     this.rate = new RateLimiter(sql, { ip: this.limits.ip, key: this.limits.key });
     this.genesisIds = new Map(this.spec.sectors.map((s) => [s.id, toHex(genesisId(this.spec, s))]));

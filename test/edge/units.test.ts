@@ -132,4 +132,31 @@ test('pending windows are walked oldest first, window -1 included, each assigned
   db.close();
 });
 
+test('a full window is assigned a bounded batch at a time, with an immediate wake-up until none is due', () => {
+  const G = 1_800_000_000_000;
+  const spec = devnetSpec(G);
+  let clock = G - 1000;
+  const db = new Database(':memory:');
+  const c = new Coordinator(betterSqlite(db), { spec, now: () => clock, limits: { maxAssignmentsPerCall: 3 } });
+  const sender = keyPairFromSeed(new Uint8Array(32).fill(10));
+  for (let nonce = 0n; nonce < 7n; nonce++) {
+    const tx = signTx(
+      { version: 1, chain: 0, from: sender.publicKey, nonce, fee: 1n, payload: { kind: 'transfer', to: new Uint8Array(20).fill(1), amount: 5n } },
+      sender.secretKey,
+      networkId(spec),
+    );
+    assert.is(c.handle({ op: 'main-submit', body: { tx: toHex(encodeTx(tx)) } }).status, 202);
+  }
+  // Window -1 has ended and R_0 is known: 3, 3 and 1 assignments, waking at once while more are due.
+  clock = G + 10;
+  const batches = [1, 2, 3].map(() => c.handle({ op: 'advance' }));
+  assert.equal(batches.map((b) => b.pushes.length), [3, 3, 1]);
+  assert.equal(batches.map((b) => b.wakeAtMs ?? null), [clock + 1, clock + 1, null]);
+  const txids = batches.flatMap((b) => b.pushes.map((p) => (p.message as { txid: string }).txid));
+  assert.is(new Set(txids).size, 7, 'each tx assigned once');
+  assert.equal(txids, [...txids].sort(), 'in txid order');
+  assert.throws(() => limitsFromJson('{"maxAssignmentsPerCall": 0}'), /maxAssignmentsPerCall must be an integer ≥ 1/);
+  db.close();
+});
+
 test.run();
