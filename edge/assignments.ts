@@ -32,7 +32,7 @@ import { fromHex, toHex } from '../core/bytes.js';
 import { blockId, encodeHeader, type BlockHeader } from '../core/header.js';
 import type { Verifier } from '../core/keys.js';
 import type { NetworkSpec } from '../core/params.js';
-import { encodeMainRecord, encodeWitnessRecord } from '../core/record.js';
+import { encodeMainRecord, encodeWitnessRecord, MAIN_RECORD_MAX_DELAY_WINDOWS } from '../core/record.js';
 import { selectSectors } from '../core/select.js';
 import { windowEnd, windowOf } from '../core/time.js';
 import { checkTx, decodeTx, encodeTx, MAIN_CHAIN } from '../core/tx.js';
@@ -276,6 +276,11 @@ export class Assignments {
     // R_{w+1} is public only after window w ends, so no honest record is older.
     const end = windowEnd(row.window_no, this.spec.genesisTimeMs, this.spec.main.windowMs);
     if (header.timeMs <= end) reject('record-too-early', `block time ${header.timeMs} is not after window ${row.window_no} (ends ${end})`);
+    // Blocks refuse MAIN records older than this (core checkMainRecords); the edge holds reports to the same bound.
+    const blockWindow = windowOf(header.timeMs, this.spec.genesisTimeMs, this.spec.main.windowMs);
+    if (kind === 'main' && blockWindow - row.window_no > MAIN_RECORD_MAX_DELAY_WINDOWS) {
+      reject('record-too-late', `block window ${blockWindow} is more than ${MAIN_RECORD_MAX_DELAY_WINDOWS} windows after ${row.window_no}`);
+    }
     this.verifyEntry(kind, row, proof, header);
     const known = this.sql.one('SELECT 1 AS x FROM records WHERE kind = ? AND txid = ? AND sector_id = ? AND block_id = ?', kind, txid, sector.id, block.id);
     if (!known) {

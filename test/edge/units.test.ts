@@ -15,7 +15,12 @@ import { authMessage, signAuth } from '../../edge/auth.js';
 import { limitsFromJson, specFromEnv, specFromJson, specToJson } from '../../edge/config.js';
 import { Coordinator, DEFAULT_EDGE_LIMITS } from '../../edge/coordinator.js';
 import { statusOf } from '../../edge/errors.js';
-import { proofOf } from '../../edge/input.js';
+import { proofJson, proofOf } from '../../edge/input.js';
+import { Chains, testSpec } from './fixtures.js';
+import { bodyInclusionProof } from '../../core/block.js';
+import { encodeHeader, type BlockHeader } from '../../core/header.js';
+import { encodeMainRecord, MAIN_RECORD_MAX_DELAY_WINDOWS } from '../../core/record.js';
+import { windowEnd, windowOf, windowStart } from '../../core/time.js';
 import { refillBucket, takeToken } from '../../edge/rate.js';
 import { betterSqlite } from '../../edge/sql.js';
 
@@ -156,6 +161,46 @@ test('a full window is assigned a bounded batch at a time, with an immediate wak
   assert.is(new Set(txids).size, 7, 'each tx assigned once');
   assert.equal(txids, [...txids].sort(), 'in txid order');
   assert.throws(() => limitsFromJson('{"maxAssignmentsPerCall": 0}'), /maxAssignmentsPerCall must be an integer ≥ 1/);
+  db.close();
+});
+
+test('a MAIN record report is refused once its block is more than MAIN_RECORD_MAX_DELAY_WINDOWS after the tx window, as blocks are', () => {
+  const G = 1_800_000_000_000;
+  const spec = testSpec(G);
+  const W = spec.main.windowMs;
+  let clock = G + 100;
+  const db = new Database(':memory:');
+  const c = new Coordinator(betterSqlite(db), { spec, now: () => clock });
+  const chains = new Chains(spec);
+  const sender = keyPairFromSeed(new Uint8Array(32).fill(11));
+  const tx = signTx(
+    { version: 1, chain: 0, from: sender.publicKey, nonce: 0n, fee: 1n, payload: { kind: 'transfer', to: new Uint8Array(20).fill(1), amount: 5n } },
+    sender.secretKey,
+    networkId(spec),
+  );
+  const txid = (c.handle({ op: 'main-submit', body: { tx: toHex(encodeTx(tx)) } }).body as { txid: string }).txid;
+  const relay = (id: number, blocks: { header: BlockHeader }[]) =>
+    c.handle({ op: 'headers', params: { sector: String(id) }, nodeKey: 'aa'.repeat(32), body: { headers: blocks.map((b) => toHex(encodeHeader(b.header))) } });
+  // Window 0 ends; blocks after it settle R_1 and the tx is assigned.
+  const end = windowEnd(0, G, W);
+  clock = end + 50;
+  for (const s of spec.sectors) assert.is(relay(s.id, chains.burstAfter(s.id, end)).status, 200);
+  const status = c.handle({ op: 'main-status', params: { txid } }).body as { assigned: number[] };
+  const p = status.assigned[0]!;
+  const entry = encodeMainRecord({ window: 0, tx });
+  const report = (at: number) => {
+    clock = at;
+    const b = chains.extend(p, { timeMs: at, body: { mainRecords: [entry] } });
+    assert.is(relay(p, [b]).status, 200);
+    return c.handle({ op: 'main-record', params: { txid }, nodeKey: 'aa'.repeat(32), body: { sectorId: p, header: toHex(encodeHeader(b.header)), proof: proofJson(bodyInclusionProof(b.body, 'mainRecords', 0)) } });
+  };
+  // The last window a block may still carry it in is accepted; the next is not.
+  const lastOk = windowStart(MAIN_RECORD_MAX_DELAY_WINDOWS, G, W) + 1;
+  assert.is(report(lastOk).status, 201);
+  const tooLate = windowStart(MAIN_RECORD_MAX_DELAY_WINDOWS + 1, G, W) + 1;
+  assert.is(windowOf(tooLate, G, W), MAIN_RECORD_MAX_DELAY_WINDOWS + 1);
+  const late = report(tooLate);
+  assert.equal([late.status, (late.body as { error: { code: string } }).error.code], [422, 'record-too-late']);
   db.close();
 });
 
