@@ -166,6 +166,11 @@ export class P2P {
     return [...this.peerSet].filter((p) => p.ready);
   }
 
+  /** Bans `host` until `untilMs` (a ban remembered from before a restart); a later ban wins. */
+  restoreBan(host: string, untilMs: number): void {
+    if (untilMs > (this.bans.get(host) ?? 0)) this.bans.set(host, untilMs);
+  }
+
   isBanned(host: string): boolean {
     const until = this.bans.get(host);
     return until !== undefined && until > this.now();

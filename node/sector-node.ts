@@ -21,8 +21,8 @@
  *
  * Peers are remembered in the store: the URLs we dialed and the listen
  * addresses inbound peers announce, with when they were last seen and their
- * bans; at start the configured peers and the best remembered ones that are
- * not banned are dialed.
+ * bans; at start the bans are restored and the configured peers and the best
+ * remembered ones that are not banned are dialed.
  *
  * Consensus-invalid data bans the sender at once; what an honest peer can
  * send — a block from the future by our clock, a block we hold or lack the
@@ -205,6 +205,10 @@ export class SectorNode {
     const every = Math.max(50, Math.min(5_000, this.requested.timeoutMs / 2));
     this.sweeper = setInterval(() => this.sweepRequests(), every);
     this.sweeper.unref();
+    // Bans outlive a restart: inbound peers from a banned host are still refused.
+    for (const p of this.store.peers.list({ includeBanned: true })) {
+      if (p.bannedUntilMs > this.now() && URL.canParse(p.url)) this.p2p.restoreBan(new URL(p.url).hostname, p.bannedUntilMs);
+    }
     // The configured peers, then the best remembered ones that are not banned.
     const remembered = this.store.peers.list({ nowMs: this.now(), limit: REMEMBERED_PEERS_DIALED }).map((p) => p.url);
     for (const url of new Set([...(this.options.peers ?? []), ...remembered])) this.p2p.connect(url);

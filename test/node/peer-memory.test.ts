@@ -1,6 +1,7 @@
 // The peer list survives a restart: a node remembers the peers it reached
 // (dialed URLs, and the listen address inbound peers announce), dials them
-// again at start without being told, and does not dial one it banned.
+// again at start without being told, does not dial one it banned, and still
+// refuses that host's inbound connections after the restart.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,7 +15,7 @@ const base = devnetSpec(Date.now() - 600_000);
 const spec: NetworkSpec = { ...base, sectors: base.sectors.map((s) => ({ ...s, genesisBits: 0x207fffff })) };
 const sector = spec.sectors[0]!;
 
-test('remembered peers are dialed after a restart; a banned one is not', async () => {
+test('remembered peers are dialed after a restart; a banned one is neither dialed nor let in', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pouw-peers-'));
   const a = new SectorNode({ spec, sector, dbPath: join(dir, 'a.db'), verifyThreads: 0 });
   const portA = await a.start();
@@ -42,6 +43,12 @@ test('remembered peers are dialed after a restart; a banned one is not', async (
     await new Promise((r) => setTimeout(r, 500));
     assert.is(b.p2p.peers().length, 0);
     assert.equal(b.p2p.dialTargets(), []);
+    // And A dialing B is refused: the ban of A's host outlived the restart.
+    assert.ok(b.p2p.isBanned('127.0.0.1'));
+    a.p2p.connect(`ws://127.0.0.1:${b.p2p.port}`);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.is(b.p2p.peers().length, 0);
+    assert.is(a.p2p.peers().length, 0);
   } finally {
     await b.stop();
     await a.stop();
