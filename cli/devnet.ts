@@ -52,7 +52,7 @@ import { openKey } from './node.js';
 import { DevnetView, formatWork, type BeaconSeen, type DevnetSnapshot, type DevnetSummary, type SectorRow } from './devnet-view.js';
 import { intArg } from './options.js';
 import { Output } from './output.js';
-import { networkDataDir } from './paths.js';
+import { networkDataDir, processAlive } from './paths.js';
 
 interface DevnetOpts {
   data?: string;
@@ -119,16 +119,7 @@ function takeLock(dataDir: string): string {
   const file = join(dataDir, 'devnet.pid');
   if (existsSync(file)) {
     const pid = Number(readFileSync(file, 'utf8').trim());
-    let alive = false;
-    if (Number.isSafeInteger(pid) && pid > 0) {
-      try {
-        process.kill(pid, 0);
-        alive = true;
-      } catch (e) {
-        alive = (e as NodeJS.ErrnoException).code === 'EPERM';
-      }
-    }
-    if (alive) throw new PouwError('devnet-running', `a devnet (pid ${pid}) already runs on ${dataDir}; stop it first or pass another --data`);
+    if (processAlive(pid)) throw new PouwError('devnet-running', `a devnet (pid ${pid}) already runs on ${dataDir}; stop it first or pass another --data`);
   }
   writeFileSync(file, `${process.pid}\n`);
   return file;

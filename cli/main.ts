@@ -85,7 +85,9 @@ export function buildProgram(json: boolean): Command {
   });
 
   // Settings layers: flags > POUW_* (commander, per option) > config file > defaults.
+  // `pouw config ...` reads and checks the file itself, so a bad file can still be shown and mended.
   program.hook('preAction', (_program, action) => {
+    if (action.parent?.name() === 'config') return;
     const file = pouwPaths().configFile;
     const config = readConfigFile(file);
     checkConfig(program, config, file);

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { PouwError } from '../core/errors.js';
-import { networkDataDir } from './paths.js';
+import { networkDataDir, processAlive } from './paths.js';
 
 export interface NodeLocationOpts {
   api?: string;
@@ -38,18 +38,27 @@ export function nodeApiUrl(opts: NodeLocationOpts): string {
   }
   const dir = dataDirOf(opts);
   const infoOf = (sector: string) => join(dir, sector, 'node.json');
+  // node.json names the process that wrote it; one left by a node that died does not count.
+  const running = (sector: string) => {
+    if (!existsSync(infoOf(sector))) return false;
+    try {
+      return processAlive((JSON.parse(readFileSync(infoOf(sector), 'utf8')) as { pid?: unknown }).pid);
+    } catch {
+      return false;
+    }
+  };
   let sector = opts.sector;
   if (!sector) {
-    const running = existsSync(dir) ? readdirSync(dir).filter((s) => existsSync(infoOf(s))) : [];
-    if (running.length !== 1) {
+    const live = existsSync(dir) ? readdirSync(dir).filter(running) : [];
+    if (live.length !== 1) {
       throw new PouwError(
         'usage',
-        running.length === 0 ? `no node found under ${dir}; pass --api or --sector` : `nodes of ${running.join(', ')} under ${dir}: pick one with --sector`,
+        live.length === 0 ? `no running node found under ${dir}; pass --api or --sector` : `nodes of ${live.join(', ')} run under ${dir}: pick one with --sector`,
       );
     }
-    sector = running[0]!;
+    sector = live[0]!;
   }
-  if (!existsSync(infoOf(sector))) throw new PouwError('node-not-running', `no node of sector ${sector} under ${dir} (no node.json)`);
+  if (!running(sector)) throw new PouwError('node-not-running', `no running node of sector ${sector} under ${dir}`);
   return (JSON.parse(readFileSync(infoOf(sector), 'utf8')) as { api: string }).api;
 }
 

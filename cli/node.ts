@@ -15,7 +15,7 @@
 import { serve } from '@hono/node-server';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toHex } from '../core/bytes.js';
 import { PouwError } from '../core/errors.js';
@@ -188,6 +188,8 @@ async function start(opts: StartOpts): Promise<void> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   const height = node.chain.tip().height;
   await node.stop();
+  // Gone with the process: `node status`, `tx send` and `account show` look for node.json.
+  rmSync(join(sectorDir, 'node.json'), { force: true });
   event('stopped', { height }, `stopped cleanly at height ${height}`);
 }
 

@@ -54,3 +54,14 @@ export function pouwPaths(env: Env = process.env): PouwPaths {
 export function networkDataDir(network: string, env: Env = process.env): string {
   return join(pouwPaths(env).dataDir, network);
 }
+
+/** Whether a process with this pid exists (one owned by another user counts). */
+export function processAlive(pid: unknown): boolean {
+  if (!Number.isSafeInteger(pid) || (pid as number) <= 0) return false;
+  try {
+    process.kill(pid as number, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -368,7 +368,7 @@ export class EdgeClient {
       this.relayTimer = undefined;
       const ids = this.queued;
       this.queued = [];
-      this.relayChain = this.relayChain.then(() => this.relayIds(ids));
+      this.relayChain = this.relayChain.then(() => this.relayIds(ids)).catch((e) => this.chainFailed(e));
     }, this.options.relayDelayMs ?? 100);
   }
 
@@ -385,6 +385,7 @@ export class EdgeClient {
 
   /** Reports each MAIN record of block `id` that carries an assignment we took, with its inclusion proof. */
   private async reportRecords(id: string): Promise<void> {
+    if (!this.running) return;
     const block = this.options.node.store.getBlock(fromHex(id));
     if (!block) return;
     for (let i = 0; i < block.body.mainRecords.length; i++) {
@@ -450,7 +451,15 @@ export class EdgeClient {
   }
 
   private resync(): void {
-    this.relayChain = this.relayChain.then(() => this.resyncNow()).then(() => this.reportRecent());
+    this.relayChain = this.relayChain
+      .then(() => this.resyncNow())
+      .then(() => this.reportRecent())
+      .catch((e) => this.chainFailed(e));
+  }
+
+  /** A relay or assignment step threw (a store closed under it at shutdown, say): said, and the chain goes on. */
+  private chainFailed(e: unknown): void {
+    if (this.running) this.emit({ type: 'edge-relay-refused', code: 'internal-error', message: (e as Error)?.message ?? String(e) });
   }
 
   /** After a (re)connect: reports the records of the last blocks again, in case the edge missed them (it answers 200 to known ones). */
@@ -519,7 +528,7 @@ export class EdgeClient {
         return;
       case 'main-assignment':
       case 'witness-request':
-        this.assignmentChain = this.assignmentChain.then(() => this.checkAssignment(msg));
+        this.assignmentChain = this.assignmentChain.then(() => this.checkAssignment(msg)).catch((e) => this.chainFailed(e));
         return;
       default:
         return;

@@ -133,7 +133,8 @@ export class P2P {
   private server?: WebSocketServer;
   private readonly peerSet = new Set<Peer>();
   private readonly bans = new Map<string, number>();
-  private readonly dialing = new Map<string, { timer?: ReturnType<typeof setTimeout>; delay: number }>();
+  /** Dial targets: the retry timer, the current delay, and the socket of the attempt or connection in progress. */
+  private readonly dialing = new Map<string, { timer?: ReturnType<typeof setTimeout>; delay: number; ws?: WebSocket }>();
   private stopped = false;
   private active = true;
   port = 0;
@@ -203,6 +204,8 @@ export class P2P {
       if (d.timer) clearTimeout(d.timer);
       d.timer = undefined;
       d.delay = this.opts.backoffMs ?? 500;
+      // Off: attempts still connecting are cut too, not only connected peers.
+      if (!active && d.ws?.readyState === WebSocket.CONNECTING) d.ws.terminate();
       if (active) this.dial(url);
     }
     if (!active) for (const p of [...this.peerSet]) p.close('network off');
@@ -211,19 +214,28 @@ export class P2P {
   private dial(url: string): void {
     const entry = this.dialing.get(url);
     if (!entry || this.stopped || !this.active) return;
+    // One socket per target: an attempt in progress or a live connection is not doubled.
+    if (entry.ws && entry.ws.readyState !== WebSocket.CLOSED) return;
     const ws = new WebSocket(url, { maxPayload: MAX_MESSAGE_BYTES, handshakeTimeout: this.opts.handshakeTimeoutMs ?? 5000 });
+    entry.ws = ws;
     const retry = () => {
-      if (this.stopped || !this.dialing.has(url)) return;
-      entry.timer = setTimeout(() => this.dial(url), entry.delay);
+      if (this.stopped || this.dialing.get(url) !== entry || entry.timer) return;
+      entry.timer = setTimeout(() => {
+        entry.timer = undefined;
+        this.dial(url);
+      }, entry.delay);
       entry.delay = Math.min(entry.delay * 2, this.opts.maxBackoffMs ?? 30_000);
     };
     // An error is always followed by 'close', where the retry is scheduled.
     ws.on('error', () => {});
     ws.once('open', () => {
+      // The network went off (or the node stopped) while this attempt was connecting.
+      if (!this.active || this.stopped) return ws.terminate();
       entry.delay = this.opts.backoffMs ?? 500;
       this.attach(ws, url, true);
     });
     ws.once('close', () => {
+      if (entry.ws === ws) entry.ws = undefined;
       if (this.active && !this.isBanned(new URL(url).hostname)) retry();
     });
   }

@@ -19,13 +19,16 @@ interface Held {
   entry: Uint8Array;
 }
 
+/** Most carried records remembered for reorgs. */
+const MAX_INCLUDED = 16_384;
+
 /** Most records one template carries. */
 export const MAX_RECORDS_PER_BLOCK = 256;
 
 export class MainRecordPool {
   private readonly pending = new Map<string, Held>();
-  /** txid → id of the best-chain block that carries it. */
-  private readonly included = new Map<string, string>();
+  /** Records best-chain blocks carry: txid → that block's id and the record's window (bounded: by age and by MAX_INCLUDED). */
+  private readonly included = new Map<string, { blockId: string; window: number }>();
 
   get size(): number {
     return this.pending.size;
@@ -41,16 +44,19 @@ export class MainRecordPool {
 
   /** Where the best chain carries `txid`, if it does (for records this pool held). */
   blockOf(txid: string): string | undefined {
-    return this.included.get(txid);
+    return this.included.get(txid)?.blockId;
   }
 
   /** Entries a block of `blockWindow` may carry, oldest window first; drops those too old to record. */
   forBlock(blockWindow: number, max = MAX_RECORDS_PER_BLOCK): Uint8Array[] {
     const out: Held[] = [];
+    const tooOld = (window: number) => blockWindow - window > MAIN_RECORD_MAX_DELAY_WINDOWS;
     for (const [txid, h] of this.pending) {
-      if (blockWindow - h.window > MAIN_RECORD_MAX_DELAY_WINDOWS) this.pending.delete(txid);
+      if (tooOld(h.window)) this.pending.delete(txid);
       else if (h.window < blockWindow) out.push(h);
     }
+    // Past their window no reorg can need them again: forget them, so the map stays bounded.
+    for (const [txid, inc] of this.included) if (tooOld(inc.window)) this.included.delete(txid);
     return out
       .sort((a, b) => a.window - b.window || (a.txid < b.txid ? -1 : 1))
       .slice(0, max)
@@ -61,7 +67,13 @@ export class MainRecordPool {
   connected(block: Block, blockId: string): void {
     for (const rec of records(block)) {
       const txid = toHex(txId(rec.tx));
-      if (this.pending.delete(txid) || !this.included.has(txid)) this.included.set(txid, blockId);
+      this.pending.delete(txid);
+      if (!this.included.has(txid)) this.included.set(txid, { blockId, window: rec.window });
+    }
+    // Oldest first: a reorg deep enough to need them back is far less likely than a node that never mines (and never prunes by age).
+    for (const txid of this.included.keys()) {
+      if (this.included.size <= MAX_INCLUDED) break;
+      this.included.delete(txid);
     }
   }
 
@@ -69,7 +81,7 @@ export class MainRecordPool {
   disconnected(block: Block, blockId: string): void {
     for (const rec of records(block)) {
       const txid = toHex(txId(rec.tx));
-      if (this.included.get(txid) !== blockId) continue;
+      if (this.included.get(txid)?.blockId !== blockId) continue;
       this.included.delete(txid);
       this.pending.set(txid, { txid, window: rec.window, entry: encodeMainRecord(rec) });
     }

@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { until } from '../wait.js';
@@ -30,6 +30,11 @@ test('node start mines, serves status, and a peer syncs to it; both stop cleanly
     assert.is(await stopNode(a), 0);
     if (b) assert.is(await stopNode(b), 0);
     assert.ok(a.events.some((e) => e.type === 'stopped'));
+    // A stopped node is not found as running any more.
+    assert.not.ok(existsSync(join(dir, 'a', 'cpu-edge', 'node.json')));
+    const gone = spawnSync(process.execPath, [BIN, 'node', 'status', '--data', join(dir, 'a'), '--json'], { encoding: 'utf8', env: cleanEnv(dir) });
+    assert.is(gone.status, 2);
+    assert.match(JSON.parse(gone.stdout).error.message, /no running node found/);
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -134,6 +134,16 @@ test('config set checks before writing, and show/unset read it back', async () =
   assert.equal(await run('unset', 'node.threads'), { path: file, key: 'node.threads', removed: true });
   assert.equal(await run('unset', 'node.threads'), { path: file, key: 'node.threads', removed: false });
   assert.equal((await startOptions([])).peer, ['ws://127.0.0.1:9000']);
+
+  // A bad file stops other commands, but `config` itself can still show the problem and mend it.
+  writeFileSync(file, JSON.stringify({ bogus: 1, node: { threads: 2 } }));
+  const shown = await run('show').then(
+    () => 'ran',
+    (e: unknown) => (e instanceof PouwError ? e.code : 'other'),
+  );
+  assert.is(shown, 'config-invalid');
+  assert.equal(await run('unset', 'bogus'), { path: file, key: 'bogus', removed: true });
+  assert.equal((await run('show')).settings, { node: { threads: 2 } });
 });
 
 test.run();

@@ -55,6 +55,12 @@ test('records too old to enter a block are dropped', () => {
   assert.is(pool.forBlock(MAIN_RECORD_MAX_DELAY_WINDOWS + 1).length, 1);
   assert.is(pool.size, 1);
   assert.is(pool.forBlock(11).length, 1);
+  // A carried record is remembered for reorgs only while it could still be recorded.
+  const old = rec(12, 2n);
+  pool.connected(blockWith([old]), 'b12');
+  assert.is(pool.blockOf(toHex(txId(old.tx))), 'b12');
+  pool.forBlock(12 + MAIN_RECORD_MAX_DELAY_WINDOWS + 1);
+  assert.is(pool.blockOf(toHex(txId(old.tx))), undefined);
 });
 
 test.run();
