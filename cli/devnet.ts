@@ -28,7 +28,9 @@
  * does the same after that many seconds and prints a summary.
  *
  * Not here (yet): sector transfers, conversions and compute tasks in the
- * stream; MAIN records in blocks (nodes keep the assignments they took).
+ * stream. MAIN records do happen: the drawn sectors' miners put the assigned
+ * txs in blocks and their nodes report them, so the view counts txs recorded
+ * and final.
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';

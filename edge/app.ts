@@ -43,8 +43,6 @@ export interface AppOptions {
   hub: SocketHub;
   /** The client's address for the per-IP limit. */
   clientIp(c: Context): string;
-  /** Told when the backend wants an 'advance' call (a timer on Node). */
-  onWake?(atMs: number | null): void;
   log?(line: string): void;
 }
 
@@ -122,7 +120,6 @@ export function createApp(options: AppOptions): Hono {
         log(`push failed: ${(e as Error).message}`);
       }
     }
-    if (res.wakeAtMs !== undefined) options.onWake?.(res.wakeAtMs);
     if (res.retryAfterS !== undefined) c.header('retry-after', String(res.retryAfterS));
     return c.json(res.body as object, res.status as ContentfulStatusCode);
   };

@@ -263,6 +263,8 @@ export class Assignments {
     const row = this.row(kind, txid);
     if (row === undefined) reject(UNKNOWN[kind], `no ${kind === 'main' ? 'MAIN tx' : 'conversion'} ${toHex(txid)}`);
     if (row.beacon === null || row.selection === null) reject('not-assigned', `R_${row.window_no + 1} is not published yet, so no sector is assigned`);
+    // A tx taken before genesis (window −1) was drawn with R_0, but no record entry can name window −1.
+    if (row.window_no < 0) reject('not-recordable', 'a tx taken before genesis (window -1) has no record encoding');
     const b = objectOf(body, 'body');
     const sector = sectorOf(this.spec, intOf(b.sectorId, 'sectorId', 1, 0xffffffff));
     const header = headerOf(b.header);

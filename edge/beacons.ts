@@ -19,7 +19,6 @@ import { initialBeacon, beaconHash } from '../core/beacon.js';
 import { toHex } from '../core/bytes.js';
 import type { NetworkSpec } from '../core/params.js';
 import { windowEnd } from '../core/time.js';
-import { reject } from './errors.js';
 import type { HeaderTree } from './header-tree.js';
 import type { Sql } from './sql.js';
 
@@ -71,12 +70,6 @@ export class Beacons {
   }
 
   /** R_w if it is published or can be now; refuses with window-not-ended (404) or beacon-undetermined (409). */
-  get(w: number, nowMs: number): BeaconJson {
-    const r = this.tryGet(w, nowMs);
-    if (!r.ok) reject(r.code, r.message);
-    return r.value;
-  }
-
   tryGet(w: number, nowMs: number): { ok: true; value: BeaconJson } | { ok: false; code: string; message: string } {
     if (!Number.isSafeInteger(w) || w < 0) throw new RangeError('window must be a safe integer ≥ 0');
     const stored = this.sql.one<BeaconRow>('SELECT * FROM beacons WHERE window_no = ?', w);

@@ -237,8 +237,11 @@ export class Coordinator {
         return this.relayHeaders(p.sector, req.body, nowMs, pushes);
       case 'socket':
         return { status: 200, body: { sectorId: sectorOf(this.spec, p.sector).id, key: nodeKey } };
-      case 'beacon':
-        return { status: 200, body: this.beacons.get(decimalOf(p.window, 'window', 0, Number.MAX_SAFE_INTEGER), nowMs) };
+      case 'beacon': {
+        // Not a refusal but an answer: the beacons computed on the way (a catch-up) are kept.
+        const r = this.beacons.tryGet(decimalOf(p.window, 'window', 0, Number.MAX_SAFE_INTEGER), nowMs);
+        return r.ok ? { status: 200, body: r.value } : { status: statusOf(r.code), body: errorBody(r.code, r.message) };
+      }
       case 'main-submit':
         return this.assignments.submitMain(req.body, nowMs);
       case 'main-status':

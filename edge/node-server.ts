@@ -29,8 +29,8 @@ import type { NetworkSpec } from '../core/params.js';
 import { fastVerifier } from '../node/verify.js';
 import { createApp, type SocketHub } from './app.js';
 import { limitsFromEnv, specFromEnv } from './config.js';
-import { Coordinator, type EdgeLimits } from './coordinator.js';
-import { handleNodeMessage, MAX_NODE_MESSAGE_BYTES, messagesBySector, type EdgeMessage, type Push } from './messages.js';
+import { Coordinator, type EdgeLimits, type EdgeRequest, type EdgeResponse } from './coordinator.js';
+import { handleNodeMessage, MAX_NODE_MESSAGE_BYTES, messagesBySector, type EdgeMessage, type NodeMessageBackend, type Push } from './messages.js';
 import { betterSqlite } from './sql.js';
 
 export interface StartEdgeOptions {
@@ -62,7 +62,7 @@ class LocalHub implements SocketHub {
   private readonly sockets = new Map<number, Set<WSContext>>();
 
   constructor(
-    private readonly coordinator: Coordinator,
+    private readonly backend: NodeMessageBackend,
     private readonly log: (line: string) => void,
   ) {}
 
@@ -76,7 +76,7 @@ class LocalHub implements SocketHub {
       },
       onMessage: (e, ws) => {
         const data = typeof e.data === 'string' || e.data instanceof ArrayBuffer ? e.data : '';
-        handleNodeMessage(this.coordinator, sectorId, key, data)
+        handleNodeMessage(this.backend, sectorId, key, data)
           .then(({ reply, pushes }) => {
             ws.send(JSON.stringify(reply));
             this.publish(pushes);
@@ -131,27 +131,41 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
     db.close();
     throw e;
   }
-  const hub = new LocalHub(coordinator, log);
-
-  // One timer stands in for the Durable Object alarm: at the end of the window a pending assignment waits on.
+  // One timer stands in for the Durable Object alarm: at the end of the window a pending assignment
+  // waits on, or at once while a backlog remains. Every answer (HTTP or socket frame) resets it.
   let timer: NodeJS.Timeout | undefined;
+  let closed = false;
   const wake = (atMs: number | null) => {
     clearTimeout(timer);
     timer = undefined;
-    if (atMs === null) return;
+    if (atMs === null || closed) return;
+    // setTimeout fires at once for delays beyond 2^31 − 1 ms: wait in steps instead.
+    const delay = Math.min(Math.max(0, atMs - now()) + 1, 2 ** 31 - 1);
     timer = setTimeout(() => {
-      const res = coordinator.handle({ op: 'advance' });
-      hub.publish(res.pushes);
-      wake(res.wakeAtMs ?? null);
-    }, Math.max(0, atMs - now()) + 1);
+      if (closed) return;
+      try {
+        const res = backend.handle({ op: 'advance' });
+        hub.publish(res.pushes);
+      } catch (e) {
+        log(`scheduled assignment failed: ${(e as Error).message}; retrying in 1 s`);
+        wake(now() + 1000);
+      }
+    }, delay);
     timer.unref();
   };
+  const backend: NodeMessageBackend & { handle(req: EdgeRequest): EdgeResponse } = {
+    handle: (req) => {
+      const res = coordinator.handle(req);
+      if (res.wakeAtMs !== undefined) wake(res.wakeAtMs);
+      return res;
+    },
+  };
+  const hub = new LocalHub(backend, log);
 
   const app = createApp({
-    backend: coordinator,
+    backend,
     hub,
     clientIp: (c) => getConnInfo(c).remote.address ?? 'unknown',
-    onWake: wake,
     log,
   });
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_NODE_MESSAGE_BYTES });
@@ -166,6 +180,7 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
     port,
     coordinator,
     close: async () => {
+      closed = true;
       clearTimeout(timer);
       hub.closeAll();
       await new Promise<void>((resolve) => {

@@ -38,9 +38,9 @@
  *   edge's published previous beacon (`'anchors'`); `'full'` means the whole
  *   chain back to R_{−1} was recomputed here.
  *
- * Not done here: recording the accepted assignments in blocks (MAIN records
- * and witness records are future work; they are kept in `accepted`), and
- * fetching other sectors' past headers (the edge has no range query).
+ * Not done here: witness records (witness requests are checked and kept in
+ * `accepted`, but blocks cannot carry them yet), and fetching other sectors'
+ * history beyond the backfill limit.
  * @module
  */
 import { setTimeout as delay } from 'node:timers/promises';

@@ -12,10 +12,11 @@
  * the edge's rule, so a view that received what the edge relayed, in the
  * order it relayed it, holds the edge's best chains.
  *
- * What it deliberately does not do: fetch history. The edge relays headers as
- * it accepts them and offers no range query, so a view starts at genesis and,
- * after a gap in what it received (it connected late, or lost its socket),
- * restarts at the next higher header: a *root* whose proof of work is checked
+ * What it does not do itself: fetch history. The edge relays headers as it
+ * accepts them; the edge client fills small gaps from the edge's header
+ * ranges, so a view starts at genesis and, after a gap too large to fill (it
+ * connected late, or lost its socket for long), restarts at the next higher
+ * header: a *root* whose proof of work is checked
  * but whose bits and time cannot be, its parent being unknown. Median-time-past
  * needs `medianTimeSpan` ancestors, so the first headers above a root have
  * none, and a beacon whose anchors lie below what a view holds cannot be

@@ -134,6 +134,9 @@ test('pending windows are walked oldest first, window -1 included, each assigned
     [['main-assignment', (early.body as { txid: string }).txid]],
   );
   assert.is(later.wakeAtMs, G + W);
+  // The pre-genesis tx is assigned but cannot be recorded: a clear refusal, not a server error.
+  const report = c.handle({ op: 'main-record', params: { txid: (early.body as { txid: string }).txid }, nodeKey: 'cc'.repeat(32), body: {} });
+  assert.equal([report.status, (report.body as { error: { code: string } }).error.code], [422, 'not-recordable']);
   db.close();
 });
 
@@ -201,6 +204,30 @@ test('a MAIN record report is refused once its block is more than MAIN_RECORD_MA
   assert.is(windowOf(tooLate, G, W), MAIN_RECORD_MAX_DELAY_WINDOWS + 1);
   const late = report(tooLate);
   assert.equal([late.status, (late.body as { error: { code: string } }).error.code], [422, 'record-too-late']);
+  db.close();
+});
+
+test('asking for a beacon that is not determined yet keeps the earlier beacons it computed on the way', () => {
+  const G = 1_800_000_000_000;
+  const spec = testSpec(G);
+  const W = spec.main.windowMs;
+  const end = windowEnd(0, G, W);
+  let clock = end + 50;
+  const db = new Database(':memory:');
+  const c = new Coordinator(betterSqlite(db), { spec, now: () => clock });
+  const chains = new Chains(spec);
+  for (const s of spec.sectors) {
+    const blocks = chains.burstAfter(s.id, end);
+    const r = c.handle({ op: 'headers', params: { sector: String(s.id) }, nodeKey: 'bb'.repeat(32), body: { headers: blocks.map((b) => toHex(encodeHeader(b.header))) } });
+    assert.is(r.status, 200);
+  }
+  clock = windowStart(6, G, W) + 1;
+  // R_5 waits on blocks past window 4; R_0 and R_1 can be computed now, and are kept.
+  const r5 = c.handle({ op: 'beacon', params: { window: '5' } });
+  assert.equal([r5.status, (r5.body as { error: { code: string } }).error.code], [409, 'beacon-undetermined']);
+  const stored = db.prepare('SELECT window_no AS w FROM beacons ORDER BY window_no').all() as { w: number }[];
+  assert.equal(stored.map((x) => x.w), [0, 1]);
+  assert.is(c.handle({ op: 'beacon', params: { window: '1' } }).status, 200);
   db.close();
 });
 
