@@ -29,6 +29,8 @@ import { encodeTx, readTx, writeTx, type Tx } from './tx.js';
 export const OPAQUE_SECTIONS = ['mainRecords', 'witnessRecords', 'taskRecords', 'observations'] as const;
 export type OpaqueSection = (typeof OPAQUE_SECTIONS)[number];
 export const SECTIONS = ['txs', ...OPAQUE_SECTIONS] as const;
+/** Sections whose rules protocol version 1 does not have yet: blocks must leave them empty. */
+export const INACTIVE_SECTIONS: readonly OpaqueSection[] = ['witnessRecords', 'taskRecords', 'observations'];
 export type SectionName = (typeof SECTIONS)[number];
 
 export interface BlockBody {

@@ -21,6 +21,7 @@
 import { decodeExact, encodeWith, type Reader } from './codec.js';
 import { toHex } from './bytes.js';
 import { CodecError, fail, ok, type Result } from './errors.js';
+import { windowOf } from './time.js';
 import { MAIN_CHAIN, MAX_TX_BYTES, readTx, writeTx, type Tx } from './tx.js';
 
 export const RECORD_VERSION = 1;
@@ -81,6 +82,11 @@ export function decodeWitnessRecord(bytes: Uint8Array): WitnessRecord {
     },
     'witness record',
   );
+}
+
+/** The MAIN window a block of time `timeMs` falls in: what its records are checked against. */
+export function blockWindowOf(spec: { genesisTimeMs: number; main: { windowMs: number } }, timeMs: number): number {
+  return windowOf(timeMs, spec.genesisTimeMs, spec.main.windowMs);
 }
 
 /**

@@ -8,14 +8,13 @@
  */
 import { equalBytes, toHex } from './bytes.js';
 import { nextBitsAsert } from './asert.js';
-import { bodyRoot, encodeBody, OPAQUE_SECTIONS, type Block } from './block.js';
+import { bodyRoot, encodeBody, INACTIVE_SECTIONS, type Block } from './block.js';
 import { fail, ok, type Result } from './errors.js';
 import { blockId, HEADER_VERSION, type BlockHeader } from './header.js';
 import type { Verifier } from './keys.js';
 import type { NetworkSpec, SectorParams } from './params.js';
 import { bitsToTarget, checkProofOfWork } from './target.js';
-import { checkMainRecords } from './record.js';
-import { windowOf } from './time.js';
+import { blockWindowOf, checkMainRecords } from './record.js';
 import { checkTx, MAIN_CHAIN } from './tx.js';
 
 /** The easiest target a sector allows. */
@@ -108,8 +107,8 @@ export function checkBlock(block: Block, spec: NetworkSpec, sector: SectorParams
   // Bounded blocks keep validation and propagation cost bounded.
   if (size > spec.limits.maxBlockBytes) return fail('block-too-large', `body ${size} > ${spec.limits.maxBlockBytes} bytes`);
   // Sections whose rules are not active in this version must be empty.
-  for (const s of OPAQUE_SECTIONS) {
-    if (s !== 'mainRecords' && block.body[s].length !== 0) return fail('section-not-active', `${s} must be empty in protocol version 1`);
+  for (const s of INACTIVE_SECTIONS) {
+    if (block.body[s].length !== 0) return fail('section-not-active', `${s} must be empty in protocol version 1`);
   }
   // The header commits to exactly this body.
   if (!equalBytes(bodyRoot(block.body), h.bodyRoot)) return fail('bad-body-root', 'body does not match header');
@@ -122,8 +121,7 @@ export function checkBlock(block: Block, spec: NetworkSpec, sector: SectorParams
     if (ids.has(key)) return fail('bad-txns-duplicate', `tx ${i} repeats ${key}`);
     ids.add(key);
   }
-  const blockWindow = windowOf(h.timeMs, spec.genesisTimeMs, spec.main.windowMs);
-  const records = checkMainRecords(block.body.mainRecords, blockWindow, (tx) => checkTx(tx, { networkId: opts.networkId, chain: MAIN_CHAIN, verify: opts.verify }));
+  const records = checkMainRecords(block.body.mainRecords, blockWindowOf(spec, h.timeMs), (tx) => checkTx(tx, { networkId: opts.networkId, chain: MAIN_CHAIN, verify: opts.verify }));
   if (!records.ok) return records;
   return pow;
 }

@@ -11,7 +11,7 @@ import { decodeAddress, encodeAddress } from '../core/keys.js';
 import { fromHex, toHex } from '../core/bytes.js';
 import type { Block } from '../core/block.js';
 import { blockId, type BlockHeader } from '../core/header.js';
-import { decodeTx, txId, type Tx } from '../core/tx.js';
+import { decodeTx, txId, txSpend, type Tx } from '../core/tx.js';
 import { CodecError } from '../core/errors.js';
 import type { SectorNode } from './sector-node.js';
 import type { Miner } from './miner.js';
@@ -114,7 +114,7 @@ export function createApi(node: SectorNode, miner?: Miner): Hono {
       pending: {
         txs: pending.map((e) => e.txid),
         nextNonce: node.mempool.nextNonce(a.value, node.store).toString(),
-        spend: pending.reduce((sum, e) => sum + e.tx.fee + e.tx.payload.amount, 0n).toString(),
+        spend: pending.reduce((sum, e) => sum + txSpend(e.tx), 0n).toString(),
       },
     });
   });

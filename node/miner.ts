@@ -15,7 +15,8 @@ import { blockId, encodeHeader, HEADER_VERSION, NONCE_OFFSET, type BlockHeader }
 import type { ScanPool } from './kernel-pool.js';
 import { applyTx, StateOverlay } from '../core/state-transition.js';
 import { bitsToTarget } from '../core/target.js';
-import { medianTimePast, windowOf } from '../core/time.js';
+import { blockWindowOf } from '../core/record.js';
+import { medianTimePast } from '../core/time.js';
 import type { Tx } from '../core/tx.js';
 import { expectedBits } from '../core/validate.js';
 import type { SectorNode } from './sector-node.js';
@@ -70,7 +71,7 @@ export class Miner {
       if (b.header.height === 0) break;
     }
     const timeMs = Math.max(this.now(), medianTimePast(times, spec.limits.medianTimeSpan) + 1);
-    const body = { ...emptyBody(this.opts.miner), txs, mainRecords: this.node.records.forBlock(windowOf(timeMs, spec.genesisTimeMs, spec.main.windowMs)) };
+    const body = { ...emptyBody(this.opts.miner), txs, mainRecords: this.node.records.forBlock(blockWindowOf(spec, timeMs)) };
     const header: BlockHeader = {
       version: HEADER_VERSION,
       sectorId: sector.id,

@@ -118,7 +118,9 @@ export class SectorNode {
   private readonly now: () => number;
   private listeners: ((e: NodeEvent) => void)[] = [];
   private pool?: VerifyPool;
-  private queue?: BlockQueue<{ block: Block; peer: Peer }>;
+  private queue?: BlockQueue<{ block: Block; peer: Peer; id: string }>;
+  /** Hex ids of the blocks in the queue. */
+  private readonly queued = new Set<string>();
   private sweeper?: ReturnType<typeof setInterval>;
   /** Peers whose headers we could not all request yet (no room), with the last id we did request. */
   private readonly resumeHeaders = new Map<Peer, Uint8Array | undefined>();
@@ -189,7 +191,10 @@ export class SectorNode {
       cache: this.sigCache,
       pool: this.pool,
       blockOf: (item) => item.block,
-      accept: (item) => this.submitBlock(item.block, item.peer),
+      accept: (item) => {
+        this.queued.delete(item.id);
+        this.submitBlock(item.block, item.peer);
+      },
       // One commit per batch: a crash loses at most the batch, which peers send again.
       transaction: (fn) => this.store.transaction(fn),
       onError: (e) => this.emit({ type: 'error', error: e as Error }),
@@ -220,6 +225,7 @@ export class SectorNode {
     if (this.sweeper) clearInterval(this.sweeper);
     await this.p2p.stop();
     await this.queue?.close();
+    this.queued.clear();
     await this.pool?.close();
     this.store.close();
   }
@@ -229,9 +235,12 @@ export class SectorNode {
     return this.pool?.threads ?? 0;
   }
 
-  /** Blocks received from peers and not yet accepted by the chain. */
-  get queuedBlocks(): number {
-    return this.queue?.pending ?? 0;
+  /** A block neither held, nor asked for, nor waiting in the queue: worth fetching. */
+  private unknownBlock(id: Uint8Array): boolean {
+    const hex = toHex(id);
+    // An empty queue holds nothing, whatever a failed batch left in the set.
+    if ((this.queue?.pending ?? 0) === 0) this.queued.clear();
+    return !this.store.hasBlock(id) && !this.requested.has(hex) && !this.queued.has(hex);
   }
 
   /** Resolves when every block received so far has been through the chain. */
@@ -370,7 +379,7 @@ export class SectorNode {
       case 'headers': {
         this.headersAsked.delete(peer);
         const ids = m.headers.map((h) => blockId(h));
-        const wanted = ids.filter((id) => !this.store.hasBlock(id) && !this.requested.has(toHex(id)));
+        const wanted = ids.filter((id) => this.unknownBlock(id));
         const ask = wanted.slice(0, this.requested.room());
         for (let i = 0; i < ask.length; i += MAX_INV) {
           const batch = ask.slice(i, i + MAX_INV).filter((id) => this.requested.add(toHex(id), peer));
@@ -401,15 +410,21 @@ export class SectorNode {
           if (e instanceof CodecError) return peer.penalize(BAN_SCORE, e.code);
           throw e;
         }
-        this.requested.received(toHex(blockId(block.header)), peer);
+        const id = toHex(blockId(block.header));
+        this.requested.received(id, peer);
         this.resumeSync();
-        if (this.queue) this.queue.push({ block, peer });
-        else this.submitBlock(block, peer);
+        if (this.queue) {
+          // Until the chain has it, a queued block is neither held nor requested: do not fetch it again.
+          this.queued.add(id);
+          this.queue.push({ block, peer, id });
+        } else {
+          this.submitBlock(block, peer);
+        }
         return;
       }
       case 'inv': {
         const unknown = m.ids.filter((id) =>
-          m.kind === 'block' ? !this.store.hasBlock(id) && !this.requested.has(toHex(id)) : !this.mempool.has(toHex(id)),
+          m.kind === 'block' ? this.unknownBlock(id) : !this.mempool.has(toHex(id)),
         );
         if (unknown.length === 0) return;
         if (m.kind === 'block') {
