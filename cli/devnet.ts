@@ -294,6 +294,9 @@ class Devnet {
       this.edge!.url,
       '--threads',
       String(this.opts.threads),
+      // Eight nodes on one machine: one verify worker each, not one per core each.
+      '--verify-threads',
+      '1',
       '--port',
       '0',
       '--api-port',

@@ -42,6 +42,7 @@ interface StartOpts {
   port: number;
   apiPort: number;
   threads: number;
+  verifyThreads?: number;
   address?: string;
   genesisTime?: number;
   edge?: string;
@@ -117,7 +118,14 @@ async function start(opts: StartOpts): Promise<void> {
   mkdirSync(sectorDir, { recursive: true });
   const event = (type: string, fields: object, text: string) => (opts.json ? out.resultJson({ ...fields, type }) : out.log(text));
 
-  const node = new SectorNode({ spec, sector, dbPath: join(sectorDir, 'chain.db'), port: opts.port, peers: opts.peer });
+  const node = new SectorNode({
+    spec,
+    sector,
+    dbPath: join(sectorDir, 'chain.db'),
+    port: opts.port,
+    peers: opts.peer,
+    ...(opts.verifyThreads !== undefined ? { verifyThreads: opts.verifyThreads } : {}),
+  });
   const p2pPort = await node.start();
   let miner: Miner | undefined;
   let speedTimer: ReturnType<typeof setInterval> | undefined;
@@ -213,6 +221,11 @@ export function registerNodeCommands(program: Command): void {
     .addOption(new Option('--port <n>', 'P2P port (0: any free one)').argParser(intArg('port', 0, 65535)).default(0).env('POUW_PORT'))
     .addOption(new Option('--api-port <n>', 'local API port on 127.0.0.1 (0: any free one)').argParser(intArg('api port', 0, 65535)).default(0).env('POUW_API_PORT'))
     .addOption(new Option('--threads <n>', 'mining threads').argParser(intArg('threads', 1, 1024)).default(1).env('POUW_THREADS'))
+    .addOption(
+      new Option('--verify-threads <n>', 'worker threads verifying block signatures (default: cores - 1; 0: on the main thread)')
+        .argParser(intArg('verify threads', 0, 256))
+        .env('POUW_VERIFY_THREADS'),
+    )
     .addOption(
       new Option('--genesis-time <ms>', 'genesis time of a new data directory (all nodes of a devnet share it)')
         .argParser(intArg('genesis time', 0, Number.MAX_SAFE_INTEGER))

@@ -13,6 +13,7 @@ import type { Block } from '../core/block.js';
 import { blockId, type BlockHeader } from '../core/header.js';
 import { decodeTx, txId, txSpend, type Tx } from '../core/tx.js';
 import { CodecError } from '../core/errors.js';
+import { readBodyText } from '../edge/app.js';
 import type { SectorNode } from './sector-node.js';
 import type { Miner } from './miner.js';
 
@@ -76,6 +77,7 @@ export function createApi(node: SectorNode, miner?: Miner): Hono {
         received: p.stats,
       })),
       networkActive: node.p2p.isActive,
+      verifyThreads: node.verifyThreads,
       mempool: { txs: node.mempool.size, bytes: node.mempool.bytes },
       mining: miner ? { hashesPerSecond10s: miner.speed(10_000), hashesPerSecond60s: miner.speed(60_000), hashesPerSecond15m: miner.speed(900_000) } : null,
       p2pPort: node.p2p.port,
@@ -121,10 +123,11 @@ export function createApi(node: SectorNode, miner?: Miner): Hono {
 
   /** The JSON body of a POST, or an error response (413 over MAX_BODY, 400 when not JSON). */
   async function jsonBody(c: Context, shape: string): Promise<{ body: unknown } | { response: Response }> {
-    const length = Number(c.req.header('content-length') ?? '0');
-    if (length > MAX_BODY) return { response: c.json(err('body-too-large', `at most ${MAX_BODY} bytes`), 413) };
+    // Bounded whatever the headers claim (a chunked body has no length), as at the edge.
+    const read = await readBodyText(c.req.raw, MAX_BODY);
+    if (!read.ok) return { response: c.json(err(read.code, read.status === 413 ? `at most ${MAX_BODY} bytes` : read.message), read.status) };
     try {
-      return { body: await c.req.json() };
+      return { body: JSON.parse(read.text) };
     } catch {
       return { response: c.json(err('bad-json', `the body must be JSON: ${shape}`), 400) };
     }

@@ -13,7 +13,7 @@ import { BIN, cleanEnv, pouwJson, startNode, stopNode, type NodeProc } from './p
 test('node start mines, serves status, and a peer syncs to it; both stop cleanly', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pouw-cli-node-'));
   const genesis = String(Date.now() - 60_000);
-  const a = await startNode(dir, ['--sector', 'cpu-edge', '--mine', '--data', join(dir, 'a'), '--genesis-time', genesis]);
+  const a = await startNode(dir, ['--sector', 'cpu-edge', '--mine', '--data', join(dir, 'a'), '--genesis-time', genesis, '--verify-threads', '0']);
   let b: NodeProc | undefined;
   try {
     assert.is(a.events.find((e) => e.type === 'miner-start')!.backend !== undefined, true);
@@ -21,6 +21,7 @@ test('node start mines, serves status, and a peer syncs to it; both stop cleanly
     const s = pouwJson(dir, ['node', 'status', '--sector', 'cpu-edge', '--data', join(dir, 'a')]);
     assert.ok(s.tip.height >= 3);
     assert.is(s.sector, 'cpu-edge');
+    assert.is(s.verifyThreads, 0, '--verify-threads 0 verifies on the main thread');
 
     b = await startNode(dir, ['--sector', 'cpu-edge', '--data', join(dir, 'b'), '--genesis-time', genesis, '--peer', a.p2p]);
     // With one node under the data directory, status finds it without --sector.

@@ -44,6 +44,7 @@ test('defaults apply when no layer sets a value', async () => {
   assert.is(o.port, 0);
   assert.equal(o.peer, []);
   assert.is(o.sector, undefined);
+  assert.is(o.verifyThreads, undefined, 'the node picks its own default');
 });
 
 test('the file beats defaults; a command section beats the top level', async () => {
@@ -64,7 +65,8 @@ test('POUW_* beats the file, and a flag beats both', async () => {
   assert.is(envWins.threads, 4);
   assert.is(envWins.sector, 'accel');
   assert.equal(envWins.peer, ['ws://127.0.0.1:7000', 'ws://127.0.0.1:7001']);
-  const flagWins = await startOptions(['--threads', '8', '--sector', 'gpu-hi', '--peer', 'ws://127.0.0.1:6000'], config);
+  const flagWins = await startOptions(['--threads', '8', '--sector', 'gpu-hi', '--peer', 'ws://127.0.0.1:6000', '--verify-threads', '0'], config);
+  assert.is(flagWins.verifyThreads, 0);
   assert.is(flagWins.threads, 8);
   assert.is(flagWins.sector, 'gpu-hi');
   assert.equal(flagWins.peer, ['ws://127.0.0.1:6000']);

@@ -48,6 +48,16 @@ test('the local API answers and refuses bad input with codes', async () => {
     assert.is((await post('{not json')).body.error.code, 'bad-json');
     assert.is((await post('{"tx": 5}')).status, 400);
     assert.is((await post(JSON.stringify({ tx: 'ab'.repeat(9000) }))).status, 413);
+    // Without a length (chunked), an oversize body is cut all the same.
+    const chunked = new ReadableStream<Uint8Array>({
+      start(ctl) {
+        for (let i = 0; i < 8; i++) ctl.enqueue(new Uint8Array(4096).fill(0x20));
+        ctl.close();
+      },
+    });
+    const big = await app.request('/v1/tx', { method: 'POST', body: chunked, headers: { 'content-type': 'application/json' }, duplex: 'half' } as RequestInit);
+    assert.is(big.status, 413);
+    assert.is(((await big.json()) as any).error.code, 'body-too-large');
     assert.is((await post(JSON.stringify({ tx: '01' }))).body.error.code, 'codec-truncated');
     const tx = signTx(
       { version: 1, chain: sector.id, from: key.publicKey, nonce: 0n, fee: 1n, payload: { kind: 'transfer', to: new Uint8Array(20), amount: 5n } },
