@@ -126,14 +126,14 @@ export function registerBenchCommand(program: Command): void {
       .option('--seconds <s>', 'duration of each timed measurement', parseSeconds, 1),
   ).action(async (opts: BenchOpts) => {
     const out = new Output(Boolean(opts.json));
-    if (opts.sector !== undefined && !findSector(devnetSpec(), /^\d+$/.test(opts.sector) ? Number(opts.sector) : opts.sector)) {
+    if (opts.sector !== undefined && !findSector(devnetSpec(), opts.sector)) {
       throw new PouwError('usage', `unknown sector "${opts.sector}" (known: ${devnetSpec().sectors.map((s) => s.slug).join(', ')})`);
     }
     const tty = process.stderr.isTTY === true && !opts.json;
     const bar = tty ? new SingleBar({ format: 'bench [{bar}] {value}/{total} {label}', hideCursor: true, clearOnComplete: true }) : undefined;
     let started = false;
     const spec = devnetSpec();
-    const sectors = opts.sector === undefined ? spec.sectors : [findSector(spec, /^\d+$/.test(opts.sector) ? Number(opts.sector) : opts.sector)!];
+    const sectors = opts.sector === undefined ? spec.sectors : [findSector(spec, opts.sector)!];
     const report = await runBench({
       root: packageInfo().root,
       backends: opts.backend,

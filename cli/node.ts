@@ -112,7 +112,7 @@ async function start(opts: StartOpts): Promise<void> {
   const dataDir = dataDirOf(opts);
   const spec = loadSpec(dataDir, opts.genesisTime);
   const sectorRef = requireSetting(opts.sector, '--sector', 'POUW_SECTOR');
-  const sector = findSector(spec, /^\d+$/.test(sectorRef) ? Number(sectorRef) : sectorRef);
+  const sector = findSector(spec, sectorRef);
   if (!sector) throw new PouwError('usage', `unknown sector "${sectorRef}" (known: ${spec.sectors.map((s) => s.slug).join(', ')})`);
   const sectorDir = join(dataDir, sector.slug);
   mkdirSync(sectorDir, { recursive: true });

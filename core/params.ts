@@ -212,7 +212,9 @@ export function devnetSpec(genesisTimeMs: number = DEVNET_DEFAULT_GENESIS_MS): N
 
 /** The sector with numeric id or slug `key`, or undefined. */
 export function findSector(spec: NetworkSpec, key: number | string): SectorParams | undefined {
-  return spec.sectors.find((s) => s.id === key || s.slug === key);
+  // Digits name an id ("3", as typed on a command line or in a URL); anything else a slug.
+  const k = typeof key === 'string' && /^\d{1,10}$/.test(key) ? Number(key) : key;
+  return spec.sectors.find((s) => s.id === k || s.slug === k);
 }
 
 /** Block subsidy at `height`: initialSubsidy halved every halvingInterval blocks, 0 after 64 halvings. */

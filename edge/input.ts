@@ -12,7 +12,7 @@ import { SECTIONS, type BodyInclusionProof, type SectionName } from '../core/blo
 import { fromHex, toHex } from '../core/bytes.js';
 import { tryDecode } from '../core/errors.js';
 import { decodeHeader, HEADER_BYTES, type BlockHeader } from '../core/header.js';
-import type { NetworkSpec, SectorParams } from '../core/params.js';
+import { findSector, type NetworkSpec, type SectorParams } from '../core/params.js';
 import { decodeTx, MAX_TX_BYTES, type Tx } from '../core/tx.js';
 import { reject, unwrap } from './errors.js';
 
@@ -53,12 +53,7 @@ export function decimalOf(v: string | undefined, what: string, min: number, max:
 
 /** A sector named by numeric id or slug; `unknown-sector` (404) otherwise. */
 export function sectorOf(spec: NetworkSpec, ref: unknown): SectorParams {
-  const s =
-    typeof ref === 'number'
-      ? spec.sectors.find((x) => x.id === ref)
-      : typeof ref === 'string'
-        ? spec.sectors.find((x) => (/^\d{1,10}$/.test(ref) ? x.id === Number(ref) : x.slug === ref))
-        : undefined;
+  const s = typeof ref === 'number' || typeof ref === 'string' ? findSector(spec, ref) : undefined;
   if (s === undefined) reject('unknown-sector', `no sector ${typeof ref === 'string' || typeof ref === 'number' ? ref : '(not a name)'}`);
   return s;
 }

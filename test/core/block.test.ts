@@ -11,6 +11,7 @@ import {
   genesisId,
   networkId,
   devnetSpec,
+  findSector,
   keyPairFromSeed,
   addressOf,
   signTx,
@@ -215,6 +216,12 @@ test('MAIN records: a signed MAIN tx of an ended, recent window; anything else r
   // Signed for another network: the signature does not verify here.
   const foreign = signTx({ ...mainTx(0n) }, alice.secretKey, new Uint8Array(32).fill(9));
   assert.is(withRecords(5, [rec(4, foreign)]), 'tx-bad-signature');
+});
+
+test('findSector takes an id, its decimal text, or a slug', () => {
+  const s = devnetSpec();
+  for (const key of [3, '3', 'cpu-edge']) assert.is(findSector(s, key)?.slug, 'cpu-edge', String(key));
+  for (const key of [9, '9', '03x', 'nope', '']) assert.is(findSector(s, key), undefined, String(key));
 });
 
 test.run();
