@@ -44,14 +44,16 @@ import { createHistogram, performance, type RecordableHistogram } from 'node:per
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { WebSocket } from 'ws';
 import { bodyRoot, emptyBody } from '../core/block.js';
-import { equalBytes, fromHex, toHex } from '../core/bytes.js';
+import { equalBytes, toHex } from '../core/bytes.js';
 import { genesisBlock, networkId as computeNetworkId } from '../core/genesis.js';
 import { blockId, encodeHeader, type BlockHeader } from '../core/header.js';
 import { keyPairFromSeed, verify } from '../core/keys.js';
 import { devnetSpec, type NetworkSpec } from '../core/params.js';
 import { encodeTx, signTx, txId, txSigningMessage, type Tx, type UnsignedTx } from '../core/tx.js';
 import { checkHeaderWork, expectedBits } from '../core/validate.js';
-import { signAuth } from '../edge/auth.js';
+import { EdgeApi } from '../api/client.js';
+import type { NodeFrame } from '../api/frames.js';
+import { mainSubmitBody, ROUTES } from '../api/routes.js';
 import { limitsFromEnv, specFromEnv, specToJson } from '../edge/config.js';
 import type { EdgeLimits } from '../edge/coordinator.js';
 
@@ -195,7 +197,7 @@ export function mainTxBodies(spec: NetworkSpec, count: number, senders = TX_SEND
       const reference = signTx(unsigned, k.pair.secretKey, nid);
       if (!equalBytes(reference.signature, tx.signature) || !verify(tx.signature, message, tx.from)) throw new Error('node:crypto and core sign differently');
     }
-    out[i] = `{"tx":"${toHex(encodeTx(tx))}"}`;
+    out[i] = JSON.stringify(mainSubmitBody.write({ tx, raw: encodeTx(tx) }));
   }
   return out;
 }
@@ -379,7 +381,7 @@ async function runIntake(url: string, bodies: string[], args: Args): Promise<Omi
     requests: [
       {
         method: 'POST',
-        path: '/v1/main/tx',
+        path: ROUTES['main-submit'].path,
         headers: { 'content-type': 'application/json' },
         setupRequest: (req) => ({ ...req, body: bodies[next++ % bodies.length]! }),
       },
@@ -433,12 +435,9 @@ class NodeSocket {
 
   static async open(url: string, nid: Uint8Array, sectorId: number, seed: number): Promise<NodeSocket> {
     const key = keyPairFromSeed(new Uint8Array(32).fill(seed));
-    const res = await fetch(`${url}/v1/auth/challenge`, { method: 'POST', signal: AbortSignal.timeout(15_000) });
-    if (res.status !== 201) throw new Error(`challenge refused: ${res.status} ${await res.text()}`);
-    const { challenge } = (await res.json()) as { challenge: string };
-    const path = `/v1/sectors/${sectorId}/ws`;
-    const sig = toHex(signAuth(key.secretKey, nid, fromHex(challenge), `GET ${path}`));
-    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}${path}?key=${toHex(key.publicKey)}&challenge=${challenge}&sig=${sig}`, { maxPayload: 16 << 20 });
+    const socketUrl = await new EdgeApi({ url, timeoutMs: 15_000, node: { key, networkId: nid } }).socketUrl(sectorId);
+    if (!socketUrl.ok) throw new Error(`challenge refused: ${socketUrl.status} ${socketUrl.code}`);
+    const ws = new WebSocket(socketUrl.value, { maxPayload: 16 << 20 });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('no welcome within 15 s')), 15_000);
       ws.once('message', (data) => {
@@ -504,7 +503,7 @@ async function runRelay(url: string, spec: NetworkSpec, headers: Map<number, str
       const batch = list.slice(at, at + args.batch);
       at += args.batch;
       const id = ++frameId;
-      const frame = `{"type":"headers","id":${id},"headers":["${batch.join('","')}"]}`;
+      const frame = JSON.stringify({ type: 'headers', id, headers: batch } satisfies NodeFrame);
       const counted = measuring;
       const t0 = performance.now();
       const r = await own[turn % own.length]!.send(id, frame);

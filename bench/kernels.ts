@@ -16,9 +16,9 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { concatBytes, devnetSpec, sha256, utf8ToBytes, toHex } from '../core/index.js';
 import type { BackendName, KernelBackend, Sha256dScanJob } from '../core/kernel.js';
-import { directPool, workerPool, type ScanPool } from '../node/kernel-pool.js';
+import { directPool, workerPool, type ScanPool } from '../platform/node/kernel-pool.js';
 import type { SectorParams } from '../core/params.js';
-import { backendCandidates } from '../node/kernels.js';
+import { backendCandidates } from '../platform/node/kernels.js';
 
 export interface BenchOptions {
   root: string;

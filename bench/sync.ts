@@ -38,13 +38,13 @@ import { bitsToTarget } from '../core/target.js';
 import { signTx, type Tx } from '../core/tx.js';
 import { blockSignatureChecks, BlockQueue } from '../node/block-queue.js';
 import { Chain } from '../node/chain.js';
-import { selectKernel } from '../node/kernels.js';
-import { packageInfo } from '../node/package-info.js';
+import { selectKernel } from '../platform/node/kernels.js';
+import { packageInfo } from '../platform/node/package-info.js';
 import { SectorNode } from '../node/sector-node.js';
 import { cachedVerifier, SignatureCache } from '../node/sig-cache.js';
 import { openStore } from '../node/store.js';
 import { defaultVerifyThreads, VerifyPool } from '../node/verify-pool.js';
-import { fastVerifier } from '../node/verify.js';
+import { fastVerifier } from '../platform/node/verify.js';
 
 const FORMAT = 'pouw-bench-sync/1';
 const KEYS = 8;

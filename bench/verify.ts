@@ -9,7 +9,7 @@
 import { createPublicKey, verify as opensslVerify } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { keyPairFromSeed, sign, verify as strictVerify, type Verifier } from '../core/keys.js';
-import { fastVerifier } from '../node/verify.js';
+import { fastVerifier } from '../platform/node/verify.js';
 
 const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1]) || 1;
 const N = 512;

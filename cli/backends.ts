@@ -5,8 +5,8 @@
  * available one is what a miner uses unless POUW_KERNEL names another.
  * @module
  */
-import { probeKernels, type BackendStatus } from '../node/kernels.js';
-import { packageInfo } from '../node/package-info.js';
+import { probeKernels, type BackendStatus } from '../platform/node/kernels.js';
+import { packageInfo } from '../platform/node/package-info.js';
 
 export type BackendProbe = BackendStatus;
 export { NATIVE_ADDON } from '../native/index.js';

@@ -14,7 +14,7 @@ import { BACKEND_ORDER, type BackendName } from '../core/kernel.js';
 import { PouwError } from '../core/errors.js';
 import { devnetSpec, findSector } from '../core/params.js';
 import { runBench, type BenchReport } from '../bench/kernels.js';
-import { packageInfo } from '../node/package-info.js';
+import { packageInfo } from '../platform/node/package-info.js';
 import { addJsonOption, intArg, type JsonOpts } from './options.js';
 import { formatTable, Output } from './output.js';
 

@@ -47,8 +47,9 @@ import { addressOf } from '../core/keys.js';
 import { devnetSpec, type NetworkSpec, type SectorParams } from '../core/params.js';
 import { windowOf } from '../core/time.js';
 import { encodeTx, MAIN_CHAIN, signTx } from '../core/tx.js';
+import { EdgeApi } from '../api/client.js';
 import { startEdge, type EdgeServer } from '../edge/node-server.js';
-import { packageInfo } from '../node/package-info.js';
+import { packageInfo } from '../platform/node/package-info.js';
 import type { StoredKey } from './keystore.js';
 import { openKey } from './node.js';
 import { DevnetView, formatWork, type BeaconSeen, type DevnetSnapshot, type DevnetSummary, type SectorRow } from './devnet-view.js';
@@ -180,6 +181,7 @@ class Devnet {
   private readonly spec: NetworkSpec;
   private readonly nodes: DevnetNode[] = [];
   private edge?: EdgeServer;
+  private api?: EdgeApi;
   private edgeLog?: WriteStream;
   private mainKey?: StoredKey;
   private readonly pendingMain = new Map<string, { window: number }>();
@@ -373,14 +375,10 @@ class Devnet {
     this.event('node-event', { node: n.name, sector: n.sector.slug, event: e }, text);
   }
 
-  private async edgeJson(path: string, body?: unknown): Promise<{ status: number; body: any }> {
-    const res = await fetch(this.edge!.url + path, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(5000),
-    });
-    return { status: res.status, body: await res.json().catch(() => undefined) };
+  /** The edge's public API, through the contract's client. */
+  private get edgeApi(): EdgeApi {
+    this.api ??= new EdgeApi({ url: this.edge!.url, timeoutMs: 5000 });
+    return this.api;
   }
 
   /** One signed MAIN transfer to the edge (a self-transfer of the devnet key: intake and routing, not balances). */
@@ -394,14 +392,14 @@ class Devnet {
       networkId(this.spec),
     );
     try {
-      const r = await this.edgeJson('/v1/main/tx', { tx: toHex(encodeTx(tx)) });
-      if (r.status !== 202 && r.status !== 200) {
-        this.event('main-refused', { nonce, status: r.status, error: r.body?.error }, `warning: the edge refused a MAIN tx: ${r.body?.error?.code ?? r.status}`);
+      const r = await this.edgeApi.call('main-submit', { body: { tx, raw: encodeTx(tx) } });
+      if (!r.ok) {
+        this.event('main-refused', { nonce, status: r.status, error: { code: r.code, message: r.message } }, `warning: the edge refused a MAIN tx: ${r.code}`);
         return;
       }
       this.submitted++;
-      this.pendingMain.set(r.body.txid, { window: r.body.window });
-      this.event('main-submitted', { txid: r.body.txid, window: r.body.window, nonce });
+      this.pendingMain.set(r.value.txid, { window: r.value.window });
+      this.event('main-submitted', { txid: r.value.txid, window: r.value.window, nonce });
     } catch (e) {
       this.event('main-refused', { nonce, error: { code: 'edge-unreachable', message: (e as Error).message } });
     }
@@ -435,8 +433,8 @@ class Devnet {
 
   private async pollEdge(): Promise<void> {
     try {
-      const sectors = await this.edgeJson('/v1/sectors');
-      for (const s of (sectors.body?.sectors ?? []) as { id: number; tip: { height: number; header: string } }[]) {
+      const sectors = await this.edgeApi.call('sectors');
+      for (const s of sectors.ok ? sectors.value.sectors : []) {
         this.edgeTips.set(s.id, { height: s.tip.height, bits: decodeHeader(fromHex(s.tip.header)).bits });
       }
       await this.pollBeacon();
@@ -455,33 +453,33 @@ class Devnet {
     const current = windowOf(Date.now(), this.spec.genesisTimeMs, this.spec.main.windowMs);
     const floor = this.latestBeacon?.window ?? this.beaconAtStart;
     if (current <= floor) return;
-    let found = await this.edgeJson(`/v1/beacon/${current}`);
-    if (found.status !== 200) {
+    let found = await this.edgeApi.call('beacon', { params: { window: current } });
+    if (!found.ok) {
       for (let w = floor + 1, steps = 0; w < current && steps < 16; w++, steps++) {
-        const r = await this.edgeJson(`/v1/beacon/${w}`);
-        if (r.status !== 200) break;
+        const r = await this.edgeApi.call('beacon', { params: { window: w } });
+        if (!r.ok) break;
         found = r;
       }
     }
-    if (found.status !== 200) return;
-    const b = found.body as { window: number; beacon: string; anchors: { sectorId: number; height: number }[] };
+    if (!found.ok) return;
+    const b = found.value;
     this.latestBeacon = { window: b.window, beacon: b.beacon, anchors: b.anchors.map((a) => ({ sectorId: a.sectorId, height: a.height })) };
     this.event('beacon', this.latestBeacon);
   }
 
   private async pollMain(): Promise<void> {
     for (const [txid, p] of [...this.pendingMain].slice(0, 32)) {
-      const r = await this.edgeJson(`/v1/main/tx/${txid}`);
-      if (r.status !== 200 || r.body.status === 'pending') continue;
+      const r = await this.edgeApi.call('main-status', { params: { txid } });
+      if (!r.ok || r.value.status === 'pending') continue;
       this.pendingMain.delete(txid);
       this.assigned++;
       this.watching.add(txid);
-      this.event('main-assigned', { txid, window: p.window, beaconWindow: r.body.beaconWindow, beacon: r.body.beacon, assigned: r.body.assigned });
+      this.event('main-assigned', { txid, window: p.window, beaconWindow: r.value.beaconWindow, beacon: r.value.beacon, assigned: r.value.assigned });
     }
     for (const txid of [...this.watching].slice(0, 32)) {
-      const r = await this.edgeJson(`/v1/main/tx/${txid}`);
-      if (r.status !== 200) continue;
-      const body = r.body as { assigned: number[]; records: { sectorId: number }[]; final: boolean };
+      const r = await this.edgeApi.call('main-status', { params: { txid } });
+      if (!r.ok) continue;
+      const body = r.value;
       if (!this.recorded.has(txid) && body.assigned.every((s) => body.records.some((x) => x.sectorId === s))) {
         this.recorded.add(txid);
         this.event('main-recorded', { txid, records: body.records });

@@ -18,7 +18,7 @@ import { registerConfigCommands } from './config.js';
 import { registerDevnetCommand } from './devnet.js';
 import { registerKeysCommands } from './keys.js';
 import { EXIT, exitCodeFor, Output } from './output.js';
-import { packageInfo } from '../node/package-info.js';
+import { packageInfo } from '../platform/node/package-info.js';
 import { printVersion, registerVersionCommand } from './version.js';
 import { pouwPaths } from './paths.js';
 import { applyConfigFile, checkConfig, readConfigFile } from './settings.js';

@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import { type BackendProbe, preferredBackend, probeBackends } from './backends.js';
 import { addJsonOption, type JsonOpts } from './options.js';
 import { formatRows, Output, type Palette } from './output.js';
-import { packageInfo } from '../node/package-info.js';
+import { packageInfo } from '../platform/node/package-info.js';
 
 export interface VersionInfo {
   version: string;

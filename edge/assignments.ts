@@ -29,7 +29,7 @@
  */
 import { verifyBodyInclusion, type BodyInclusionProof } from '../core/block.js';
 import { fromHex, toHex } from '../core/bytes.js';
-import { blockId, encodeHeader, type BlockHeader } from '../core/header.js';
+import { blockId, type BlockHeader } from '../core/header.js';
 import type { Verifier } from '../core/keys.js';
 import type { NetworkSpec } from '../core/params.js';
 import { encodeMainRecord, encodeWitnessRecord, MAIN_RECORD_MAX_DELAY_WINDOWS } from '../core/record.js';
@@ -37,10 +37,13 @@ import { selectSectors } from '../core/select.js';
 import { windowEnd, windowOf } from '../core/time.js';
 import { checkTx, decodeTx, encodeTx, MAIN_CHAIN } from '../core/tx.js';
 import type { Beacons } from './beacons.js';
-import { reject, unwrap } from './errors.js';
+import { reject, unwrap } from '../api/errors.js';
 import type { HeaderTree } from './header-tree.js';
-import { headerOf, intOf, objectOf, proofJson, proofOf, sectorOf, txidOf, txOf, type ProofJson } from './input.js';
-import type { Push, SelectionJson } from './messages.js';
+import { proofJson, sectorOf, txidOf, type ProofJson, type SelectionJson } from '../api/codec.js';
+import { mainAssignmentFrame, witnessRequestFrame } from '../api/frames.js';
+import type { AssignmentStatusJson, ConversionReport, IntakeJson, RecordJson, RecordReport } from '../api/routes.js';
+import type { Tx } from '../core/tx.js';
+import type { Push } from './messages.js';
 import type { Sql } from './sql.js';
 
 export type RecordKind = 'main' | 'witness';
@@ -66,32 +69,6 @@ interface RecordRow {
   block_id: Uint8Array;
   height: number;
   reported_by: string;
-}
-
-export interface RecordJson {
-  sectorId: number;
-  blockId: string;
-  height: number;
-  confirmations: number;
-  reportedBy: string;
-}
-
-export interface AssignmentStatus {
-  txid: string;
-  kind: 'main' | 'conversion';
-  tx: string;
-  window: number;
-  beaconWindow: number;
-  status: 'pending' | 'assigned' | 'final';
-  beacon: string | null;
-  /** Primary sectors: they must record (MAIN) or witness (conversion). */
-  assigned: number[];
-  fallback: number[];
-  order: number[];
-  records: RecordJson[];
-  confirmationsRequired: number;
-  final: boolean;
-  origin?: { sectorId: number; blockId: string; height: number; confirmations: number };
 }
 
 export interface Answer {
@@ -120,23 +97,19 @@ export class Assignments {
   }
 
   /** POST /v1/main/tx: 202 for a new tx, 200 with the stored answer for a replay. */
-  submitMain(body: unknown, nowMs: number): Answer {
-    const { tx, raw } = txOf(objectOf(body, 'body').tx);
+  submitMain({ tx, raw }: { tx: Tx; raw: Uint8Array }, nowMs: number): Answer {
     // Format, chain 0 and the sender's signature on this network; balances are the MAIN fold's business.
     const txid = unwrap(checkTx(tx, { networkId: this.networkId, chain: MAIN_CHAIN, verify: this.verify }));
     const known = this.row('main', txid);
     if (known) return { status: 200, body: this.intakeAnswer('main', known) };
     const window = this.windowAt(nowMs);
     this.sql.run('INSERT INTO main_txs (txid, raw, window_no, received_ms) VALUES (?, ?, ?, ?)', txid, raw, window, nowMs);
-    return { status: 202, body: { txid: toHex(txid), window, status: 'pending' } };
+    const answer: IntakeJson = { txid: toHex(txid), window, status: 'pending' };
+    return { status: 202, body: answer };
   }
 
   /** POST /v1/conversions: a confirmed Convert tx becomes a witness request. */
-  submitConversion(body: unknown, nowMs: number): Answer {
-    const b = objectOf(body, 'body');
-    const { tx, raw } = txOf(b.tx);
-    const header = headerOf(b.header);
-    const proof = proofOf(b.proof);
+  submitConversion({ tx, raw, header, proof }: ConversionReport, nowMs: number): Answer {
     // Only a Convert tx locks sector tokens for MAIN.
     if (tx.payload.kind !== 'convert') reject('not-a-conversion', `a ${tx.payload.kind} tx converts nothing`);
     const origin = sectorOf(this.spec, header.sectorId);
@@ -167,7 +140,8 @@ export class Assignments {
       window,
       nowMs,
     );
-    return { status: 202, body: { txid: toHex(txid), origin: origin.id, window, status: 'pending' } };
+    const answer: IntakeJson = { txid: toHex(txid), origin: origin.id, window, status: 'pending' };
+    return { status: 202, body: answer };
   }
 
   /**
@@ -225,7 +199,7 @@ export class Assignments {
 
   private assign(kind: RecordKind, row: TxRow, beacon: Uint8Array, beaconWindow: number, nowMs: number): Push {
     const m = this.spec.main;
-    const sel = unwrap(
+    const selection = unwrap(
       selectSectors({
         purpose: kind === 'main' ? 'record' : 'witness',
         beacon,
@@ -235,40 +209,36 @@ export class Assignments {
         count: kind === 'main' ? m.recordSectors : m.witnessSectors,
       }),
     );
-    const selection: SelectionJson = { order: sel.order, primary: sel.primary, fallback: sel.fallback };
-    this.sql.run(`UPDATE ${TABLE[kind]} SET beacon = ?, selection = ?, assigned_ms = ? WHERE txid = ?`, beacon, JSON.stringify(selection), nowMs, row.txid);
-    const base = { txid: toHex(row.txid), tx: toHex(row.raw), window: row.window_no, beaconWindow, beacon: toHex(beacon), selection };
-    if (kind === 'main') return { sectors: sel.primary, message: { type: 'main-assignment', purpose: 'record', ...base } };
+    const stored: SelectionJson = { order: selection.order, primary: selection.primary, fallback: selection.fallback };
+    this.sql.run(`UPDATE ${TABLE[kind]} SET beacon = ?, selection = ?, assigned_ms = ? WHERE txid = ?`, beacon, JSON.stringify(stored), nowMs, row.txid);
+    const base = { txid: row.txid, raw: row.raw, window: row.window_no, beaconWindow, beacon, selection };
+    if (kind === 'main') return { sectors: selection.primary, message: mainAssignmentFrame(base) };
     const originHeader = this.tree.get(row.origin_block!)!;
     return {
-      sectors: sel.primary,
-      message: {
-        type: 'witness-request',
-        purpose: 'witness',
+      sectors: selection.primary,
+      message: witnessRequestFrame({
         ...base,
         origin: {
           sectorId: row.origin_sector!,
-          blockId: toHex(row.origin_block!),
+          blockId: row.origin_block!,
           height: row.origin_height!,
-          header: toHex(encodeHeader(originHeader.header)),
+          header: originHeader.header,
           proof: JSON.parse(row.origin_proof!) as ProofJson,
         },
-      },
+      }),
     };
   }
 
   /** POST /v1/main/tx/:txid/records and /v1/conversions/:txid/records. */
-  reportRecord(kind: RecordKind, txidParam: string | undefined, body: unknown, reporter: string, nowMs: number): Answer {
+  reportRecord(kind: RecordKind, txidParam: string | undefined, report: () => RecordReport, reporter: string, nowMs: number): Answer {
     const txid = txidOf(txidParam);
     const row = this.row(kind, txid);
     if (row === undefined) reject(UNKNOWN[kind], `no ${kind === 'main' ? 'MAIN tx' : 'conversion'} ${toHex(txid)}`);
     if (row.beacon === null || row.selection === null) reject('not-assigned', `R_${row.window_no + 1} is not published yet, so no sector is assigned`);
     // A tx taken before genesis (window −1) was drawn with R_0, but no record entry can name window −1.
     if (row.window_no < 0) reject('not-recordable', 'a tx taken before genesis (window -1) has no record encoding');
-    const b = objectOf(body, 'body');
-    const sector = sectorOf(this.spec, intOf(b.sectorId, 'sectorId', 1, 0xffffffff));
-    const header = headerOf(b.header);
-    const proof = proofOf(b.proof);
+    const { sectorId, header, proof } = report();
+    const sector = sectorOf(this.spec, sectorId);
     if (header.sectorId !== sector.id) reject('bad-sector', `the header is of sector ${header.sectorId}, not ${sector.id}`);
     const selection = JSON.parse(row.selection) as SelectionJson;
     // Only sectors of the draw may record; anyone else's record proves nothing.
@@ -325,12 +295,12 @@ export class Assignments {
   }
 
   /** The answer to an intake: what a replay of the same txid gets again. */
-  private intakeAnswer(kind: RecordKind, row: TxRow): { txid: string; origin?: number; window: number; status: AssignmentStatus['status'] } {
+  private intakeAnswer(kind: RecordKind, row: TxRow): IntakeJson {
     const s = this.statusOf(kind, row);
     return kind === 'main' ? { txid: s.txid, window: s.window, status: s.status } : { txid: s.txid, origin: row.origin_sector!, window: s.window, status: s.status };
   }
 
-  private statusOf(kind: RecordKind, row: TxRow): AssignmentStatus {
+  private statusOf(kind: RecordKind, row: TxRow): AssignmentStatusJson {
     const selection: SelectionJson = row.selection ? (JSON.parse(row.selection) as SelectionJson) : { order: [], primary: [], fallback: [] };
     const records = this.sql
       .all<RecordRow>('SELECT sector_id, block_id, height, reported_by FROM records WHERE kind = ? AND txid = ? ORDER BY sector_id, height, block_id', kind, row.txid)
@@ -340,7 +310,7 @@ export class Assignments {
       });
     const need = this.spec.main.mainConfirmations;
     const final = selection.primary.length > 0 && selection.primary.every((s) => records.some((r) => r.sectorId === s && r.confirmations >= need));
-    const out: AssignmentStatus = {
+    const out: AssignmentStatusJson = {
       txid: toHex(row.txid),
       kind: kind === 'main' ? 'main' : 'conversion',
       tx: toHex(row.raw),

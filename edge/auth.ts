@@ -1,50 +1,23 @@
 /**
- * Node authentication: the edge hands out random 32-byte challenges; a node
- * proves it holds its ed25519 node key by signing
- *
- *   H_tag("pouw/edge-auth", network id ‖ challenge ‖ utf8(scope))
- *
- * where `scope` is the request it authorizes, `"<METHOD> <path>"` (e.g.
- * `"GET /v1/sectors/1/ws"`, `"POST /v1/main/tx/<txid>/records"`). The
- * network id keeps a signature on one network; the scope keeps a signature
- * for one request from authorizing another. A challenge expires after
- * `challengeTtlMs` and is spent by the first request whose signature verifies
- * (a bad signature does not spend it).
+ * The server's side of node authentication: it hands out random 32-byte
+ * challenges and spends one on the first request whose signature over its
+ * scope verifies (the message and its signing are the contract's,
+ * api/auth.ts). A challenge expires after `challengeTtlMs`; a bad signature
+ * does not spend it.
  *
  * Authentication names a node; it grants no trust. Everything a node reports
- * is verified against headers and proofs. `authMessage` and `signAuth` are
- * pure, for nodes and tests; `Challenges` is the SQL part.
+ * is verified against headers and proofs.
  * @module
  */
-import { toHex, utf8ToBytes } from '../core/bytes.js';
-import { taggedHash } from '../core/hash.js';
-import { sign, verify as strictVerify, type Verifier } from '../core/keys.js';
-import { reject } from './errors.js';
-import { hexOf } from './input.js';
+import { toHex } from '../core/bytes.js';
+import { verify as strictVerify, type Verifier } from '../core/keys.js';
+import { authMessage, CHALLENGE_BYTES, type AuthInput } from '../api/auth.js';
+import { hexOf } from '../api/codec.js';
+import { reject } from '../api/errors.js';
 import type { Sql } from './sql.js';
 
-/** The hash tag of node authentication messages (edge-only, not a consensus tag). */
-export const AUTH_TAG = 'pouw/edge-auth';
-export const CHALLENGE_BYTES = 32;
 /** Expired challenges deleted per issuance at most. */
 const PRUNE_BATCH = 64;
-
-/** The 32 bytes a node signs to authorize `scope` with `challenge`. */
-export function authMessage(networkId: Uint8Array, challenge: Uint8Array, scope: string): Uint8Array {
-  return taggedHash(AUTH_TAG, networkId, challenge, utf8ToBytes(scope));
-}
-
-/** A node's signature for one request. */
-export function signAuth(secretKey: Uint8Array, networkId: Uint8Array, challenge: Uint8Array, scope: string): Uint8Array {
-  return sign(authMessage(networkId, challenge, scope), secretKey);
-}
-
-/** What a request presents: hex strings as received (headers or query), unchecked. */
-export interface AuthInput {
-  key?: string | null;
-  challenge?: string | null;
-  sig?: string | null;
-}
 
 export class Challenges {
   constructor(

@@ -19,26 +19,12 @@ import { initialBeacon, beaconHash } from '../core/beacon.js';
 import { toHex } from '../core/bytes.js';
 import type { NetworkSpec } from '../core/params.js';
 import { windowEnd } from '../core/time.js';
+import type { AnchorJson, BeaconJson } from '../api/routes.js';
 import type { HeaderTree } from './header-tree.js';
 import type { Sql } from './sql.js';
 
 /** Windows computed per call at most. */
 const MAX_STEPS = 4096;
-
-export interface AnchorJson {
-  sectorId: number;
-  id: string;
-  height: number;
-}
-
-export interface BeaconJson {
-  window: number;
-  beacon: string;
-  prev: string;
-  /** The last millisecond of window − 1: the anchors' median-time-past bound. */
-  cutoffMs: number;
-  anchors: AnchorJson[];
-}
 
 interface BeaconRow {
   window_no: number;

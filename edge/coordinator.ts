@@ -29,40 +29,42 @@
 import { toHex } from '../core/bytes.js';
 import { PouwError } from '../core/errors.js';
 import { genesisId, networkId } from '../core/genesis.js';
-import { encodeHeader } from '../core/header.js';
-import { specProblems, type NetworkSpec } from '../core/params.js';
+import { encodeHeader, type BlockHeader } from '../core/header.js';
+import { specProblems, type NetworkSpec, type SectorParams } from '../core/params.js';
 import type { Verifier } from '../core/keys.js';
 import { windowOf } from '../core/time.js';
+import type { AuthInput } from '../api/auth.js';
+import { decimalOf, headerJson, sectorOf } from '../api/codec.js';
+import { errorBody, reject } from '../api/errors.js';
+import {
+  conversionBody,
+  mainSubmitBody,
+  recordBody,
+  relayBody,
+  ROUTE_NAMES,
+  ROUTES,
+  type HeaderRangeJson,
+  type RelayJson,
+  type RouteName,
+  type SectorsJson,
+  type TipJson,
+  type ParseLimits,
+} from '../api/routes.js';
 import { Assignments, type Answer } from './assignments.js';
-import { Challenges, type AuthInput } from './auth.js';
+import { Challenges } from './auth.js';
 import { Beacons } from './beacons.js';
-import { errorBody, reject, statusOf } from './errors.js';
-import { HeaderTree, headerJson, type TreeHeader } from './header-tree.js';
-import { decimalOf, headerOf, objectOf, sectorOf } from './input.js';
+import { statusOf } from './errors.js';
+import { HeaderTree, type TreeHeader } from './header-tree.js';
 import type { Push } from './messages.js';
 import { RateLimiter, type RateLimit } from './rate.js';
 import { migrate } from './schema.js';
 import type { Sql } from './sql.js';
 
-export type EdgeOp =
-  | 'health'
-  | 'sectors'
-  | 'tip'
-  | 'header-range'
-  | 'headers'
-  | 'socket'
-  | 'beacon'
-  | 'main-submit'
-  | 'main-status'
-  | 'main-record'
-  | 'conversion-submit'
-  | 'conversion-status'
-  | 'conversion-record'
-  | 'challenge'
-  | 'advance';
+/** What a request asks: one of the contract's routes, or 'advance' (the runtime's timer or alarm). */
+export type EdgeOp = RouteName | 'advance';
 
-/** Operations only an authenticated node may call. */
-export const NODE_OPS: ReadonlySet<EdgeOp> = new Set(['headers', 'socket', 'main-record', 'conversion-submit', 'conversion-record']);
+/** Operations only an authenticated node may call: the contract's node routes. */
+export const NODE_OPS: ReadonlySet<EdgeOp> = new Set(ROUTE_NAMES.filter((n) => ROUTES[n].node));
 
 export interface EdgeLimits {
   /** Per client IP, every request. */
@@ -121,16 +123,6 @@ export interface CoordinatorOptions {
   verify?: Verifier;
 }
 
-export interface TipJson {
-  sectorId: number;
-  id: string;
-  height: number;
-  timeMs: number;
-  mtpMs: number;
-  cumulativeWork: string;
-  header: string;
-}
-
 function tipJson(t: TreeHeader): TipJson {
   return {
     sectorId: t.sectorId,
@@ -157,6 +149,7 @@ export class Coordinator {
   private readonly challenges: Challenges;
   private readonly rate: RateLimiter;
   private readonly genesisIds: Map<number, string>;
+  private readonly parseLimits: ParseLimits;
 
   /** Migrates the schema, checks the database belongs to this network, and seeds genesis headers. */
   constructor(
@@ -168,6 +161,7 @@ export class Coordinator {
     this.spec = options.spec;
     this.networkId = networkId(this.spec);
     this.limits = { ...DEFAULT_EDGE_LIMITS, ...options.limits };
+    this.parseLimits = { maxHeaders: this.limits.maxHeadersPerRequest };
     this.now = options.now ?? (() => Date.now());
     this.randomBytes = options.randomBytes ?? ((n) => globalThis.crypto.getRandomValues(new Uint8Array(n)));
     this.tree = new HeaderTree(sql, this.spec);
@@ -231,10 +225,13 @@ export class Coordinator {
         const from = decimalOf(p.from ?? '0', 'from', 0, Number.MAX_SAFE_INTEGER);
         const count = decimalOf(p.count ?? String(this.limits.maxHeadersPerRequest), 'count', 1, this.limits.maxHeadersPerRequest);
         const headers = this.tree.range(sector.id, from, count).map(headerJson);
-        return { status: 200, body: { sectorId: sector.id, from, headers, tip: tipJson(this.tree.tip(sector.id)) } };
+        const body: HeaderRangeJson = { sectorId: sector.id, from, headers, tip: tipJson(this.tree.tip(sector.id)) };
+        return { status: 200, body };
       }
-      case 'headers':
-        return this.relayHeaders(p.sector, req.body, nowMs, pushes);
+      case 'headers': {
+        const sector = sectorOf(this.spec, p.sector);
+        return this.relayHeaders(sector, relayBody.parse(req.body, this.parseLimits).headers, nowMs, pushes);
+      }
       case 'socket':
         return { status: 200, body: { sectorId: sectorOf(this.spec, p.sector).id, key: nodeKey } };
       case 'beacon': {
@@ -243,17 +240,17 @@ export class Coordinator {
         return r.ok ? { status: 200, body: r.value } : { status: statusOf(r.code), body: errorBody(r.code, r.message) };
       }
       case 'main-submit':
-        return this.assignments.submitMain(req.body, nowMs);
+        return this.assignments.submitMain(mainSubmitBody.parse(req.body, this.parseLimits), nowMs);
       case 'main-status':
         return this.assignments.status('main', p.txid);
       case 'main-record':
-        return this.assignments.reportRecord('main', p.txid, req.body, nodeKey!, nowMs);
+        return this.assignments.reportRecord('main', p.txid, () => recordBody.parse(req.body, this.parseLimits), nodeKey!, nowMs);
       case 'conversion-submit':
-        return this.assignments.submitConversion(req.body, nowMs);
+        return this.assignments.submitConversion(conversionBody.parse(req.body, this.parseLimits), nowMs);
       case 'conversion-status':
         return this.assignments.status('witness', p.txid);
       case 'conversion-record':
-        return this.assignments.reportRecord('witness', p.txid, req.body, nodeKey!, nowMs);
+        return this.assignments.reportRecord('witness', p.txid, () => recordBody.parse(req.body, this.parseLimits), nodeKey!, nowMs);
       case 'challenge':
         return { status: 201, body: this.challenges.issue(this.randomBytes(32), nowMs) };
       case 'advance':
@@ -264,16 +261,12 @@ export class Coordinator {
   }
 
   /** Checks and stores a batch of headers in order; one refusal refuses the batch. */
-  private relayHeaders(sectorRef: string | undefined, body: unknown, nowMs: number, pushes: Push[]): Answer {
-    const sector = sectorOf(this.spec, sectorRef);
-    const list = objectOf(body, 'body').headers;
-    const max = this.limits.maxHeadersPerRequest;
-    if (!Array.isArray(list) || list.length === 0 || list.length > max) reject('bad-request', `"headers" must be a list of 1..${max} hex headers`);
-    const accepted: { id: string; height: number; status: 'new' | 'known' }[] = [];
+  private relayHeaders(sector: SectorParams, list: BlockHeader[], nowMs: number, pushes: Push[]): Answer {
+    const accepted: RelayJson['accepted'] = [];
     const fresh: TreeHeader[] = [];
     for (let i = 0; i < list.length; i++) {
       try {
-        const r = this.tree.accept(headerOf(list[i], `headers[${i}]`), sector, nowMs);
+        const r = this.tree.accept(list[i]!, sector, nowMs);
         accepted.push({ id: toHex(r.header.id), height: r.header.height, status: r.status });
         if (r.status === 'new') fresh.push(r.header);
       } catch (e) {
@@ -284,10 +277,11 @@ export class Coordinator {
     if (fresh.length > 0) {
       pushes.push({ sectors: this.spec.sectors.map((s) => s.id), message: { type: 'headers', sectorId: sector.id, headers: fresh.map(headerJson) } });
     }
-    return { status: 200, body: { sectorId: sector.id, accepted, tip: tipJson(this.tree.tip(sector.id)) } };
+    const body: RelayJson = { sectorId: sector.id, accepted, tip: tipJson(this.tree.tip(sector.id)) };
+    return { status: 200, body };
   }
 
-  private sectorsJson(nowMs: number) {
+  private sectorsJson(nowMs: number): SectorsJson {
     const m = this.spec.main;
     return {
       network: this.spec.name,

@@ -1,15 +1,12 @@
 /**
- * How the edge answers a refusal: every error is `{ error: { code, message } }`
- * with an HTTP status chosen from its code. Inside the coordinator a refusal is
- * thrown as `PouwError(code, message)` (core's one operational error class), so
- * a handler can stop at its first failed check; `Coordinator.handle` catches it,
- * and the transaction's savepoint undoes whatever the handler had written.
+ * The HTTP status each error code of the edge API travels with. The codes
+ * and the error body are the contract's (api/errors.ts); statuses are this
+ * server's business alone: clients read codes.
  *
  * Consensus codes from core (`high-hash`, `bad-diffbits`, `tx-bad-signature`,
  * ...) keep their names and map to 422; decoder codes (`codec-*`) to 400.
  * @module
  */
-import { PouwError, type Fail } from '../core/errors.js';
 
 const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   'bad-json': 400,
@@ -37,23 +34,4 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
 /** HTTP status of an error code: listed codes, 400 for decoder codes, 422 for every rule a request broke. */
 export function statusOf(code: string): number {
   return STATUS_BY_CODE[code] ?? (code.startsWith('codec-') ? 400 : 422);
-}
-
-export interface ErrorBody {
-  error: { code: string; message: string };
-}
-
-export function errorBody(code: string, message: string): ErrorBody {
-  return { error: { code, message } };
-}
-
-/** Stops a handler with a coded refusal. */
-export function reject(code: string, message: string): never {
-  throw new PouwError(code, message);
-}
-
-/** Unwraps a core Result, turning its failure into a refusal with the same code. */
-export function unwrap<T>(r: { ok: true; value: T } | Fail, context = ''): T {
-  if (r.ok) return r.value;
-  return reject(r.code, context ? `${context}: ${r.detail}` : r.detail);
 }

@@ -26,7 +26,7 @@ import type { NetworkSpec, SectorParams } from '../core/params.js';
 import { bitsToTarget, workForTarget } from '../core/target.js';
 import { medianTimePast } from '../core/time.js';
 import { checkHeaderContext, checkHeaderWork, expectedBits } from '../core/validate.js';
-import { reject, unwrap } from './errors.js';
+import { reject, unwrap } from '../api/errors.js';
 import { WORK_DIGITS } from './schema.js';
 import type { Sql } from './sql.js';
 
@@ -39,13 +39,6 @@ export interface TreeHeader {
   mtpMs: number;
   /** Cumulative work from genesis. */
   work: bigint;
-}
-
-export interface HeaderJson {
-  id: string;
-  sectorId: number;
-  height: number;
-  header: string;
 }
 
 interface HeaderRow {
@@ -81,10 +74,6 @@ function blockWork(bits: number): bigint {
   const t = bitsToTarget(bits);
   if (!t.ok) throw new RangeError(`bits 0x${bits.toString(16)} of an accepted header do not decode`);
   return workForTarget(t.value);
-}
-
-export function headerJson(h: TreeHeader): HeaderJson {
-  return { id: toHex(h.id), sectorId: h.sectorId, height: h.height, header: toHex(encodeHeader(h.header)) };
 }
 
 export class HeaderTree {

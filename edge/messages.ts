@@ -1,71 +1,27 @@
 /**
- * What travels on a node's sector WebSocket (JSON text frames), in both
- * directions, and the runtime-neutral handling of what a node sends.
- *
- * Edge → node: `welcome` on connect; `headers` relayed from any sector;
- * `main-assignment` to the sectors drawn to record a MAIN tx;
- * `witness-request` to the sectors drawn to witness a conversion; `reply` to
- * a node's own message. Assignments carry the tx, its window, the beacon and
- * the whole selection, so a node recomputes the draw before acting on it.
- *
- * Node → edge: `{type:'headers', id?, headers:[hex]}` (the same checks as
- * POST /v1/sectors/:id/headers, already authenticated by the socket) and
- * `{type:'ping', id?}`. Anything else gets a `reply` with a 400 error.
+ * The edge's side of a node's sector WebSocket: each frame a node sends
+ * becomes the request its HTTP twin would make (api/frames.ts names them),
+ * handed to the coordinator with the key the socket was authenticated with,
+ * and the answer goes back as a `reply` frame with the route's status and
+ * body. Also the pushes, the frames the edge sends to every node of some
+ * sectors, grouped per sector for the runtime's hubs.
  * @module
  */
-import type { HeaderJson } from './header-tree.js';
-import type { ProofJson } from './input.js';
-import { errorBody } from './errors.js';
+import { parseNodeFrame, type EdgeFrame, type FrameId } from '../api/frames.js';
+import { errorBody } from '../api/errors.js';
+import type { RouteName } from '../api/routes.js';
+import { statusOf } from './errors.js';
 
-export interface SelectionJson {
-  order: number[];
-  primary: number[];
-  fallback: number[];
-}
-
-interface AssignmentBase {
-  txid: string;
-  /** The signed tx, hex of its core encoding. */
-  tx: string;
-  /** The window the tx arrived in; the draw uses R_{window+1}. */
-  window: number;
-  beaconWindow: number;
-  beacon: string;
-  selection: SelectionJson;
-}
-
-export interface MainAssignment extends AssignmentBase {
-  type: 'main-assignment';
-  purpose: 'record';
-}
-
-export interface WitnessRequest extends AssignmentBase {
-  type: 'witness-request';
-  purpose: 'witness';
-  /** Where the convert tx is confirmed: its block header and inclusion proof. */
-  origin: { sectorId: number; blockId: string; height: number; header: string; proof: ProofJson };
-}
-
-export type EdgeMessage =
-  | { type: 'welcome'; sectorId: number; key: string }
-  | { type: 'headers'; sectorId: number; headers: HeaderJson[] }
-  | MainAssignment
-  | WitnessRequest
-  | { type: 'reply'; id: string | number | null; status: number; body: unknown };
-
-/** A message for every node of the listed sectors. */
+/** A frame for every node of the listed sectors. */
 export interface Push {
   sectors: number[];
-  message: EdgeMessage;
+  message: EdgeFrame;
 }
 
-/** The largest frame a node may send (a full headers batch fits). */
-export const MAX_NODE_MESSAGE_BYTES = 512 * 1024;
-
-/** What handling a node's message needs of the coordinator: one request in, one answer out. */
+/** What handling a node's frame needs of the coordinator: one request in, one answer out. */
 export interface NodeMessageBackend {
   handle(req: {
-    op: 'headers';
+    op: Extract<RouteName, 'headers' | 'main-record' | 'conversion-record'>;
     params: Record<string, string>;
     body: unknown;
     nodeKey: string;
@@ -81,29 +37,22 @@ export async function handleNodeMessage(
   sectorId: number,
   nodeKey: string,
   data: string | ArrayBuffer,
-): Promise<{ reply: EdgeMessage; pushes: Push[] }> {
-  const reply = (id: string | number | null, status: number, body: unknown): EdgeMessage => ({ type: 'reply', id, status, body });
-  const size = typeof data === 'string' ? data.length : data.byteLength;
-  if (size > MAX_NODE_MESSAGE_BYTES) return { reply: reply(null, 413, errorBody('body-too-large', `frames are at most ${MAX_NODE_MESSAGE_BYTES} bytes`)), pushes: [] };
-  let msg: unknown;
-  try {
-    msg = JSON.parse(typeof data === 'string' ? data : new TextDecoder('utf-8', { fatal: true }).decode(data));
-  } catch {
-    return { reply: reply(null, 400, errorBody('bad-json', 'frames are JSON text')), pushes: [] };
-  }
-  const m = (typeof msg === 'object' && msg !== null && !Array.isArray(msg) ? msg : {}) as Record<string, unknown>;
-  const id = typeof m.id === 'string' || typeof m.id === 'number' ? m.id : null;
-  if (m.type === 'ping') return { reply: reply(id, 200, { type: 'pong' }), pushes: [] };
-  if (m.type === 'headers') {
-    const r = await backend.handle({ op: 'headers', params: { sector: String(sectorId) }, body: { headers: m.headers }, nodeKey });
-    return { reply: reply(id, r.status, r.body), pushes: r.pushes };
-  }
-  return { reply: reply(id, 400, errorBody('bad-request', 'a frame is {"type":"headers","headers":[hex]} or {"type":"ping"}')), pushes: [] };
+): Promise<{ reply: EdgeFrame; pushes: Push[] }> {
+  const reply = (id: FrameId, status: number, body: unknown): EdgeFrame => ({ type: 'reply', id, status, body });
+  const f = parseNodeFrame(data);
+  if (!f.ok) return { reply: reply(f.id, statusOf(f.code), errorBody(f.code, f.message)), pushes: [] };
+  const r = f.request;
+  if (r.type === 'ping') return { reply: reply(r.id, 200, { type: 'pong' }), pushes: [] };
+  const answer =
+    r.type === 'headers'
+      ? await backend.handle({ op: 'headers', params: { sector: String(sectorId) }, body: r.body, nodeKey })
+      : await backend.handle({ op: r.kind === 'main' ? 'main-record' : 'conversion-record', params: { txid: String(r.txid) }, body: r.body, nodeKey });
+  return { reply: reply(r.id, answer.status, answer.body), pushes: answer.pushes };
 }
 
-/** The pushes grouped per sector, each sector's messages in order. */
-export function messagesBySector(pushes: readonly Push[]): Map<number, EdgeMessage[]> {
-  const out = new Map<number, EdgeMessage[]>();
+/** The pushes grouped per sector, each sector's frames in order. */
+export function messagesBySector(pushes: readonly Push[]): Map<number, EdgeFrame[]> {
+  const out = new Map<number, EdgeFrame[]>();
   for (const p of pushes) {
     for (const s of p.sectors) {
       let list = out.get(s);

@@ -9,7 +9,7 @@
  * Differences from the Worker are only where the runtimes differ: sockets
  * live in this process (one map per sector), the client address is the TCP
  * peer's, a timer stands in for the Durable Object alarm, and signatures are
- * verified with OpenSSL through node/verify.ts (`fastVerifier`, which accepts
+ * verified with OpenSSL through platform/node/verify.ts (`fastVerifier`, which accepts
  * exactly what core's strict verifier accepts, about 10× faster).
  * @module
  */
@@ -26,11 +26,12 @@ import { WebSocketServer } from 'ws';
 import { PouwError } from '../core/errors.js';
 import type { Verifier } from '../core/keys.js';
 import type { NetworkSpec } from '../core/params.js';
-import { fastVerifier } from '../node/verify.js';
+import { fastVerifier } from '../platform/node/verify.js';
 import { createApp, type SocketHub } from './app.js';
 import { limitsFromEnv, specFromEnv } from './config.js';
 import { Coordinator, type EdgeLimits, type EdgeRequest, type EdgeResponse } from './coordinator.js';
-import { handleNodeMessage, MAX_NODE_MESSAGE_BYTES, messagesBySector, type EdgeMessage, type NodeMessageBackend, type Push } from './messages.js';
+import { MAX_NODE_FRAME_BYTES, type EdgeFrame } from '../api/frames.js';
+import { handleNodeMessage, messagesBySector, type NodeMessageBackend, type Push } from './messages.js';
 import { betterSqlite } from './sql.js';
 
 export interface StartEdgeOptions {
@@ -44,7 +45,7 @@ export interface StartEdgeOptions {
   limits?: Partial<EdgeLimits>;
   /** The clock, ms since the Unix epoch (default Date.now). */
   now?: () => number;
-  /** ed25519 verification of tx and node signatures (default node/verify.ts `fastVerifier()`). */
+  /** ed25519 verification of tx and node signatures (default platform/node/verify.ts `fastVerifier()`). */
   verify?: Verifier;
   log?: (line: string) => void;
 }
@@ -72,7 +73,7 @@ class LocalHub implements SocketHub {
         let set = this.sockets.get(sectorId);
         if (set === undefined) this.sockets.set(sectorId, (set = new Set()));
         set.add(ws);
-        ws.send(JSON.stringify({ type: 'welcome', sectorId, key } satisfies EdgeMessage));
+        ws.send(JSON.stringify({ type: 'welcome', sectorId, key } satisfies EdgeFrame));
       },
       onMessage: (e, ws) => {
         const data = typeof e.data === 'string' || e.data instanceof ArrayBuffer ? e.data : '';
@@ -168,7 +169,7 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
     clientIp: (c) => getConnInfo(c).remote.address ?? 'unknown',
     log,
   });
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_NODE_MESSAGE_BYTES });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_NODE_FRAME_BYTES });
   const server = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: host, websocket: { server: wss } });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

@@ -27,7 +27,8 @@ import { networkId } from '../core/genesis.js';
 import { createApp } from './app.js';
 import { limitsFromEnv, specFromEnv, type EdgeEnv } from './config.js';
 import { Coordinator, type EdgeRequest, type EdgeResponse } from './coordinator.js';
-import { handleNodeMessage, messagesBySector, type EdgeMessage, type Push } from './messages.js';
+import type { EdgeFrame } from '../api/frames.js';
+import { handleNodeMessage, messagesBySector, type Push } from './messages.js';
 import { durableObjectSql } from './sql.js';
 
 export interface Env extends EdgeEnv {
@@ -108,12 +109,12 @@ export class SectorHub extends DurableObject<Env> {
     const server = pair[1];
     this.ctx.acceptWebSocket(server, [`key:${key}`]);
     server.serializeAttachment({ sectorId, key } satisfies SocketInfo);
-    server.send(JSON.stringify({ type: 'welcome', sectorId, key } satisfies EdgeMessage));
+    server.send(JSON.stringify({ type: 'welcome', sectorId, key } satisfies EdgeFrame));
     return new Response(null, { status: 101, webSocket: pair[0] } as ResponseInit);
   }
 
   /** Sends messages to every socket of this sector; returns how many sockets got them. */
-  deliver(messages: EdgeMessage[]): number {
+  deliver(messages: EdgeFrame[]): number {
     const frames = messages.map((m) => JSON.stringify(m));
     let sent = 0;
     for (const ws of this.ctx.getWebSockets()) {

@@ -13,7 +13,7 @@ import type { Block } from '../core/block.js';
 import { blockId, type BlockHeader } from '../core/header.js';
 import { decodeTx, txId, txSpend, type Tx } from '../core/tx.js';
 import { CodecError } from '../core/errors.js';
-import { readBodyText } from '../edge/app.js';
+import { readBodyText } from '../api/http.js';
 import type { SectorNode } from './sector-node.js';
 import type { Miner } from './miner.js';
 
@@ -125,7 +125,10 @@ export function createApi(node: SectorNode, miner?: Miner): Hono {
   async function jsonBody(c: Context, shape: string): Promise<{ body: unknown } | { response: Response }> {
     // Bounded whatever the headers claim (a chunked body has no length), as at the edge.
     const read = await readBodyText(c.req.raw, MAX_BODY);
-    if (!read.ok) return { response: c.json(err(read.code, read.status === 413 ? `at most ${MAX_BODY} bytes` : read.message), read.status) };
+    if (!read.ok) {
+      const tooLarge = read.code === 'body-too-large';
+      return { response: c.json(err(read.code, tooLarge ? `at most ${MAX_BODY} bytes` : read.message), tooLarge ? 413 : 400) };
+    }
     try {
       return { body: JSON.parse(read.text) };
     } catch {

@@ -4,9 +4,12 @@
  * headers as a light client (node/header-view.ts), and checks the
  * assignments the edge pushes before taking them.
  *
+ * Every request and frame is the contract's (api/routes.ts, api/frames.ts),
+ * called through api/client.ts.
+ *
  * - Connection: `POST /v1/auth/challenge`, then the sector WebSocket
  *   `GET /v1/sectors/:id/ws?key&challenge&sig`, the signature being over
- *   "GET /v1/sectors/:id/ws" (edge/auth.ts). A lost or refused connection is
+ *   "GET /v1/sectors/:id/ws" (api/auth.ts). A lost or refused connection is
  *   retried with exponential backoff (with jitter) until `stop`; a socket
  *   that hears nothing for `idleMs` (pings included) is dropped and redialled.
  *   Every HTTP call has a timeout.
@@ -23,8 +26,10 @@
  *   a view that missed too much restarts.
  * - Records: every MAIN assignment taken goes to the node's record pool (the
  *   miner includes it); each record of a taken assignment in a block we relay
- *   is reported with its inclusion proof, and on (re)connect the records of
- *   the last 64 blocks are reported again.
+ *   is reported with its inclusion proof as a `record` frame on the socket
+ *   (the frame twin of `POST /v1/main/tx/:txid/records`, which other tools
+ *   may still use), and on (re)connect the records of the last 64 blocks are
+ *   reported again.
  * - Assignments: a `main-assignment` or `witness-request` is taken only if
  *   its tx is signed for this network, its beacon window is window + 1, the
  *   beacon equals the one recomputed from our view, core `selectSectors`
@@ -45,26 +50,40 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { WebSocket } from 'ws';
+import { EdgeApi, type Answer } from '../api/client.js';
+import { headerOf } from '../api/codec.js';
+import {
+  headersFrame,
+  parseAssignment,
+  parseEdgeFrame,
+  parseOrigin,
+  pingFrame,
+  recordFrame,
+  relayedHeader,
+  type MainAssignment,
+  type NodeFrame,
+  type ParsedAssignment,
+  type ReceivedEdgeFrame,
+  type WitnessRequest,
+} from '../api/frames.js';
+import type { RecordReport } from '../api/routes.js';
 import { bodyInclusionProof, verifyBodyInclusion } from '../core/block.js';
 import { equalBytes, fromHex, toHex } from '../core/bytes.js';
 import { PouwError } from '../core/errors.js';
 import { networkId as computeNetworkId } from '../core/genesis.js';
-import { blockId, encodeHeader } from '../core/header.js';
+import { blockId, type BlockHeader } from '../core/header.js';
 import type { KeyPair } from '../core/keys.js';
 import { decodeMainRecord } from '../core/record.js';
 import { selectSectors, type Selection } from '../core/select.js';
 import { checkTx, encodeTx, MAIN_CHAIN, txId, type Tx } from '../core/tx.js';
-import { signAuth } from '../edge/auth.js';
-import { headerOf, hexOf, intOf, proofJson, proofOf, txidOf, txOf } from '../edge/input.js';
-import type { EdgeMessage, MainAssignment, WitnessRequest } from '../edge/messages.js';
 import { HeaderView, type KnownBeacon } from './header-view.js';
+import type { NodeEvent, SectorNode } from './sector-node.js';
 
 /** Blocks below our tip whose MAIN records a (re)connect reports again. */
 const REPORT_RECENT_BLOCKS = 64;
 /** How a (re)connect reads the edge's header ranges. */
 const BACKFILL_PAGE = 500;
 const BACKFILL_OVERLAP = 8;
-import type { NodeEvent, SectorNode } from './sector-node.js';
 
 export type ConnectionState = 'connecting' | 'open' | 'closed';
 export type AssignmentKind = 'main' | 'witness';
@@ -96,7 +115,7 @@ export type EdgeClientEvent =
   | { type: 'edge-beacon'; window: number; beacon: string; check: Exclude<BeaconCheck, 'unverified'> }
   | ({ type: 'assignment-accepted' } & AcceptedAssignment)
   | { type: 'assignment-rejected'; kind: AssignmentKind; txid: string; window: number | null; code: string; detail: string }
-  /** One of our blocks records an assigned MAIN tx; the edge was told (status 201/200) or refused it. */
+  /** One of our blocks records an assigned MAIN tx; the edge was told (status 201/200) or refused it (status 0: no answer). */
   | { type: 'record-reported'; txid: string; block: string; height: number; status: number; code?: string };
 
 /** What the client needs of a sector node (SectorNode has it all; without `records` nothing is recorded). */
@@ -141,6 +160,7 @@ export class EdgeClient {
   readonly view: HeaderView;
   /** Assignments that passed every check, oldest first. */
   readonly accepted: AcceptedAssignment[] = [];
+  private readonly api: EdgeApi;
   private readonly url: string;
   private readonly sectorId: number;
   private readonly networkId: Uint8Array;
@@ -165,15 +185,13 @@ export class EdgeClient {
   private connectionState: ConnectionState = 'closed';
 
   constructor(private readonly options: EdgeClientOptions) {
-    if (!URL.canParse(options.url) || !/^https?:$/.test(new URL(options.url).protocol)) {
-      throw new RangeError(`the edge URL must be http(s)://host:port, not "${options.url}"`);
-    }
-    this.url = options.url.replace(/\/+$/, '');
     const { spec, sector } = options.node.options;
     this.sectorId = sector.id;
     this.networkId = computeNetworkId(spec);
     this.now = options.now ?? Date.now;
     this.timeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.api = new EdgeApi({ url: options.url, timeoutMs: this.timeoutMs, node: { key: options.key, networkId: this.networkId } });
+    this.url = this.api.url;
     this.view = new HeaderView(spec, { maxHeaders: options.maxHeaders });
     options.node.on((e) => this.onNodeEvent(e));
   }
@@ -223,28 +241,18 @@ export class EdgeClient {
 
   // ---- HTTP and socket plumbing ----
 
-  private async http(method: 'GET' | 'POST', path: string): Promise<{ status: number; body: any }> {
-    const res = await fetch(this.url + path, { method, signal: AbortSignal.timeout(this.timeoutMs) });
-    const body = await res.json().catch(() => undefined);
-    return { status: res.status, body };
-  }
-
   private async connect(): Promise<void> {
     if (!this.running) return;
     this.setState('connecting');
-    const path = `/v1/sectors/${this.sectorId}/ws`;
-    let challenge: string;
+    let socketUrl: Answer<string>;
     try {
-      const r = await this.http('POST', '/v1/auth/challenge');
-      if (r.status !== 201 || typeof r.body?.challenge !== 'string') throw new Error(`challenge refused: ${r.status} ${r.body?.error?.code ?? ''}`);
-      challenge = r.body.challenge;
+      socketUrl = await this.api.socketUrl(this.sectorId);
     } catch (e) {
       return this.retry((e as Error).message);
     }
+    if (!socketUrl.ok) return this.retry(`challenge refused: ${socketUrl.status} ${socketUrl.code}`);
     if (!this.running) return;
-    const sig = signAuth(this.options.key.secretKey, this.networkId, fromHex(challenge), `GET ${path}`);
-    const query = `key=${toHex(this.options.key.publicKey)}&challenge=${challenge}&sig=${toHex(sig)}`;
-    const ws = new WebSocket(`${this.url.replace(/^http/, 'ws')}${path}?${query}`, { handshakeTimeout: this.timeoutMs });
+    const ws = new WebSocket(socketUrl.value, { handshakeTimeout: this.timeoutMs });
     this.ws = ws;
     let reason = 'closed';
     ws.on('error', (e) => (reason = e.message));
@@ -260,13 +268,8 @@ export class EdgeClient {
     });
     ws.on('message', (data) => {
       this.lastHeardMs = this.now();
-      let msg: EdgeMessage;
-      try {
-        msg = JSON.parse(String(data)) as EdgeMessage;
-      } catch {
-        return;
-      }
-      this.onMessage(msg);
+      const msg = parseEdgeFrame(String(data));
+      if (msg !== undefined) this.onMessage(msg);
     });
     ws.on('close', (code) => {
       if (this.ws === ws) this.ws = undefined;
@@ -296,7 +299,7 @@ export class EdgeClient {
   }
 
   /** Sends a frame with an id and resolves with the edge's reply. */
-  private request(frame: Record<string, unknown>): Promise<{ status: number; body: any }> {
+  private request(frame: NodeFrame): Promise<{ status: number; body: any }> {
     const ws = this.ws;
     if (!this.open || ws === undefined) return Promise.reject(new Error('not connected to the edge'));
     const id = ++this.seq;
@@ -322,7 +325,7 @@ export class EdgeClient {
         this.ws?.terminate();
         return;
       }
-      this.request({ type: 'ping' }).catch(() => undefined);
+      this.request(pingFrame()).catch(() => undefined);
     }, pingMs);
     this.pingTimer.unref?.();
     this.queued = [];
@@ -338,17 +341,17 @@ export class EdgeClient {
    */
   private async seedTips(): Promise<void> {
     try {
-      const r = await this.http('GET', '/v1/sectors');
-      if (r.status !== 200 || !Array.isArray(r.body?.sectors)) return;
-      for (const s of r.body.sectors as { id: number; tip: { height: number; header: string } }[]) {
+      const r = await this.api.call('sectors');
+      if (!r.ok) return;
+      for (const s of r.value.sectors) {
         const have = this.view.sector(s.id)?.tip().header.height ?? 0;
         if (s.tip.height <= have || s.tip.height - have > (this.options.backfillMax ?? 2048)) {
           this.takeHeaders(s.id, [s.tip.header]);
           continue;
         }
         for (let from = Math.max(1, have - BACKFILL_OVERLAP); from <= s.tip.height; ) {
-          const page = await this.http('GET', `/v1/sectors/${s.id}/headers?from=${from}&count=${BACKFILL_PAGE}`);
-          const headers = page.status === 200 && Array.isArray(page.body?.headers) ? (page.body.headers as { header: string }[]) : [];
+          const page = await this.api.call('header-range', { params: { sector: s.id }, query: { from, count: BACKFILL_PAGE } });
+          const headers = page.ok ? page.value.headers : [];
           if (headers.length === 0) break;
           this.takeHeaders(s.id, headers.map((h) => h.header));
           from += headers.length;
@@ -376,7 +379,7 @@ export class EdgeClient {
     const store = this.options.node.store;
     const headers = ids.flatMap((id) => {
       const h = store.getHeader(fromHex(id));
-      return h ? [toHex(encodeHeader(h))] : [];
+      return h ? [h] : [];
     });
     if (headers.length > 0 && !(await this.send(headers))) await this.resyncNow();
     // The edge holds these headers now: tell it which of our assigned MAIN txs they record.
@@ -396,44 +399,26 @@ export class EdgeClient {
         continue;
       }
       if (!this.accepted.some((a) => a.kind === 'main' && a.txid === txid)) continue;
-      const path = `/v1/main/tx/${txid}/records`;
-      const body = {
-        sectorId: this.sectorId,
-        header: toHex(encodeHeader(block.header)),
-        proof: proofJson(bodyInclusionProof(block.body, 'mainRecords', i)),
-      };
+      const report: RecordReport = { sectorId: this.sectorId, header: block.header, proof: bodyInclusionProof(block.body, 'mainRecords', i) };
+      const base = { type: 'record-reported', txid, block: id, height: block.header.height } as const;
       try {
-        const r = await this.authedPost(path, body);
-        this.emit({ type: 'record-reported', txid, block: id, height: block.header.height, status: r.status, ...(r.status >= 400 ? { code: r.body?.error?.code } : {}) });
+        const r = await this.request(recordFrame('main', fromHex(txid), report));
+        this.emit({ ...base, status: r.status, ...(r.status >= 400 ? { code: String(r.body?.error?.code ?? `status-${r.status}`) } : {}) });
       } catch (e) {
-        this.emit({ type: 'record-reported', txid, block: id, height: block.header.height, status: 0, code: (e as Error).message });
+        // The socket closed: the reports of the last blocks are sent again on reconnect.
+        this.emit({ ...base, status: 0, code: (e as Error).message });
       }
     }
   }
 
-  /** A POST only nodes may make: a fresh challenge, signed over "POST <path>". */
-  private async authedPost(path: string, body: unknown): Promise<{ status: number; body: any }> {
-    const c = await this.http('POST', '/v1/auth/challenge');
-    const challenge = String(c.body?.challenge ?? '');
-    if (c.status !== 201 || !/^[0-9a-f]{64}$/.test(challenge)) return c;
-    const sig = signAuth(this.options.key.secretKey, this.networkId, fromHex(challenge), `POST ${path}`);
-    const res = await fetch(this.url + path, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-pouw-key': toHex(this.options.key.publicKey), 'x-pouw-challenge': challenge, 'x-pouw-sig': toHex(sig) },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(this.timeoutMs),
-    });
-    return { status: res.status, body: await res.json().catch(() => undefined) };
-  }
-
   /** Sends headers in batches; false when the edge could not place them (unknown-parent). */
-  private async send(headers: string[]): Promise<boolean> {
+  private async send(headers: BlockHeader[]): Promise<boolean> {
     const batch = this.options.relayBatch ?? 500;
     for (let i = 0; i < headers.length; i += batch) {
       const part = headers.slice(i, i + batch);
       let r: { status: number; body: any };
       try {
-        r = await this.request({ type: 'headers', headers: part });
+        r = await this.request(headersFrame(part));
       } catch {
         // Disconnected: the resync on reconnect sends them.
         return true;
@@ -483,18 +468,18 @@ export class EdgeClient {
       const { store, chain } = this.options.node;
       let overlap = 64;
       for (let attempt = 0; attempt < 6 && this.open; attempt++, overlap *= 8) {
-        const r = await this.http('GET', `/v1/sectors/${this.sectorId}/tip`);
-        if (r.status !== 200) return;
-        const edgeTip = { id: String(r.body.id), height: Number(r.body.height) };
+        const r = await this.api.call('tip', { params: { sector: this.sectorId } });
+        if (!r.ok) return;
+        const edgeTip = r.value;
         const ours = chain.tip().height;
-        const onOurs = /^[0-9a-f]{64}$/.test(edgeTip.id) && store.isConnected(fromHex(edgeTip.id));
+        const onOurs = store.isConnected(fromHex(edgeTip.id));
         const from = onOurs ? edgeTip.height + 1 : Math.max(1, Math.min(edgeTip.height, ours) - overlap);
-        const headers: string[] = [];
+        const headers: BlockHeader[] = [];
         for (let h = from; h <= ours; h++) {
           const id = store.idAtHeight(h);
           const header = id && store.getHeader(id);
           if (!header) break;
-          headers.push(toHex(encodeHeader(header)));
+          headers.push(header);
         }
         if (headers.length === 0 || (await this.send(headers))) return;
       }
@@ -510,7 +495,7 @@ export class EdgeClient {
    * that a caller (or a test) can hand the client a message from elsewhere;
    * assignment checks run in order and `settled` resolves when they are done.
    */
-  onMessage(msg: EdgeMessage): void {
+  onMessage(msg: ReceivedEdgeFrame): void {
     switch (msg.type) {
       case 'welcome':
         this.onWelcome();
@@ -524,7 +509,7 @@ export class EdgeClient {
         return;
       }
       case 'headers':
-        if (Array.isArray(msg.headers)) this.takeHeaders(msg.sectorId, msg.headers.map((h) => h?.header));
+        this.takeHeaders(msg.sectorId, msg.headers.map(relayedHeader));
         return;
       case 'main-assignment':
       case 'witness-request':
@@ -569,16 +554,9 @@ export class EdgeClient {
     const refuse = (code: string, detail: string) =>
       this.emit({ type: 'assignment-rejected', kind, txid: String(msg.txid), window, code, detail });
     const { spec } = this.options.node.options;
-    let parsed: { tx: Tx; txid: Uint8Array; beacon: Uint8Array; window: number; beaconWindow: number; claimed: Selection };
+    let parsed: ParsedAssignment;
     try {
-      parsed = {
-        tx: txOf(msg.tx).tx,
-        txid: txidOf(msg.txid),
-        beacon: hexOf(msg.beacon, 'beacon', { exact: 32 }),
-        window: intOf(msg.window, 'window', 0, Number.MAX_SAFE_INTEGER),
-        beaconWindow: intOf(msg.beaconWindow, 'beaconWindow', 0, Number.MAX_SAFE_INTEGER),
-        claimed: selectionOf(msg.selection),
-      };
+      parsed = parseAssignment(msg);
     } catch (e) {
       return refuse('assignment-malformed', (e as Error).message);
     }
@@ -651,9 +629,9 @@ export class EdgeClient {
     }
     let prev: Uint8Array;
     try {
-      const r = await this.http('GET', `/v1/beacon/${w}`);
-      if (r.status !== 200) return { ok: false, detail: `the edge does not publish R_${w} (${r.body?.error?.code ?? r.status})` };
-      prev = hexOf(r.body?.prev, 'prev', { exact: 32 });
+      const r = await this.api.call('beacon', { params: { window: w } });
+      if (!r.ok) return { ok: false, detail: `the edge does not publish R_${w} (${r.code})` };
+      prev = fromHex(r.value.prev);
     } catch {
       return own === undefined ? { ok: true, check: 'unverified' } : { ok: false, detail: `R_${w} recomputed here is ${toHex(own.beacon)}` };
     }
@@ -667,16 +645,6 @@ export class EdgeClient {
   }
 }
 
-/** The claimed selection, as numbers; throws a coded PouwError when it is not. */
-function selectionOf(v: unknown): Selection {
-  const ids = (x: unknown, what: string): number[] => {
-    if (!Array.isArray(x) || x.length > 1024) throw new PouwError('bad-request', `selection.${what} must be a list of sector ids`);
-    return x.map((id) => intOf(id, `selection.${what}`, 1, 0xffffffff));
-  };
-  const s = (v ?? {}) as Record<string, unknown>;
-  return { order: ids(s.order, 'order'), primary: ids(s.primary, 'primary'), fallback: ids(s.fallback, 'fallback') };
-}
-
 function sameSelection(a: Selection, b: Selection): boolean {
   const eq = (x: number[], y: number[]) => x.length === y.length && x.every((v, i) => v === y[i]);
   return eq(a.order, b.order) && eq(a.primary, b.primary) && eq(a.fallback, b.fallback);
@@ -685,12 +653,11 @@ function sameSelection(a: Selection, b: Selection): boolean {
 /** A witness request's origin: a convert tx proven in the txs section of the named header. */
 function checkOrigin(msg: WitnessRequest, tx: Tx): { ok: true; sectorId: number } | { ok: false; detail: string } {
   try {
-    const o = msg.origin;
-    const header = headerOf(o?.header, 'origin.header');
-    const proof = proofOf(o?.proof);
+    const o = parseOrigin(msg.origin);
+    const { header, proof } = o;
     if (tx.payload.kind !== 'convert') return { ok: false, detail: `a ${tx.payload.kind} tx converts nothing` };
     if (header.sectorId !== o.sectorId || tx.chain !== o.sectorId) return { ok: false, detail: 'the origin sector, its header and the tx disagree' };
-    if (toHex(blockId(header)) !== o.blockId) return { ok: false, detail: 'origin.blockId is not the id of origin.header' };
+    if (!equalBytes(blockId(header), o.blockId)) return { ok: false, detail: 'origin.blockId is not the id of origin.header' };
     if (proof.section !== 'txs' || !verifyBodyInclusion(encodeTx(tx), proof, header.bodyRoot)) {
       return { ok: false, detail: 'the proof does not show the tx in the origin block' };
     }

@@ -12,7 +12,7 @@
 import { bodyRoot, emptyBody, type Block } from '../core/block.js';
 import { toHex } from '../core/bytes.js';
 import { blockId, encodeHeader, HEADER_VERSION, NONCE_OFFSET, type BlockHeader } from '../core/header.js';
-import type { ScanPool } from './kernel-pool.js';
+import type { ScanPool } from '../platform/node/kernel-pool.js';
 import { applyTx, StateOverlay } from '../core/state-transition.js';
 import { bitsToTarget } from '../core/target.js';
 import { blockWindowOf } from '../core/record.js';

@@ -48,7 +48,7 @@ import { BAN_SCORE, P2P, type Hello, type Peer } from './p2p.js';
 import { cachedVerifier, SignatureCache } from './sig-cache.js';
 import { openStore, type Store } from './store.js';
 import { defaultVerifyThreads, VerifyPool } from './verify-pool.js';
-import { fastVerifier } from './verify.js';
+import { fastVerifier } from '../platform/node/verify.js';
 
 export interface SectorNodeOptions {
   spec: NetworkSpec;

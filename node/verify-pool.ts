@@ -27,8 +27,8 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { PouwError } from '../core/errors.js';
 import type { Verifier } from '../core/keys.js';
-import { packageInfo } from './package-info.js';
-import { fastVerifier } from './verify.js';
+import { packageInfo } from '../platform/node/package-info.js';
+import { fastVerifier } from '../platform/node/verify.js';
 
 export interface SignatureCheck {
   signature: Uint8Array;

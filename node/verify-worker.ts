@@ -6,7 +6,7 @@
  * @module
  */
 import { parentPort } from 'node:worker_threads';
-import { fastVerifier } from './verify.js';
+import { fastVerifier } from '../platform/node/verify.js';
 import { workOn, type SharedJob } from './verify-pool.js';
 
 const verify = fastVerifier();

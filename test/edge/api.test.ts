@@ -15,7 +15,7 @@ import { bitsToTarget, checkProofOfWork, workForTarget } from '../../core/target
 import { medianTimePast, windowEnd } from '../../core/time.js';
 import { encodeTx, signTx, txId, type Tx } from '../../core/tx.js';
 import { checkHeaderWork } from '../../core/validate.js';
-import { proofJson } from '../../edge/input.js';
+import { proofJson } from '../../api/codec.js';
 import { EdgeClient, type Answer, type NodeSocket } from './client.js';
 import { Chains, mineBlock, startNodeRuntime, startWorkerRuntime, testSpec, type Runtime } from './fixtures.js';
 
@@ -28,6 +28,7 @@ const WEIGHTS = spec.sectors.map((s) => ({ id: s.id, weight: s.selectionWeight }
 const nodeKey = keyPairFromSeed(new Uint8Array(32).fill(11));
 const otherKey = keyPairFromSeed(new Uint8Array(32).fill(12));
 const sender = keyPairFromSeed(new Uint8Array(32).fill(13));
+let frameSeq = 0;
 
 // Chains mined once and relayed to both runtimes: everything up to 3 s ago.
 const base = new Chains(spec);
@@ -106,6 +107,14 @@ function defineApiSuite(name: string, start: (limits?: Parameters<typeof startNo
     const r = await ctx.client.post(path, { headers: blocks.map((b) => hexHeader(b.header)) }, true);
     assert.is(r.status, 200, `relay to ${sectorId}: ${JSON.stringify(r.body)}`);
     return r;
+  };
+
+  /** Sends a frame on sector `sectorId`'s socket and waits for the edge's reply to it. */
+  const frameReply = async (ctx: Ctx, sectorId: number, frame: Record<string, unknown>): Promise<{ status: number; body: any }> => {
+    const id = `f${++frameSeq}`;
+    const sock = ctx.sockets.get(sectorId)!;
+    sock.send({ ...frame, id });
+    return sock.next((m) => m.type === 'reply' && m.id === id);
   };
 
   /** Waits until sockets have received `type` about `txid`; returns which sectors got it. */
@@ -421,7 +430,20 @@ function defineApiSuite(name: string, start: (limits?: Parameters<typeof startNo
     assert.is(again.body.records.length, 1);
     const recQ = chains.extend(q!, { body: { mainRecords: [encodeMainRecord({ window: ctx.mainWindow!, tx })] } });
     await relay(ctx, q!, [recQ]);
-    assert.is((await client.post(path, body(recQ, q!), true)).status, 201);
+    // The second record travels as a frame on the reporting node's authenticated socket: the same
+    // checks and answer as the POST, no challenge of its own.
+    const forged = { ...body(recQ, q!), proof: { ...body(recQ, q!).proof, miner: '11'.repeat(20) } };
+    const refusedFrame = await frameReply(ctx, q!, { type: 'record', kind: 'main', txid, ...forged });
+    assert.equal([refusedFrame.status, refusedFrame.body.error.code], [422, 'bad-inclusion-proof']);
+    const unknownFrame = await frameReply(ctx, q!, { type: 'record', kind: 'main', txid: '0'.repeat(64), ...body(recQ, q!) });
+    assert.equal([unknownFrame.status, unknownFrame.body.error.code], [404, 'unknown-tx']);
+    const badKind = await frameReply(ctx, q!, { type: 'record', kind: 'nope', txid, ...body(recQ, q!) });
+    assert.equal([badKind.status, badKind.body.error.code], [400, 'bad-request']);
+    assert.is((await client.get(`/v1/main/tx/${txid}`)).body.records.length, 1, 'refused frames stored nothing');
+    const viaSocket = await frameReply(ctx, q!, { type: 'record', kind: 'main', txid, ...body(recQ, q!) });
+    assert.is(viaSocket.status, 201, JSON.stringify(viaSocket.body));
+    assert.equal(viaSocket.body.records.length, 2);
+    assert.is((await frameReply(ctx, q!, { type: 'record', kind: 'main', txid, ...body(recQ, q!) })).status, 200);
     let status = (await client.get(`/v1/main/tx/${txid}`)).body;
     assert.is(status.final, false);
     for (const id of [p!, q!]) await relay(ctx, id, [chains.extend(id), chains.extend(id)]);
@@ -483,8 +505,13 @@ function defineApiSuite(name: string, start: (limits?: Parameters<typeof startNo
     const wit = sel.value.primary[0]!;
     const rec = chains.extend(wit, { body: { witnessRecords: [entry] } });
     await relay(ctx, wit, [rec]);
-    const ok = await client.post(path, { sectorId: wit, header: hexHeader(rec.header), proof: proofJson(bodyInclusionProof(rec.body, 'witnessRecords', 0)) }, true);
+    // The witness record as a socket frame (kind witness: the conversion route's checks).
+    const witReport = { sectorId: wit, header: hexHeader(rec.header), proof: proofJson(bodyInclusionProof(rec.body, 'witnessRecords', 0)) };
+    const asMain = await frameReply(ctx, wit, { type: 'record', kind: 'main', txid, ...witReport });
+    assert.equal([asMain.status, asMain.body.error.code], [404, 'unknown-tx']);
+    const ok = await frameReply(ctx, wit, { type: 'record', kind: 'witness', txid, ...witReport });
     assert.is(ok.status, 201, JSON.stringify(ok.body));
+    assert.is((await client.post(path, witReport, true)).status, 200, 'the HTTP route sees the frame\'s record');
     assert.equal(
       ok.body.records.map((x: any) => [x.sectorId, x.blockId, x.confirmations]),
       [[wit, toHex(blockId(rec.header)), 1]],

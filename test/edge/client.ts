@@ -4,7 +4,7 @@
 import { WebSocket } from 'ws';
 import { fromHex, toHex } from '../../core/bytes.js';
 import type { KeyPair } from '../../core/keys.js';
-import { signAuth } from '../../edge/auth.js';
+import { signAuth } from '../../api/auth.js';
 import { until } from '../wait.js';
 
 export interface Answer {

@@ -3,7 +3,7 @@
 // make the native checks pass silently). POUW_REQUIRE_NATIVE=1 (CI) turns a
 // missing addon into a failure.
 import { fileURLToPath } from 'node:url';
-import { backendCandidates } from '../../node/kernels.js';
+import { backendCandidates } from '../../platform/node/kernels.js';
 import type { KernelBackend } from '../../core/kernel.js';
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));

@@ -8,7 +8,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chooseBackend, jsBackend } from '../../core/kernel.js';
-import { selectKernel } from '../../node/kernels.js';
+import { selectKernel } from '../../platform/node/kernels.js';
 import { root } from './backends.js';
 
 test('without the addon the WASM backend is chosen, and the reason is kept', async () => {

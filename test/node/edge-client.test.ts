@@ -20,7 +20,7 @@ import { windowEnd } from '../../core/time.js';
 import { decodeTx, encodeTx, signTx } from '../../core/tx.js';
 import { encodeMainRecord } from '../../core/record.js';
 import { checkHeaderWork } from '../../core/validate.js';
-import type { MainAssignment } from '../../edge/messages.js';
+import type { MainAssignment } from '../../api/frames.js';
 import { startEdge, type EdgeServer } from '../../edge/node-server.js';
 import { EdgeClient, type EdgeClientEvent } from '../../node/edge-client.js';
 import { SectorNode } from '../../node/sector-node.js';
@@ -192,9 +192,21 @@ test('a drawn sector’s node keeps the taken tx for its miner; a block recordin
   // The record pool holds it for any block after its window.
   assert.equal(p.node.records.forBlock(assigned.window + 1), [entry]);
   assert.equal(p.node.records.forBlock(assigned.window), []);
-  feed(p.sectorId, [chains.extend(p.sectorId, { body: { mainRecords: [entry] } })]);
-  await until(() => eventsOf(p, 'record-reported').some((e) => e.txid === assigned.txid), 10_000);
+  // The report travels as a frame on the node's authenticated socket: no HTTP request, no challenge.
+  const requested: string[] = [];
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = (input, init) => {
+    requested.push(String(input));
+    return realFetch(input, init);
+  };
+  try {
+    feed(p.sectorId, [chains.extend(p.sectorId, { body: { mainRecords: [entry] } })]);
+    await until(() => eventsOf(p, 'record-reported').some((e) => e.txid === assigned.txid), 10_000);
+  } finally {
+    globalThis.fetch = realFetch;
+  }
   assert.equal(eventsOf(p, 'record-reported').map((e) => [e.txid, e.status]), [[assigned.txid, 201]]);
+  assert.equal(requested.filter((u) => u.includes('/records') || u.includes('/auth/challenge')), []);
   const status = (await get(`/v1/main/tx/${assigned.txid}`)).body;
   assert.equal(status.records.map((r: any) => [r.sectorId, r.blockId]), [[p.sectorId, toHex(p.node.chain.tip().id)]]);
   // Carried by the best chain: no longer offered to templates.

@@ -19,7 +19,7 @@ import { encodeMainRecord } from '../../core/record.js';
 import { Chain } from '../../node/chain.js';
 import { cachedVerifier, SignatureCache } from '../../node/sig-cache.js';
 import { VerifyPool, type SignatureCheck } from '../../node/verify-pool.js';
-import { fastVerifier } from '../../node/verify.js';
+import { fastVerifier } from '../../platform/node/verify.js';
 import { MemoryStore } from './memory-store.js';
 import { mineChild } from './fixtures/mine.js';
 

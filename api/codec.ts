@@ -1,9 +1,13 @@
 /**
- * Parsers for what clients send: path parameters and JSON bodies, turned into
- * typed values or refused with a code (`bad-request`, `bad-proof`, `codec-*`,
- * `unknown-sector`). Every parser takes `unknown` and trusts nothing: types,
- * lengths and ranges are checked before any bytes are decoded, and decoders
- * run under their hard limits.
+ * The JSON field codecs of the edge API, shared by its server and its
+ * clients: each parser takes `unknown`, trusts nothing, and returns a typed
+ * value or stops with a code (`bad-request`, `bad-proof`, `codec-*`,
+ * `unknown-sector`); each writer is the exact inverse. Types, lengths and
+ * ranges are checked before any bytes are decoded, and decoders run under
+ * their hard limits.
+ *
+ * Conventions: bytes are lower-case hex, bigints decimal strings, integers
+ * JSON numbers within the safe range.
  *
  * Pure functions; no storage, no clock.
  * @module
@@ -11,13 +15,16 @@
 import { SECTIONS, type BodyInclusionProof, type SectionName } from '../core/block.js';
 import { fromHex, toHex } from '../core/bytes.js';
 import { tryDecode } from '../core/errors.js';
-import { decodeHeader, HEADER_BYTES, type BlockHeader } from '../core/header.js';
+import { decodeHeader, encodeHeader, HEADER_BYTES, type BlockHeader } from '../core/header.js';
 import { findSector, type NetworkSpec, type SectorParams } from '../core/params.js';
+import type { Selection } from '../core/select.js';
 import { decodeTx, MAX_TX_BYTES, type Tx } from '../core/tx.js';
 import { reject, unwrap } from './errors.js';
 
 /** Longest audit path accepted: a tree of 2^64 leaves needs 64 siblings. */
 export const MAX_PROOF_PATH = 64;
+/** Most sector ids in one list of a selection. */
+export const MAX_SECTOR_LIST = 1024;
 
 const HEX = /^(?:[0-9a-f]{2})*$/;
 
@@ -25,6 +32,24 @@ const HEX = /^(?:[0-9a-f]{2})*$/;
 export function objectOf(v: unknown, what: string): Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) reject('bad-request', `${what} must be a JSON object`);
   return v as Record<string, unknown>;
+}
+
+/** A JSON array of at most `max` items, or `bad-request`. */
+export function listOf(v: unknown, what: string, max: number): unknown[] {
+  if (!Array.isArray(v) || v.length > max) reject('bad-request', `${what} must be a list of at most ${max} items`);
+  return v;
+}
+
+/** A string, or `bad-request`. */
+export function stringOf(v: unknown, what: string): string {
+  if (typeof v !== 'string') reject('bad-request', `${what} must be a string`);
+  return v;
+}
+
+/** A boolean, or `bad-request`. */
+export function booleanOf(v: unknown, what: string): boolean {
+  if (typeof v !== 'boolean') reject('bad-request', `${what} must be true or false`);
+  return v;
 }
 
 /** Lower-case hex of exactly `length` bytes, or at most `maxLength` bytes. */
@@ -37,11 +62,23 @@ export function hexOf(v: unknown, what: string, length: { exact: number } | { ma
   return fromHex(v);
 }
 
+/** Lower-case hex of exactly `length` bytes, kept as the string. */
+export function hexStringOf(v: unknown, what: string, length: number): string {
+  hexOf(v, what, { exact: length });
+  return v as string;
+}
+
 /** A safe integer within [min, max]. */
 export function intOf(v: unknown, what: string, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
     reject('bad-request', `${what} must be an integer in ${min}..${max}`);
   }
+  return v;
+}
+
+/** A non-negative decimal string of a bigint (no sign, no leading zeros), kept as the string. */
+export function bigDecimalOf(v: unknown, what: string): string {
+  if (typeof v !== 'string' || !/^(?:0|[1-9]\d{0,99})$/.test(v)) reject('bad-request', `${what} must be a decimal integer string`);
   return v;
 }
 
@@ -51,7 +88,7 @@ export function decimalOf(v: string | undefined, what: string, min: number, max:
   return intOf(Number(v), what, min, max);
 }
 
-/** A sector named by numeric id or slug; `unknown-sector` (404) otherwise. */
+/** A sector named by numeric id or slug; `unknown-sector` otherwise. */
 export function sectorOf(spec: NetworkSpec, ref: unknown): SectorParams {
   const s = typeof ref === 'number' || typeof ref === 'string' ? findSector(spec, ref) : undefined;
   if (s === undefined) reject('unknown-sector', `no sector ${typeof ref === 'string' || typeof ref === 'number' ? ref : '(not a name)'}`);
@@ -59,8 +96,8 @@ export function sectorOf(spec: NetworkSpec, ref: unknown): SectorParams {
 }
 
 /** A txid path segment: 64 lower-case hex characters. */
-export function txidOf(v: string | undefined): Uint8Array {
-  if (v === undefined || !/^[0-9a-f]{64}$/.test(v)) reject('bad-request', 'a txid is 64 lower-case hex characters');
+export function txidOf(v: unknown): Uint8Array {
+  if (typeof v !== 'string' || !/^[0-9a-f]{64}$/.test(v)) reject('bad-request', 'a txid is 64 lower-case hex characters');
   return fromHex(v);
 }
 
@@ -68,15 +105,71 @@ export function headerOf(v: unknown, what = 'header'): BlockHeader {
   return unwrap(tryDecode(() => decodeHeader(hexOf(v, what, { exact: HEADER_BYTES }))), what);
 }
 
+export function headerHex(h: BlockHeader): string {
+  return toHex(encodeHeader(h));
+}
+
 export function txOf(v: unknown, what = 'tx'): { tx: Tx; raw: Uint8Array } {
   const raw = hexOf(v, what, { max: MAX_TX_BYTES });
   return { tx: unwrap(tryDecode(() => decodeTx(raw)), what), raw };
+}
+
+/** A header with where it sits, as the edge sends headers: `{id, sectorId, height, header: hex}`. */
+export interface HeaderJson {
+  id: string;
+  sectorId: number;
+  height: number;
+  header: string;
+}
+
+export function headerJson(h: { id: Uint8Array; sectorId: number; height: number; header: BlockHeader }): HeaderJson {
+  return { id: toHex(h.id), sectorId: h.sectorId, height: h.height, header: headerHex(h.header) };
+}
+
+/** Checks the shape of a HeaderJson; the header itself is decoded by whoever uses it. */
+export function headerJsonOf(v: unknown, what = 'header'): HeaderJson {
+  const o = objectOf(v, what);
+  return {
+    id: hexStringOf(o.id, `${what}.id`, 32),
+    sectorId: intOf(o.sectorId, `${what}.sectorId`, 0, 0xffffffff),
+    height: intOf(o.height, `${what}.height`, 0, Number.MAX_SAFE_INTEGER),
+    header: hexStringOf(o.header, `${what}.header`, HEADER_BYTES),
+  };
+}
+
+/** A sector draw as JSON: the whole order, the primaries and the fallbacks. */
+export interface SelectionJson {
+  order: number[];
+  primary: number[];
+  fallback: number[];
+}
+
+export function selectionJson(s: Selection): SelectionJson {
+  return { order: [...s.order], primary: [...s.primary], fallback: [...s.fallback] };
+}
+
+/** A claimed selection, as numbers. */
+export function selectionOf(v: unknown, what = 'selection'): Selection {
+  const s = objectOf(v, what);
+  const ids = (x: unknown, field: string): number[] =>
+    listOf(x, `${what}.${field}`, MAX_SECTOR_LIST).map((id, i) => intOf(id, `${what}.${field}[${i}]`, 1, 0xffffffff));
+  return { order: ids(s.order, 'order'), primary: ids(s.primary, 'primary'), fallback: ids(s.fallback, 'fallback') };
 }
 
 /**
  * A body inclusion proof in its JSON form:
  * `{ section, index, size, path: [hex32], miner: hex20, roots: { <section>: hex32 } }`.
  */
+export interface ProofJson {
+  section: SectionName;
+  index: number;
+  size: number;
+  path: string[];
+  miner: string;
+  roots: Record<SectionName, string>;
+}
+
+/** Parses a ProofJson; every failure is `bad-proof`. */
 export function proofOf(v: unknown): BodyInclusionProof {
   const bad = (m: string): never => reject('bad-proof', m);
   if (typeof v !== 'object' || v === null || Array.isArray(v)) bad('proof must be a JSON object');
@@ -93,16 +186,6 @@ export function proofOf(v: unknown): BodyInclusionProof {
   const roots = {} as Record<SectionName, Uint8Array>;
   for (const s of SECTIONS) roots[s] = hexOrBadProof((rootsIn as Record<string, unknown>)[s], `proof.roots.${s}`, 32);
   return { section: p.section as SectionName, index, size, path, miner, roots };
-}
-
-/** The JSON form of a body inclusion proof, as `proofOf` reads it. */
-export interface ProofJson {
-  section: SectionName;
-  index: number;
-  size: number;
-  path: string[];
-  miner: string;
-  roots: Record<SectionName, string>;
 }
 
 export function proofJson(p: BodyInclusionProof): ProofJson {

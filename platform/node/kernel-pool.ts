@@ -3,15 +3,15 @@
  * threads by itself; WASM and JS get one worker thread each, with a backend
  * instance of their own, and a scan's nonce range is split between them.
  *
- * Workers run the compiled `dist/node/kernel-worker.js`, so the package must be
+ * Workers run the compiled `dist/platform/node/kernel-worker.js`, so the package must be
  * built (npm install and npm test do it).
  * @module
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { BackendName, KernelBackend, Sha256dScanJob, Sha256dScanResult } from '../core/kernel.js';
-import { PouwError } from '../core/errors.js';
+import type { BackendName, KernelBackend, Sha256dScanJob, Sha256dScanResult } from '../../core/kernel.js';
+import { PouwError } from '../../core/errors.js';
 
 export interface ScanPool {
   readonly threads: number;
@@ -37,7 +37,7 @@ interface Pending {
 
 /** A pool of `threads` worker threads, each with its own `backend` instance. */
 export async function workerPool(root: string, backend: BackendName, threads: number): Promise<ScanPool> {
-  const script = join(root, 'dist', 'node', 'kernel-worker.js');
+  const script = join(root, 'dist', 'platform', 'node', 'kernel-worker.js');
   if (!existsSync(script)) throw new PouwError('not-built', `${script} is missing: run npm run build`);
   const pending = new Map<number, Pending>();
   let nextId = 1;

@@ -6,11 +6,11 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { fromHex } from '../../core/bytes.js';
-import { keyPairFromSeed, sign, verify as strict } from '../../core/keys.js';
-import { canonicalEncoding, fastVerifier, SMALL_ORDER_KEYS } from '../../node/verify.js';
+import { fromHex } from '../../../core/bytes.js';
+import { keyPairFromSeed, sign, verify as strict } from '../../../core/keys.js';
+import { canonicalEncoding, fastVerifier, SMALL_ORDER_KEYS } from '../../../platform/node/verify.js';
 
-const vec = JSON.parse(readFileSync(new URL('../vectors/ed25519.json', import.meta.url), 'utf8'));
+const vec = JSON.parse(readFileSync(new URL('../../vectors/ed25519.json', import.meta.url), 'utf8'));
 const fast = fastVerifier();
 
 test('the small-order table is exactly the torsion points noble recognises', () => {

@@ -17,8 +17,8 @@
  * @module
  */
 import { createPublicKey, verify as opensslVerify, type KeyObject } from 'node:crypto';
-import { toHex } from '../core/bytes.js';
-import { verify as strictVerify, type Verifier } from '../core/keys.js';
+import { toHex } from '../../core/bytes.js';
+import { verify as strictVerify, type Verifier } from '../../core/keys.js';
 
 /** DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): the 32 key bytes follow. */
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');

@@ -7,7 +7,7 @@
  * @module
  */
 import { parentPort } from 'node:worker_threads';
-import type { KernelBackend, Sha256dScanJob } from '../core/kernel.js';
+import type { KernelBackend, Sha256dScanJob } from '../../core/kernel.js';
 import { backendCandidates } from './kernels.js';
 
 let backend: KernelBackend | undefined;

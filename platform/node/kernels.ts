@@ -6,9 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chooseBackend, jsBackend, BACKEND_ORDER, type BackendCandidate, type BackendChoice, type BackendName, type KernelBackend } from '../core/kernel.js';
-import { loadNative } from '../native/index.js';
-import { loadWasm, WASM_MODULE } from '../wasm/index.js';
+import { chooseBackend, jsBackend, BACKEND_ORDER, type BackendCandidate, type BackendChoice, type BackendName, type KernelBackend } from '../../core/kernel.js';
+import { loadNative } from '../../native/index.js';
+import { loadWasm, WASM_MODULE } from '../../wasm/index.js';
 
 export function backendCandidates(root: string): BackendCandidate[] {
   return [

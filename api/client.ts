@@ -1,0 +1,125 @@
+/**
+ * A client of the edge API over `fetch`: one call per route of
+ * api/routes.ts, with the route's body writer and answer parser, node
+ * authentication for node-only routes (a fresh challenge, signed over the
+ * request's scope), and a timeout on every request. Used by the node's edge
+ * client, the devnet and the benchmarks.
+ *
+ * A call resolves to the answer checked against its route (`ok: true`), or
+ * to the edge's refusal with its code (`ok: false`); an answer whose JSON
+ * does not fit the route is `bad-answer`. It rejects (a `PouwError` with
+ * code `edge-unreachable`) only when no answer came: the network failed or
+ * the timeout passed. The edge is never trusted beyond the shape of what it
+ * says: callers check what matters against their own chain data.
+ *
+ * `fetch` is the runtime's (Workers, Node, browsers) unless one is passed.
+ * @module
+ */
+import { fromHex } from '../core/bytes.js';
+import { PouwError } from '../core/errors.js';
+import { authFor, authScope, AUTH_HEADERS } from './auth.js';
+import { errorOf } from './errors.js';
+import { ROUTES, routePath, type AnswerOf, type BodyOf, type RouteName } from './routes.js';
+
+export type Answer<T> = { ok: true; status: number; value: T } | { ok: false; status: number; code: string; message: string };
+
+export interface CallArgs<N extends RouteName> {
+  params?: Readonly<Record<string, string | number>>;
+  query?: Readonly<Record<string, string | number>>;
+  body?: BodyOf<N>;
+}
+
+export interface EdgeApiOptions {
+  /** The edge's base URL, http(s)://host:port. */
+  url: string;
+  /** Per request (default 10 000 ms). */
+  timeoutMs?: number;
+  /** A node's key and its network id: needed for node-only routes. */
+  node?: { key: { publicKey: Uint8Array; secretKey: Uint8Array }; networkId: Uint8Array };
+  fetch?: typeof fetch;
+}
+
+export class EdgeApi {
+  readonly url: string;
+  readonly timeoutMs: number;
+  private readonly fetchFn: typeof fetch;
+
+  constructor(private readonly options: EdgeApiOptions) {
+    if (!URL.canParse(options.url) || !/^https?:$/.test(new URL(options.url).protocol)) {
+      throw new RangeError(`the edge URL must be http(s)://host:port, not "${options.url}"`);
+    }
+    this.url = options.url.replace(/\/+$/, '');
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.fetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  }
+
+  /** Calls route `name`: its path filled from `params`, its body written by the route's codec. */
+  async call<N extends RouteName>(name: N, args: CallArgs<N> = {}): Promise<Answer<AnswerOf<N>>> {
+    const route = ROUTES[name];
+    const path = routePath(route, args.params);
+    const headers: Record<string, string> = {};
+    if (route.node) {
+      const auth = await this.authorize(authScope(route.method, path));
+      if (!auth.ok) return auth;
+      headers[AUTH_HEADERS.key] = auth.value.key;
+      headers[AUTH_HEADERS.challenge] = auth.value.challenge;
+      headers[AUTH_HEADERS.sig] = auth.value.sig;
+    }
+    let body: string | undefined;
+    if (args.body !== undefined) {
+      const codec = (route as { body?: { write(v: unknown): unknown } }).body;
+      if (codec === undefined) throw new RangeError(`${route.method} ${route.path} takes no body`);
+      body = JSON.stringify(codec.write(args.body));
+      headers['content-type'] = 'application/json';
+    }
+    const query = args.query ? `?${new URLSearchParams(Object.entries(args.query).map(([k, v]): [string, string] => [k, String(v)]))}` : '';
+    const res = await this.send(route.method, path + query, headers, body);
+    if (res.status < 200 || res.status > 299) {
+      const e = errorOf(res.json);
+      return { ok: false, status: res.status, code: e?.code ?? `status-${res.status}`, message: e?.message ?? '' };
+    }
+    try {
+      return { ok: true, status: res.status, value: route.answer(res.json) as AnswerOf<N> };
+    } catch (e) {
+      return { ok: false, status: res.status, code: 'bad-answer', message: `${route.method} ${path}: ${(e as Error).message}` };
+    }
+  }
+
+  /**
+   * A fresh challenge signed over `scope` (e.g. `"GET /v1/sectors/1/ws"`): key,
+   * challenge and signature as hex, for the auth headers or the socket query.
+   */
+  async authorize(scope: string): Promise<Answer<{ key: string; challenge: string; sig: string }>> {
+    const node = this.options.node;
+    if (node === undefined) throw new RangeError(`${scope} is node-only: the client needs a node key`);
+    const c = await this.call('challenge');
+    if (!c.ok) return c;
+    return { ok: true, status: c.status, value: authFor(node.key, node.networkId, fromHex(c.value.challenge), scope) };
+  }
+
+  /** The WebSocket URL of a sector's node socket, authenticated with a fresh challenge. */
+  async socketUrl(sector: number | string): Promise<Answer<string>> {
+    const path = routePath(ROUTES.socket, { sector });
+    const auth = await this.authorize(authScope(ROUTES.socket.method, path));
+    if (!auth.ok) return auth;
+    const q = new URLSearchParams({ key: auth.value.key, challenge: auth.value.challenge, sig: auth.value.sig });
+    return { ok: true, status: auth.status, value: `${this.url.replace(/^http/, 'ws')}${path}?${q}` };
+  }
+
+  private async send(method: string, path: string, headers: Record<string, string>, body: string | undefined): Promise<{ status: number; json: unknown }> {
+    try {
+      const res = await this.fetchFn(this.url + path, { method, headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
+      const text = await res.text();
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      return { status: res.status, json };
+    } catch (e) {
+      const why = (e as Error).name === 'TimeoutError' ? `no answer in ${this.timeoutMs} ms` : (e as Error).message;
+      throw new PouwError('edge-unreachable', `${method} ${this.url}${path}: ${why}`, { cause: e });
+    }
+  }
+}
