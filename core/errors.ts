@@ -13,10 +13,14 @@
  * @module
  */
 
-/** Success with a value, or a coded failure. */
-export type Result<T = undefined> = Ok<T> | Fail;
+/**
+ * Success with a value, or a coded failure. `C` narrows the codes a function
+ * can fail with: the block and tx checks of core use `RejectCode`
+ * (core/reject.ts), so a code they do not classify does not compile.
+ */
+export type Result<T = undefined, C extends string = string> = Ok<T> | Fail<C>;
 export type Ok<T> = { ok: true; value: T };
-export type Fail = { ok: false; code: string; detail: string };
+export type Fail<C extends string = string> = { ok: false; code: C; detail: string };
 
 export function ok(): Ok<undefined>;
 export function ok<T>(value: T): Ok<T>;
@@ -24,7 +28,7 @@ export function ok<T>(value?: T): Ok<T | undefined> {
   return { ok: true, value };
 }
 
-export function fail(code: string, detail = ''): Fail {
+export function fail<C extends string>(code: C, detail = ''): Fail<C> {
   return { ok: false, code, detail };
 }
 
@@ -63,7 +67,7 @@ export class PouwError extends Error {
 }
 
 /** Runs `decode` and turns a CodecError into a Fail value; other errors propagate. */
-export function tryDecode<T>(decode: () => T): Result<T> {
+export function tryDecode<T>(decode: () => T): Result<T, CodecErrorCode> {
   try {
     return ok(decode());
   } catch (e) {

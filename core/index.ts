@@ -21,6 +21,7 @@ export * from './lottery.js';
 export * from './merkle.js';
 export * from './params.js';
 export * from './record.js';
+export * from './reject.js';
 export * from './select.js';
 export * from './state-transition.js';
 export * from './target.js';

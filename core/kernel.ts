@@ -13,6 +13,7 @@ import { bigIntToBytesLE, bytesToBigIntLE } from './bytes.js';
 import { freivalds } from './freivalds.js';
 import { sha256d as sha256dRef } from './hash.js';
 import type { Result } from './errors.js';
+import type { RejectCode } from './reject.js';
 import {
   accumulateProduct,
   checkTileOpening,
@@ -134,7 +135,7 @@ export interface TileShape {
  * `verifyTile` with the tile's product on `backend`: openings, entry bounds and
  * noise in core, the h·w·k multiply-adds in the kernel, then the ticket.
  */
-export async function verifyTileWith(backend: KernelBackend, input: VerifyTileInput): Promise<Result<{ ticket: Uint8Array }>> {
+export async function verifyTileWith(backend: KernelBackend, input: VerifyTileInput): Promise<Result<{ ticket: Uint8Array }, RejectCode>> {
   const checked = checkTileOpening(input);
   if (!checked.ok) return checked;
   const { AE, BFT } = checked.value;

@@ -27,6 +27,7 @@
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { assertBytes, bytesToBigIntLE, utf8ToBytes } from './bytes.js';
 import { fail, ok, type Result } from './errors.js';
+import type { RejectCode } from './reject.js';
 import { TAGS, taggedHash } from './hash.js';
 import { HEADER_BYTES, NONCE_BYTES, NONCE_OFFSET, headerWithoutNonce, type BlockHeader } from './header.js';
 import { auditPath, leafHash, merkleLevels, verifyLeaf } from './merkle.js';
@@ -763,7 +764,7 @@ export interface CheckedTile {
  * entries are task entries, and the recomputed ticket meets the threshold.
  * Returns the ticket.
  */
-export function verifyTile(input: VerifyTileInput): Result<{ ticket: Uint8Array }> {
+export function verifyTile(input: VerifyTileInput): Result<{ ticket: Uint8Array }, RejectCode> {
   const checked = checkTileOpening(input);
   if (!checked.ok) return checked;
   const { rank, tileRows: h, tileCols: w } = input.config;
@@ -771,7 +772,7 @@ export function verifyTile(input: VerifyTileInput): Result<{ ticket: Uint8Array 
 }
 
 /** The ticket of a checked tile from its folded state, and the threshold test (`lottery-high-ticket`). */
-export function finishTileCheck(input: Pick<VerifyTileInput, 'ti' | 'tj'>, tile: CheckedTile, state: Uint32Array): Result<{ ticket: Uint8Array }> {
+export function finishTileCheck(input: Pick<VerifyTileInput, 'ti' | 'tj'>, tile: CheckedTile, state: Uint32Array): Result<{ ticket: Uint8Array }, RejectCode> {
   const ticket = tileTicket(tile.seedA, input.ti, input.tj, state);
   if (bytesToBigIntLE(ticket) > tile.threshold) {
     return fail('lottery-high-ticket', `tile (${input.ti}, ${input.tj}) ticket above the threshold`);
@@ -784,7 +785,7 @@ export function finishTileCheck(input: Pick<VerifyTileInput, 'ti' | 'tj'>, tile:
  * the commitments, entry bounds, then this tile's noise only. A kernel then
  * folds the tile (`tileState`) and `finishTileCheck` tests the ticket.
  */
-export function checkTileOpening(input: VerifyTileInput): Result<CheckedTile> {
+export function checkTileOpening(input: VerifyTileInput): Result<CheckedTile, RejectCode> {
   const { m, k, n, config, ti, tj, rowsOfA, colsOfB, proofsA, proofsB } = input;
   // Shapes first: everything below indexes by them.
   const problem = lotteryDimsProblem(m, k, n, config);

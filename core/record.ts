@@ -21,6 +21,7 @@
 import { decodeExact, encodeWith, type Reader } from './codec.js';
 import { toHex } from './bytes.js';
 import { CodecError, fail, ok, type Result } from './errors.js';
+import type { RejectCode } from './reject.js';
 import { windowOf } from './time.js';
 import { MAIN_CHAIN, MAX_TX_BYTES, readTx, writeTx, type Tx } from './tx.js';
 
@@ -108,8 +109,8 @@ export const MAIN_RECORD_MAX_DELAY_WINDOWS = 24;
 export function checkMainRecords(
   entries: readonly Uint8Array[],
   blockWindow: number,
-  check: (tx: Tx) => Result<Uint8Array>,
-): Result<MainRecord[]> {
+  check: (tx: Tx) => Result<Uint8Array, RejectCode>,
+): Result<MainRecord[], RejectCode> {
   const seen = new Set<string>();
   const records: MainRecord[] = [];
   for (let i = 0; i < entries.length; i++) {

@@ -25,6 +25,7 @@ import type { Block } from './block.js';
 import { equalBytes, toHex } from './bytes.js';
 import { U64_MAX, Writer } from './codec.js';
 import { fail, ok, type Result } from './errors.js';
+import type { RejectCode } from './reject.js';
 import { genesisAllocations } from './genesis.js';
 import { TAGS, taggedHash } from './hash.js';
 import { ADDRESS_BYTES, type Verifier } from './keys.js';
@@ -121,7 +122,7 @@ function creditedAddress(tx: Tx): Uint8Array {
 function stateRules(
   view: StateView,
   tx: Tx,
-): Result<{ sender: Uint8Array; senderAfter: AccountState; to: Uint8Array; toAfter: AccountState }> {
+): Result<{ sender: Uint8Array; senderAfter: AccountState; to: Uint8Array; toAfter: AccountState }, RejectCode> {
   const sender = txSender(tx);
   const from = view.account(sender);
   // Each nonce is usable once and in order: lower is a replay, higher leaves a gap.
@@ -149,7 +150,7 @@ function stateRules(
  * Codes: checkTx's `tx-*` codes, tx-bad-nonce, tx-nonce-exhausted,
  * tx-insufficient-funds, tx-balance-overflow.
  */
-export function applyTx(overlay: StateOverlay, tx: Tx, ctx: ApplyContext): Result<bigint> {
+export function applyTx(overlay: StateOverlay, tx: Tx, ctx: ApplyContext): Result<bigint, RejectCode> {
   const verify = ctx.verifySignatures === false ? acceptAll : ctx.verify;
   const c = checkTx(tx, { networkId: ctx.networkId, chain: ctx.sector.id, verify });
   if (!c.ok) return c;
@@ -166,7 +167,7 @@ export function applyTx(overlay: StateOverlay, tx: Tx, ctx: ApplyContext): Resul
  * tx-nonce-exhausted, tx-insufficient-funds, tx-balance-overflow. Context-free
  * validity, signature included, is `checkTx`'s and is not repeated here.
  */
-export function checkTxAgainstState(view: StateView, tx: Tx): Result {
+export function checkTxAgainstState(view: StateView, tx: Tx): Result<undefined, RejectCode> {
   const r = stateRules(view, tx);
   return r.ok ? ok() : r;
 }
@@ -179,7 +180,7 @@ export function checkTxAgainstState(view: StateView, tx: Tx): Result {
  * genesis block, whose state is `genesisState`.
  * Codes: those of `applyTx`, and block-reward-overflow.
  */
-export function applyBlock(view: StateView, block: Block, ctx: ApplyContext): Result<StateDelta> {
+export function applyBlock(view: StateView, block: Block, ctx: ApplyContext): Result<StateDelta, RejectCode> {
   const height = block.header.height;
   if (height < 1) throw new RangeError('applyBlock takes blocks above genesis; use genesisState for height 0');
   const overlay = new StateOverlay(view);

@@ -16,6 +16,7 @@
  */
 import { assertBytes, bytesToBigIntLE } from './bytes.js';
 import { fail, ok, type Result } from './errors.js';
+import type { RejectCode } from './reject.js';
 
 /** 2^256: one above the largest target. */
 export const TWO_256 = 1n << 256n;
@@ -80,7 +81,7 @@ export function decodeCompact(bits: number): DecodedCompact {
  * `bits-overflow`, then `bits-zero` (checked in that order; Bitcoin Core
  * rejects the same set of bits, without naming which flag).
  */
-export function bitsToTarget(bits: number): Result<bigint> {
+export function bitsToTarget(bits: number): Result<bigint, RejectCode> {
   const d = decodeCompact(bits);
   if (d.negative) return fail('bits-negative', `bits 0x${hex32(bits)} have the sign bit set`);
   if (d.overflow) return fail('bits-overflow', `bits 0x${hex32(bits)} encode a value above 2^256`);
@@ -125,7 +126,7 @@ export function workForTarget(target: bigint): bigint {
  * cumulative work plus the block's work. Fork choice prefers the larger sum;
  * invalid bits are a consensus failure, not a zero contribution.
  */
-export function cumulativeWork(parentWork: bigint, bits: number): Result<bigint> {
+export function cumulativeWork(parentWork: bigint, bits: number): Result<bigint, RejectCode> {
   if (parentWork < 0n) throw new RangeError('cumulative work is never negative');
   const t = bitsToTarget(bits);
   return t.ok ? ok(parentWork + workForTarget(t.value)) : t;
@@ -144,7 +145,7 @@ export function hashMeetsTarget(hash: Uint8Array, target: bigint): boolean {
  * network allows), and the hash must be ≤ that target (`high-hash`, so the
  * claimed work was done).
  */
-export function checkProofOfWork(hash: Uint8Array, bits: number, powLimit: bigint): Result {
+export function checkProofOfWork(hash: Uint8Array, bits: number, powLimit: bigint): Result<undefined, RejectCode> {
   assertBytes(hash, 32, 'hash');
   checkTarget(powLimit, 'powLimit');
   const t = bitsToTarget(bits);

@@ -22,6 +22,7 @@
 import { assertBytes } from './bytes.js';
 import { decodeExact, encodeWith, U64_MAX, type Reader, type Writer } from './codec.js';
 import { CodecError, fail, ok, type Result } from './errors.js';
+import type { RejectCode } from './reject.js';
 import { TAGS, taggedHash } from './hash.js';
 import { ADDRESS_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES, addressOf, sign, verify as strictVerify, type Verifier } from './keys.js';
 
@@ -161,7 +162,7 @@ export interface TxContext {
  * Codes: tx-bad-version, tx-wrong-chain, tx-zero-amount, tx-spend-overflow,
  * tx-convert-on-main, tx-bad-signature.
  */
-export function checkTx(tx: Tx, ctx: TxContext): Result<Uint8Array> {
+export function checkTx(tx: Tx, ctx: TxContext): Result<Uint8Array, RejectCode> {
   // Only version 1 exists; a node must not relay what it cannot interpret.
   if (tx.version !== TX_VERSION) return fail('tx-bad-version', `version ${tx.version}`);
   // Replays across sectors: a tx executes only on the chain it names.

@@ -10,6 +10,7 @@ import { equalBytes, toHex } from './bytes.js';
 import { nextBitsAsert } from './asert.js';
 import { bodyRoot, encodeBody, INACTIVE_SECTIONS, type Block } from './block.js';
 import { fail, ok, type Result } from './errors.js';
+import type { RejectCode } from './reject.js';
 import { blockId, HEADER_VERSION, type BlockHeader } from './header.js';
 import type { Verifier } from './keys.js';
 import type { NetworkSpec, SectorParams } from './params.js';
@@ -43,7 +44,7 @@ export function expectedBits(sector: SectorParams, genesis: BlockHeader, parent:
 }
 
 /** Proof of work of a hash-kind header: SHA-256d(header) ≤ target(bits) ≤ powLimit. */
-export function checkHeaderWork(header: BlockHeader, sector: SectorParams): Result<Uint8Array> {
+export function checkHeaderWork(header: BlockHeader, sector: SectorParams): Result<Uint8Array, RejectCode> {
   const id = blockId(header);
   const r = checkProofOfWork(id, header.bits, powLimitOf(sector));
   return r.ok ? ok(id) : r;
@@ -62,7 +63,7 @@ export interface HeaderContext {
 }
 
 /** Header rules against the parent and the clock. */
-export function checkHeaderContext(h: BlockHeader, ctx: HeaderContext): Result {
+export function checkHeaderContext(h: BlockHeader, ctx: HeaderContext): Result<undefined, RejectCode> {
   // A block extends exactly one parent, one height up.
   if (!equalBytes(h.prevHash, ctx.parentId)) return fail('bad-prevblk', `prev ${toHex(h.prevHash)}`);
   if (h.height !== ctx.parent.height + 1) return fail('bad-height', `height ${h.height} after ${ctx.parent.height}`);
@@ -90,7 +91,7 @@ export interface BlockCheckOptions {
  * block id. Order matters only for cost: cheap structural checks come before
  * proof of work, which comes before signatures.
  */
-export function checkBlock(block: Block, spec: NetworkSpec, sector: SectorParams, opts: BlockCheckOptions): Result<Uint8Array> {
+export function checkBlock(block: Block, spec: NetworkSpec, sector: SectorParams, opts: BlockCheckOptions): Result<Uint8Array, RejectCode> {
   const h = block.header;
   // Unknown versions cannot be interpreted, so they are invalid rather than ignored.
   if (h.version !== HEADER_VERSION) return fail('bad-version', `header version ${h.version}`);

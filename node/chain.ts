@@ -10,9 +10,19 @@
  * transaction. Headers of recent blocks are kept in memory, since every new
  * block reads its ancestors' times for median-time-past.
  *
+ * A block's id is computed once, by whoever first holds the block (the sync
+ * module when it decodes a peer's, the miner when it finds one), and carried
+ * from there: `accept` takes it, and every block the chain reports comes as
+ * `{ block, id }`.
+ *
+ * Whenever the best chain moves, listeners get a `tip-moved` event with the
+ * blocks connected and disconnected, in order, and the origin the caller
+ * gave `accept` (the peer that sent the block, say). That includes blocks
+ * that were waiting as orphans and connect after their parent.
+ *
  * Storage is behind `ChainStore` (the SQLite store in production, a memory
  * one in tests); time comes from `now`. No networking here: callers turn the
- * results into peer scores and gossip.
+ * results and events into peer scores and gossip.
  * @module
  */
 import { equalBytes, toHex } from '../core/bytes.js';
@@ -22,6 +32,7 @@ import type { Block } from '../core/block.js';
 import type { Verifier } from '../core/keys.js';
 import type { NetworkSpec, SectorParams } from '../core/params.js';
 import type { StateDelta, StateView } from '../core/state.js';
+import type { BlockRejectCode } from './penalties.js';
 import type { BlockInfo, BlockStatus, ChainTip } from './store.js';
 import { applyBlock } from '../core/state-transition.js';
 import { cumulativeWork } from '../core/target.js';
@@ -42,7 +53,8 @@ export interface ChainStore extends StateView {
   blockInfo(id: Uint8Array): Pick<BlockInfo, 'height' | 'cumulativeWork' | 'status'> | undefined;
   /** Id of the connected block at `height`. */
   idAtHeight(height: number): Uint8Array | undefined;
-  putBlock(block: Block, opts: { cumulativeWork: bigint; status: BlockStatus }): unknown;
+  /** `id` is the block's id as the chain holds it; a store may compute it when absent. */
+  putBlock(block: Block, opts: { id?: Uint8Array; cumulativeWork: bigint; status: BlockStatus }): unknown;
   setBlockStatus(id: Uint8Array, status: BlockStatus, invalidCode?: string): unknown;
   connectBlock(block: Block, id: Uint8Array, delta: StateDelta): void;
   /** Undoes the tip and returns it; never genesis. */
@@ -61,12 +73,33 @@ export interface ChainOptions {
   headerCacheSize?: number;
 }
 
+/** A block with its id, computed once. */
+export interface ChainBlock {
+  block: Block;
+  id: Uint8Array;
+}
+
 export type Accepted =
   | { status: 'duplicate' | 'orphan' | 'side'; id: Uint8Array }
-  | { status: 'connected'; id: Uint8Array; connected: Block[]; disconnected: Block[] };
+  | { status: 'connected'; id: Uint8Array; connected: ChainBlock[]; disconnected: ChainBlock[] };
 
-export class Chain {
-  private readonly orphans = new Map<string, Block[]>();
+/** The best chain moved: `disconnected` from the old tip down, then `connected` up to the new tip. */
+export interface TipMoved<O> {
+  type: 'tip-moved';
+  tip: Uint8Array;
+  connected: ChainBlock[];
+  disconnected: ChainBlock[];
+  /** What the caller of `accept` said the block came from; an orphan keeps its own. */
+  origin?: O;
+}
+
+interface Orphan<O> extends ChainBlock {
+  origin?: O;
+}
+
+export class Chain<O = unknown> {
+  private readonly orphans = new Map<string, Orphan<O>[]>();
+  private listeners: ((e: TipMoved<O>) => void)[] = [];
   private orphanCount = 0;
   private readonly genesis: BlockHeader;
   /** Recently read or stored headers by hex id; headers never change, so entries never go stale. */
@@ -83,6 +116,11 @@ export class Chain {
 
   tip(): ChainTip {
     return this.store.tip()!;
+  }
+
+  /** Calls `listener` synchronously each time the best chain moves, once the move is stored (inside any transaction the caller holds). */
+  on(listener: (e: TipMoved<O>) => void): void {
+    this.listeners.push(listener);
   }
 
   private rememberHeader(key: string, header: BlockHeader): void {
@@ -116,16 +154,17 @@ export class Chain {
   /**
    * Validates and stores `block`; moves the best chain when its branch has
    * more work. Failures carry the rule's code (the caller penalises the peer).
+   * `id` is the block's id when the caller has it (it must be this header's).
    */
-  accept(block: Block): Result<Accepted> {
-    const id = blockId(block.header);
+  accept(block: Block, opts: { id?: Uint8Array; origin?: O } = {}): Result<Accepted, BlockRejectCode> {
+    const id = opts.id ?? blockId(block.header);
     if (this.store.hasBlock(id)) {
       return this.store.blockInfo(id)!.status === 'invalid' ? fail('block-known-invalid', toHex(id)) : ok({ status: 'duplicate', id });
     }
     const checked = checkBlock(block, this.opts.spec, this.opts.sector, { networkId: this.opts.networkId, verify: this.opts.verify });
     if (!checked.ok) return checked;
     const parentInfo = this.store.blockInfo(block.header.prevHash);
-    if (!parentInfo) return this.addOrphan(block, id);
+    if (!parentInfo) return this.addOrphan({ block, id, origin: opts.origin });
     if (parentInfo.status === 'invalid') return fail('bad-prevblk', 'the parent is invalid');
     const parent = this.header(block.header.prevHash)!;
     const ctx = checkHeaderContext(block.header, {
@@ -139,35 +178,40 @@ export class Chain {
     if (!ctx.ok) return ctx;
     const work = cumulativeWork(parentInfo.cumulativeWork, block.header.bits);
     if (!work.ok) return work;
-    const result = this.store.transaction((): Result<Accepted> => {
-      this.store.putBlock(block, { cumulativeWork: work.value, status: 'valid-header' });
+    const result = this.store.transaction((): Result<Accepted, BlockRejectCode> => {
+      this.store.putBlock(block, { id, cumulativeWork: work.value, status: 'valid-header' });
       return work.value > this.tip().cumulativeWork ? this.reorgTo(id) : ok({ status: 'side', id });
     });
     this.rememberHeader(toHex(id), block.header);
     if (!result.ok) return result;
+    if (result.value.status === 'connected') {
+      const moved: TipMoved<O> = { type: 'tip-moved', tip: id, connected: result.value.connected, disconnected: result.value.disconnected };
+      if (opts.origin !== undefined) moved.origin = opts.origin;
+      for (const l of this.listeners) l(moved);
+    }
     const children = this.orphans.get(toHex(id)) ?? [];
     this.orphans.delete(toHex(id));
     this.orphanCount -= children.length;
-    for (const child of children) this.accept(child);
+    for (const child of children) this.accept(child.block, { id: child.id, ...(child.origin !== undefined ? { origin: child.origin } : {}) });
     return result;
   }
 
-  private addOrphan(block: Block, id: Uint8Array): Result<Accepted> {
+  private addOrphan(orphan: Orphan<O>): Result<Accepted, BlockRejectCode> {
     const max = this.opts.maxOrphans ?? 256;
     if (this.orphanCount >= max) {
       // Drop the oldest parent's orphans to make room.
-      const [oldest, blocks] = this.orphans.entries().next().value as [string, Block[]];
+      const [oldest, blocks] = this.orphans.entries().next().value as [string, Orphan<O>[]];
       this.orphans.delete(oldest);
       this.orphanCount -= blocks.length;
     }
-    const key = toHex(block.header.prevHash);
+    const key = toHex(orphan.block.header.prevHash);
     const list = this.orphans.get(key) ?? [];
-    if (!list.some((b) => equalBytes(blockId(b.header), id))) {
-      list.push(block);
+    if (!list.some((b) => equalBytes(b.id, orphan.id))) {
+      list.push(orphan);
       this.orphanCount++;
     }
     this.orphans.set(key, list);
-    return ok({ status: 'orphan', id });
+    return ok({ status: 'orphan', id: orphan.id });
   }
 
   get orphanBlocks(): number {
@@ -175,8 +219,8 @@ export class Chain {
   }
 
   /** Makes `target` the tip: back to the fork point, then forward along its branch. */
-  private reorgTo(target: Uint8Array): Result<Accepted> {
-    const branch: Block[] = [];
+  private reorgTo(target: Uint8Array): Result<Accepted, BlockRejectCode> {
+    const branch: ChainBlock[] = [];
     let cursor = target;
     for (;;) {
       const info = this.store.blockInfo(cursor)!;
@@ -188,29 +232,31 @@ export class Chain {
         return fail('bad-prevblk', `the branch contains invalid block ${toHex(cursor)}`);
       }
       const b = this.store.getBlock(cursor)!;
-      branch.unshift(b);
+      branch.unshift({ block: b, id: cursor });
       cursor = b.header.prevHash;
     }
     const fork = cursor;
-    const disconnected: Block[] = [];
-    while (!equalBytes(this.tip().id, fork)) disconnected.push(this.store.disconnectTip().block);
-    const connected: Block[] = [];
-    for (const b of branch) {
-      const id = blockId(b.header);
+    const disconnected: ChainBlock[] = [];
+    while (!equalBytes(this.tip().id, fork)) {
+      const id = this.tip().id;
+      disconnected.push({ block: this.store.disconnectTip().block, id });
+    }
+    const connected: ChainBlock[] = [];
+    for (const { block: b, id } of branch) {
       const delta = applyBlock(this.store, b, { sector: this.opts.sector, networkId: this.opts.networkId, verifySignatures: false });
       if (!delta.ok) {
         // The branch is invalid from here: mark it, and put the old branch back.
         this.store.setBlockStatus(id, 'invalid', delta.code);
         while (!equalBytes(this.tip().id, fork)) this.store.disconnectTip();
         for (const old of [...disconnected].reverse()) {
-          const d = applyBlock(this.store, old, { sector: this.opts.sector, networkId: this.opts.networkId, verifySignatures: false });
+          const d = applyBlock(this.store, old.block, { sector: this.opts.sector, networkId: this.opts.networkId, verifySignatures: false });
           if (!d.ok) throw new Error(`reconnecting a previously valid block failed: ${d.code}`);
-          this.store.connectBlock(old, blockId(old.header), d.value);
+          this.store.connectBlock(old.block, old.id, d.value);
         }
         return fail(delta.code, `block ${toHex(id)}: ${delta.detail}`);
       }
       this.store.connectBlock(b, id, delta.value);
-      connected.push(b);
+      connected.push({ block: b, id });
     }
     return ok({ status: 'connected', id: target, connected, disconnected });
   }

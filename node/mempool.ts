@@ -21,6 +21,7 @@ import { fail, ok, type Result } from '../core/errors.js';
 import type { Verifier } from '../core/keys.js';
 import type { StateView } from '../core/state.js';
 import { checkTx, encodeTx, txSender, txSpend, type Tx } from '../core/tx.js';
+import type { TxRejectCode } from './penalties.js';
 
 export interface MempoolOptions {
   networkId: Uint8Array;
@@ -103,7 +104,7 @@ export class Mempool {
    * mempool-duplicate, mempool-nonce-too-low, mempool-nonce-gap,
    * mempool-insufficient-funds, mempool-replacement-underpriced, mempool-full.
    */
-  add(tx: Tx, view: StateView, nowMs: number): Result<{ txid: string; replaced?: string; evicted?: string }> {
+  add(tx: Tx, view: StateView, nowMs: number): Result<{ txid: string; replaced?: string; evicted?: string }, TxRejectCode> {
     const valid = checkTx(tx, { networkId: this.opts.networkId, chain: this.opts.chain, verify: this.opts.verify });
     if (!valid.ok) return valid;
     const txid = toHex(valid.value);

@@ -123,11 +123,12 @@ export class Miner {
     while (this.samples.length > 0 && this.samples[0]![0] < this.now() - 15 * 60_000) this.samples.shift();
     if (r.found.length === 0) return undefined;
     const found: Block = { ...block, header: { ...block.header, nonce: r.found[0]! } };
-    const accepted = this.node.submitBlock(found);
+    const id = blockId(found.header);
+    const accepted = this.node.submitBlock(found, id);
     this.opts.onEvent?.({
       type: 'found',
       height: found.header.height,
-      id: toHex(blockId(found.header)),
+      id: toHex(id),
       accepted: accepted !== undefined,
       txs: found.body.txs.length,
     });

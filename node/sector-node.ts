@@ -1,54 +1,39 @@
 /**
  * One sector's full node, wired together: the SQLite store, the chain, the
- * mempool and the P2P transport, plus the sync and gossip rules that connect
- * them.
- *
- * Sync is headers-first: on a new peer (or an orphan block) we send our block
- * locator; the peer answers with up to MAX_HEADERS headers after the fork
- * point; we ask for the blocks we lack and feed them to the chain in order,
- * asking again while batches come back full. New blocks and txs are announced
- * with `inv`, fetched once, and relayed only when they were accepted.
- *
- * Block requests are bounded (node/block-requests.ts): at most
- * `maxRequestedBlocks` outstanding, so a long sync asks for the next headers
- * only once blocks come in; a request whose peer stalls past
- * `requestTimeoutMs`, or leaves, is released and the headers are asked of
- * another peer. Blocks from peers go through one ordered queue
- * (node/block-queue.ts) whose batches have their tx signatures verified on the
- * verify pool's worker threads before the chain, which stays synchronous,
- * accepts them one by one; signatures the mempool or the pool already
- * verified are answered from the signature cache (node/sig-cache.ts).
+ * mempool, the record pool, the P2P transport and the sync protocol
+ * (node/sync.ts: headers-first sync, gossip and penalties, one handler per
+ * message). This file is the composition root and owns what follows a move
+ * of the best chain, whoever caused it: txs of disconnected blocks go back to
+ * the mempool, included ones leave it, the record pool follows, and a
+ * `block-connected` event goes out per connected block.
  *
  * Peers are remembered in the store: the URLs we dialed and the listen
  * addresses inbound peers announce, with when they were last seen and their
  * bans; at start the bans are restored and the configured peers and the best
  * remembered ones that are not banned are dialed.
  *
- * Consensus-invalid data bans the sender at once; what an honest peer can
- * send — a block from the future by our clock, a block we hold or lack the
- * parent of — costs little or nothing (BLOCK_REJECT_POINTS, docs/protocol.md).
  * No mining and no local API here.
  * @module
  */
 import { toHex } from '../core/bytes.js';
-import { decodeBlock, encodeBlock, type Block } from '../core/block.js';
-import { CodecError } from '../core/errors.js';
+import type { Block } from '../core/block.js';
+import type { Result } from '../core/errors.js';
 import { genesisBlock, networkId as computeNetworkId } from '../core/genesis.js';
 import { blockId } from '../core/header.js';
 import type { NetworkSpec, SectorParams } from '../core/params.js';
 import { genesisState } from '../core/state-transition.js';
-import { decodeTx, encodeTx, txId, type Tx } from '../core/tx.js';
-import { forkPoint, locatorHeights, MAX_HEADERS, MAX_INV, MAX_LOCATOR, WIRE_VERSION, type Message } from '../core/wire.js';
-import { BlockQueue } from './block-queue.js';
-import { BlockRequests } from './block-requests.js';
-import { Chain, type Accepted } from './chain.js';
+import { txId, type Tx } from '../core/tx.js';
+import { WIRE_VERSION } from '../core/wire.js';
+import { fastVerifier } from '../platform/node/verify.js';
+import { Chain, type Accepted, type TipMoved } from './chain.js';
 import { DEFAULT_MEMPOOL, Mempool } from './mempool.js';
+import { P2P, type Hello, type Peer } from './p2p.js';
+import type { TxRejectCode } from './penalties.js';
 import { MainRecordPool } from './record-pool.js';
-import { BAN_SCORE, P2P, type Hello, type Peer } from './p2p.js';
 import { cachedVerifier, SignatureCache } from './sig-cache.js';
 import { openStore, type Store } from './store.js';
+import { Sync } from './sync.js';
 import { defaultVerifyThreads, VerifyPool } from './verify-pool.js';
-import { fastVerifier } from '../platform/node/verify.js';
 
 export interface SectorNodeOptions {
   spec: NetworkSpec;
@@ -65,26 +50,6 @@ export interface SectorNodeOptions {
   maxRequestedBlocks?: number;
   /** A request whose peer delivered nothing for this long is released (default 30 000 ms). */
   requestTimeoutMs?: number;
-}
-
-/**
- * Score points for a block the chain refused, by code, for the codes an
- * honest peer can send; every other code is consensus-invalid data and costs
- * BAN_SCORE. Not listed because they are not failures: a block we already
- * hold (duplicate), one whose parent we lack (orphan: we ask that peer for
- * headers), one on a side branch. See docs/protocol.md §18.
- */
-export const BLOCK_REJECT_POINTS: Readonly<Record<string, number>> = {
-  // Our clock or the peer's is off, or the block is simply early: it may be valid in a few seconds.
-  'time-too-new': 0,
-  // We rejected this block before; rejecting it again costs one lookup, and the peer that
-  // sent the first copy paid in full. Repeating it five times still bans.
-  'block-known-invalid': 20,
-};
-
-/** Points a peer pays for a block rejected with `code`. */
-export function blockRejectPoints(code: string): number {
-  return BLOCK_REJECT_POINTS[code] ?? BAN_SCORE;
 }
 
 export type NodeEvent =
@@ -106,26 +71,17 @@ function dialableUrl(peer: Peer): string | undefined {
 
 export class SectorNode {
   readonly store: Store;
-  readonly chain: Chain;
+  readonly chain: Chain<Peer>;
   readonly mempool: Mempool;
   /** MAIN records this node was assigned, waiting for a block (filled by the edge client). */
   readonly records = new MainRecordPool();
   readonly p2p: P2P;
+  readonly sync: Sync;
   readonly networkId: Uint8Array;
   readonly sigCache = new SignatureCache();
-  /** Outstanding block requests to peers. */
-  readonly requested: BlockRequests<Peer>;
   private readonly now: () => number;
   private listeners: ((e: NodeEvent) => void)[] = [];
   private pool?: VerifyPool;
-  private queue?: BlockQueue<{ block: Block; peer: Peer; id: string }>;
-  /** Hex ids of the blocks in the queue. */
-  private readonly queued = new Set<string>();
-  private sweeper?: ReturnType<typeof setInterval>;
-  /** Peers whose headers we could not all request yet (no room), with the last id we did request. */
-  private readonly resumeHeaders = new Map<Peer, Uint8Array | undefined>();
-  /** Peers we sent get-headers to and have no answer from, with when we asked. */
-  private readonly headersAsked = new Map<Peer, number>();
 
   constructor(readonly options: SectorNodeOptions) {
     const opts = options;
@@ -136,20 +92,17 @@ export class SectorNode {
     const genesis = genesisBlock(spec, sector);
     const gid = blockId(genesis.header);
     if (!this.store.tip()) this.store.initGenesis(genesis, gid, genesisState(spec, sector));
-    this.requested = new BlockRequests<Peer>({
-      max: opts.maxRequestedBlocks ?? 4096,
-      timeoutMs: opts.requestTimeoutMs ?? 30_000,
-      now: this.now,
-    });
     const fast = fastVerifier();
     // Admission fills the cache; block validation consumes it (a cache miss verifies as before).
-    this.chain = new Chain(this.store, {
+    this.chain = new Chain<Peer>(this.store, {
       spec,
       sector,
       networkId: this.networkId,
       verify: cachedVerifier(this.sigCache, fast, { erase: true }),
       now: this.now,
     });
+    // First the node's own bookkeeping of a tip move, then the protocol's announcements (it reads the mempool).
+    this.chain.on((e) => this.onTipMoved(e));
     this.mempool = new Mempool({ ...DEFAULT_MEMPOOL, networkId: this.networkId, chain: sector.id, verify: cachedVerifier(this.sigCache, fast) });
     this.p2p = new P2P({
       host: opts.host ?? '127.0.0.1',
@@ -158,12 +111,12 @@ export class SectorNode {
       sectorId: sector.id,
       genesisId: gid,
       hello: () => this.hello(),
-      onMessage: (peer, m) => this.onMessage(peer, m),
+      onMessage: (peer, m) => this.sync.onMessage(peer, m),
       onPeer: (peer) => {
         this.emit({ type: 'peer', address: peer.address, event: 'ready' });
         const url = dialableUrl(peer);
         if (url) this.store.peers.upsert(url, { lastSeenMs: this.now(), failures: 0 });
-        this.requestHeaders(peer);
+        this.sync.peerReady(peer);
       },
       onBan: (peer, _code, untilMs) => {
         const url = dialableUrl(peer);
@@ -171,9 +124,29 @@ export class SectorNode {
       },
       onClose: (peer, reason) => {
         this.emit({ type: 'peer', address: peer.address, event: 'closed', reason });
-        this.peerGone(peer);
+        this.sync.peerGone(peer);
       },
     });
+    this.sync = new Sync({
+      spec,
+      networkId: this.networkId,
+      store: this.store,
+      chain: this.chain,
+      mempool: this.mempool,
+      p2p: this.p2p,
+      sigCache: this.sigCache,
+      now: this.now,
+      admitTx: (tx) => this.admitTx(tx),
+      onBlockRejected: (e) => this.emit({ type: 'block-rejected', ...e }),
+      onError: (error) => this.emit({ type: 'error', error }),
+      maxRequestedBlocks: opts.maxRequestedBlocks,
+      requestTimeoutMs: opts.requestTimeoutMs,
+    });
+  }
+
+  /** Outstanding block requests to peers. */
+  get requested() {
+    return this.sync.requested;
   }
 
   on(listener: (e: NodeEvent) => void): void {
@@ -186,30 +159,15 @@ export class SectorNode {
 
   async start(): Promise<number> {
     this.pool = new VerifyPool({ threads: this.options.verifyThreads ?? defaultVerifyThreads() });
-    this.queue = new BlockQueue({
-      networkId: this.networkId,
-      cache: this.sigCache,
-      pool: this.pool,
-      blockOf: (item) => item.block,
-      accept: (item) => {
-        this.queued.delete(item.id);
-        this.submitBlock(item.block, item.peer);
-      },
-      // One commit per batch: a crash loses at most the batch, which peers send again.
-      transaction: (fn) => this.store.transaction(fn),
-      onError: (e) => this.emit({ type: 'error', error: e as Error }),
-    });
+    this.sync.start(this.pool);
     let port: number;
     try {
       port = await this.p2p.start();
     } catch (e) {
-      await this.queue.close();
+      await this.sync.close();
       await this.pool.close();
       throw e;
     }
-    const every = Math.max(50, Math.min(5_000, this.requested.timeoutMs / 2));
-    this.sweeper = setInterval(() => this.sweepRequests(), every);
-    this.sweeper.unref();
     // Bans outlive a restart: inbound peers from a banned host are still refused.
     for (const p of this.store.peers.list({ includeBanned: true })) {
       if (p.bannedUntilMs > this.now() && URL.canParse(p.url)) this.p2p.restoreBan(new URL(p.url).hostname, p.bannedUntilMs);
@@ -222,10 +180,8 @@ export class SectorNode {
 
   /** Closes the peers, drops the blocks still queued, stops the verify workers and closes the store. */
   async stop(): Promise<void> {
-    if (this.sweeper) clearInterval(this.sweeper);
     await this.p2p.stop();
-    await this.queue?.close();
-    this.queued.clear();
+    await this.sync.close();
     await this.pool?.close();
     this.store.close();
   }
@@ -235,17 +191,9 @@ export class SectorNode {
     return this.pool?.threads ?? 0;
   }
 
-  /** A block neither held, nor asked for, nor waiting in the queue: worth fetching. */
-  private unknownBlock(id: Uint8Array): boolean {
-    const hex = toHex(id);
-    // An empty queue holds nothing, whatever a failed batch left in the set.
-    if ((this.queue?.pending ?? 0) === 0) this.queued.clear();
-    return !this.store.hasBlock(id) && !this.requested.has(hex) && !this.queued.has(hex);
-  }
-
   /** Resolves when every block received so far has been through the chain. */
   blocksIdle(): Promise<void> {
-    return this.queue?.idle() ?? Promise.resolve();
+    return this.sync.blocksIdle();
   }
 
   private hello(): Hello {
@@ -262,198 +210,46 @@ export class SectorNode {
     };
   }
 
-  private locator(): Uint8Array[] {
-    return locatorHeights(this.chain.tip().height).map((h) => this.store.idAtHeight(h)!);
-  }
-
-  /** Asks `peer` for headers after `after` (a header it sent us) or after our locator. */
-  private requestHeaders(peer: Peer, after?: Uint8Array): void {
-    const locator = after ? [after, ...this.locator()].slice(0, MAX_LOCATOR) : this.locator();
-    this.headersAsked.set(peer, this.now());
-    peer.send({ type: 'get-headers', locator, stop: new Uint8Array(32) });
-  }
-
-  /** Another ready peer than `not` if there is one, else `not` itself when still ready. */
-  private otherPeer(not?: Peer): Peer | undefined {
-    const ready = this.p2p.peers();
-    return ready.find((p) => p !== not) ?? (not && ready.includes(not) ? not : undefined);
-  }
-
-  /** A peer left: its requests are released and the headers are asked of someone else. */
-  private peerGone(peer: Peer): void {
-    this.headersAsked.delete(peer);
-    this.resumeHeaders.delete(peer);
-    const released = this.requested.dropPeer(peer);
-    if (released.length > 0) {
-      const other = this.otherPeer();
-      if (other) this.requestHeaders(other);
-    }
-  }
-
-  /** Releases stalled requests and asks another peer (the same one if alone) for the headers again. */
-  sweepRequests(): void {
-    const expired = this.requested.expire();
-    const stalled = new Set(expired.map((e) => e.peer));
-    for (const p of stalled) {
-      const other = this.otherPeer(p);
-      if (other) this.requestHeaders(other);
-    }
-    this.resumeSync();
-  }
-
-  /** Once half the request slots are free, asks the peers we held back for their next headers. */
-  private resumeSync(): void {
-    if (this.resumeHeaders.size === 0 || this.requested.room() < this.requested.max / 2) return;
-    const waiting = [...this.resumeHeaders];
-    this.resumeHeaders.clear();
-    for (const [peer, after] of waiting) if (peer.ready) this.requestHeaders(peer, after);
-  }
-
   /**
-   * Accepts a block from anywhere (the miner, the API, the peer queue) and
-   * announces it when it moved the tip. A peer that sent it pays
-   * `blockRejectPoints` for a rejection.
+   * Accepts a block of this node's own (the miner's, the API's); `id` when
+   * the caller computed it. Peers' blocks come through the sync protocol.
+   * What a move of the best chain entails follows from the chain's event.
    */
-  submitBlock(block: Block, from?: Peer): Accepted | undefined {
-    const r = this.chain.accept(block);
-    const id = toHex(blockId(block.header));
+  submitBlock(block: Block, id?: Uint8Array): Accepted | undefined {
+    const r = this.chain.accept(block, id ? { id } : {});
     if (!r.ok) {
-      const points = from ? blockRejectPoints(r.code) : 0;
-      this.emit({ type: 'block-rejected', id, code: r.code, detail: r.detail, ...(from ? { from: from.address, points } : {}) });
-      if (from && points > 0) from.penalize(points, r.code);
+      this.emit({ type: 'block-rejected', id: toHex(id ?? blockId(block.header)), code: r.code, detail: r.detail });
       return undefined;
-    }
-    if (r.value.status === 'orphan' && from) {
-      // Ask for the missing ancestors, unless they are on their way or a headers answer is.
-      const asked = this.headersAsked.get(from);
-      const answerDue = asked !== undefined && this.now() - asked < this.requested.timeoutMs;
-      if (!this.requested.has(toHex(block.header.prevHash)) && !answerDue) this.requestHeaders(from);
-    }
-    if (r.value.status === 'connected') {
-      // Txs of blocks a reorg took out wait for a block again, and are announced again: a peer may never
-      // have seen them (the block that carried them may have been mined before the tx reached it).
-      const returned: Uint8Array[] = [];
-      for (const b of r.value.disconnected) {
-        for (const tx of b.body.txs) if (this.mempool.add(tx, this.store, this.now()).ok) returned.push(txId(tx));
-      }
-      const included = r.value.connected.flatMap((b) => b.body.txs.map((t) => toHex(txId(t))));
-      this.mempool.pruneAfterConnect(included, this.store);
-      for (const b of r.value.disconnected) this.records.disconnected(b, toHex(blockId(b.header)));
-      for (const b of r.value.connected) this.records.connected(b, toHex(blockId(b.header)));
-      for (const b of r.value.connected) {
-        this.emit({ type: 'block-connected', height: b.header.height, id: toHex(blockId(b.header)), txs: b.body.txs.length });
-      }
-      this.p2p.broadcast({ type: 'inv', kind: 'block', ids: [r.value.id] }, from);
-      for (let i = 0; i < returned.length; i += MAX_INV) this.p2p.broadcast({ type: 'inv', kind: 'tx', ids: returned.slice(i, i + MAX_INV) });
     }
     return r.value;
   }
 
-  /** Admits a tx to the mempool and announces it. */
+  /** Admits a tx to the mempool and announces it to every peer (but `from`, the peer it came from). */
   submitTx(tx: Tx, from?: Peer): { ok: true; txid: string } | { ok: false; code: string; detail: string } {
-    const r = this.mempool.add(tx, this.store, this.now());
-    if (!r.ok) {
-      if (from && (r.code === 'tx-bad-signature' || r.code === 'tx-wrong-chain')) from.penalize(50, r.code);
-      return r;
-    }
-    this.emit({ type: 'tx-accepted', txid: r.value.txid });
-    this.p2p.broadcast({ type: 'inv', kind: 'tx', ids: [txId(tx)] }, from);
+    const r = this.admitTx(tx);
+    if (!r.ok) return r;
+    this.sync.announceTx(tx, from);
     return { ok: true, txid: r.value.txid };
   }
 
-  private onMessage(peer: Peer, m: Message): void {
-    switch (m.type) {
-      case 'get-headers': {
-        const fork = forkPoint(m.locator, (id) => this.store.isConnected(id)) ?? this.store.idAtHeight(0)!;
-        const start = this.store.blockInfo(fork)!.height + 1;
-        const headers = [];
-        for (let h = start; h < start + MAX_HEADERS; h++) {
-          const id = this.store.idAtHeight(h);
-          if (!id) break;
-          headers.push(this.store.getHeader(id)!);
-          if (toHex(id) === toHex(m.stop)) break;
-        }
-        peer.send({ type: 'headers', headers });
-        return;
-      }
-      case 'headers': {
-        this.headersAsked.delete(peer);
-        const ids = m.headers.map((h) => blockId(h));
-        const wanted = ids.filter((id) => this.unknownBlock(id));
-        const ask = wanted.slice(0, this.requested.room());
-        for (let i = 0; i < ask.length; i += MAX_INV) {
-          const batch = ask.slice(i, i + MAX_INV).filter((id) => this.requested.add(toHex(id), peer));
-          if (batch.length > 0) peer.send({ type: 'get-blocks', ids: batch });
-        }
-        if (ask.length < wanted.length) {
-          // No room for the rest: ask again from the last header requested, once blocks come in.
-          const first = ids.findIndex((id) => id === wanted[ask.length]);
-          this.resumeHeaders.set(peer, first > 0 ? ids[first - 1] : undefined);
-        } else if (m.headers.length === MAX_HEADERS) {
-          this.requestHeaders(peer, ids[ids.length - 1]!);
-        }
-        return;
-      }
-      case 'get-blocks':
-        for (const id of m.ids) {
-          // Blocks we rejected are not served: a peer asking for one was told about it by someone else.
-          if (this.store.blockInfo(id)?.status === 'invalid') continue;
-          const b = this.store.getBlock(id);
-          if (b) peer.send({ type: 'block', block: encodeBlock(b, this.options.spec.limits) });
-        }
-        return;
-      case 'block': {
-        let block: Block;
-        try {
-          block = decodeBlock(m.block, this.options.spec.limits);
-        } catch (e) {
-          if (e instanceof CodecError) return peer.penalize(BAN_SCORE, e.code);
-          throw e;
-        }
-        const id = toHex(blockId(block.header));
-        this.requested.received(id, peer);
-        this.resumeSync();
-        if (this.queue) {
-          // Until the chain has it, a queued block is neither held nor requested: do not fetch it again.
-          this.queued.add(id);
-          this.queue.push({ block, peer, id });
-        } else {
-          this.submitBlock(block, peer);
-        }
-        return;
-      }
-      case 'inv': {
-        const unknown = m.ids.filter((id) =>
-          m.kind === 'block' ? this.unknownBlock(id) : !this.mempool.has(toHex(id)),
-        );
-        if (unknown.length === 0) return;
-        if (m.kind === 'block') {
-          const ask = unknown.filter((id) => this.requested.add(toHex(id), peer));
-          if (ask.length > 0) peer.send({ type: 'get-blocks', ids: ask });
-        } else {
-          peer.send({ type: 'get-txs', ids: unknown });
-        }
-        return;
-      }
-      case 'get-txs':
-        for (const id of m.ids) {
-          const e = this.mempool.get(toHex(id));
-          if (e) peer.send({ type: 'tx', tx: encodeTx(e.tx) });
-        }
-        return;
-      case 'tx': {
-        let tx: Tx;
-        try {
-          tx = decodeTx(m.tx);
-        } catch (e) {
-          if (e instanceof CodecError) return peer.penalize(50, e.code);
-          throw e;
-        }
-        this.submitTx(tx, peer);
-        return;
-      }
-      default:
-        return;
-    }
+  private admitTx(tx: Tx): Result<{ txid: string }, TxRejectCode> {
+    const r = this.mempool.add(tx, this.store, this.now());
+    if (!r.ok) return r;
+    this.emit({ type: 'tx-accepted', txid: r.value.txid });
+    return { ok: true, value: { txid: r.value.txid } };
+  }
+
+  /**
+   * The best chain moved: txs of disconnected blocks wait for a block again,
+   * included ones leave the mempool, the record pool follows, and each
+   * connected block is an event.
+   */
+  private onTipMoved(e: TipMoved<Peer>): void {
+    for (const { block } of e.disconnected) for (const tx of block.body.txs) this.mempool.add(tx, this.store, this.now());
+    const included = e.connected.flatMap(({ block }) => block.body.txs.map((t) => toHex(txId(t))));
+    this.mempool.pruneAfterConnect(included, this.store);
+    for (const { block, id } of e.disconnected) this.records.disconnected(block, toHex(id));
+    for (const { block, id } of e.connected) this.records.connected(block, toHex(id));
+    for (const { block, id } of e.connected) this.emit({ type: 'block-connected', height: block.header.height, id: toHex(id), txs: block.body.txs.length });
   }
 }

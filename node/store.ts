@@ -70,6 +70,8 @@ export interface BlockInfo {
 }
 
 export interface PutBlockOptions {
+  /** The block's id when the caller computed it (the chain does); computed here otherwise. */
+  id?: Bytes;
   cumulativeWork: bigint;
   status: BlockStatus;
   /** Required with status 'invalid', refused otherwise. */
@@ -193,7 +195,7 @@ export class Store implements StateView {
    */
   putBlock(block: Block, opts: PutBlockOptions): { id: Bytes; inserted: boolean } {
     checkStatus(opts.status, opts.invalidCode);
-    const id = blockId(block.header);
+    const id = opts.id ?? blockId(block.header);
     const r = this.q.insertBlock.run(
       id,
       block.header.height,

@@ -29,7 +29,7 @@ function setup() {
   const g = genesisBlock(spec, sector);
   const store = new MemoryStore(g, blockId(g.header), genesisState(spec, sector));
   let now = spec.genesisTimeMs;
-  const chain = new Chain(store, { spec, sector, networkId: nid, now: () => now });
+  const chain = new Chain<string>(store, { spec, sector, networkId: nid, now: () => now });
   return { g, store, chain, advance: (ms: number) => (now += ms), nowRef: () => now };
 }
 
@@ -75,10 +75,10 @@ test('the heavier branch wins; the reorg returns the losing branch and undoes it
   const r = chain.accept(c3);
   assert.ok(r.ok && r.value.status === 'connected');
   if (r.ok && r.value.status === 'connected') {
-    assert.equal(r.value.disconnected.map((b) => b.header.height), [2, 1]);
-    assert.equal(r.value.connected.map((b) => b.header.height), [1, 2, 3]);
+    assert.equal(r.value.disconnected.map((b) => b.block.header.height), [2, 1]);
+    assert.equal(r.value.connected.map((b) => b.block.header.height), [1, 2, 3]);
     // The returned block still carries alice's transfer for the mempool.
-    assert.is(r.value.disconnected[0]!.body.txs.length, 1);
+    assert.is(r.value.disconnected[0]!.block.body.txs.length, 1);
   }
   assert.is(toHex(chain.tip().id), toHex(blockId(c3.header)));
   assert.is(store.account(addressOf(bob.publicKey)).balance, 0n);
@@ -119,6 +119,41 @@ test('orphans wait for their parent, then connect', () => {
   chain.accept(b1);
   assert.is(chain.tip().height, 3);
   assert.is(chain.orphanBlocks, 0);
+});
+
+test('every move of the best chain is an event with carried ids and the origin, orphans that connect later included', () => {
+  const { g, chain, advance } = setup();
+  advance(300_000);
+  const moves: { tip: string; connected: string[]; disconnected: string[]; origin?: string }[] = [];
+  const hex = (b: { id: Uint8Array }) => toHex(b.id);
+  chain.on((e) => {
+    // The ids the chain carries are the blocks' ids.
+    for (const b of [...e.connected, ...e.disconnected]) assert.is(toHex(b.id), toHex(blockId(b.block.header)));
+    moves.push({ tip: toHex(e.tip), connected: e.connected.map(hex), disconnected: e.disconnected.map(hex), ...(e.origin ? { origin: e.origin } : {}) });
+  });
+  const a1 = mine(g);
+  const a2 = mine(a1);
+  const a3 = mine(a2);
+  const id = (b: Block) => toHex(blockId(b.header));
+  assert.ok(chain.accept(a1, { id: blockId(a1.header), origin: 'peer-1' }).ok);
+  // a3 waits for a2; when a2 arrives from another peer, both connect, each as its own move with its own origin.
+  assert.ok(chain.accept(a3, { origin: 'peer-3' }).ok);
+  assert.is(moves.length, 1);
+  assert.ok(chain.accept(a2, { origin: 'peer-2' }).ok);
+  assert.equal(moves, [
+    { tip: id(a1), connected: [id(a1)], disconnected: [], origin: 'peer-1' },
+    { tip: id(a2), connected: [id(a2)], disconnected: [], origin: 'peer-2' },
+    { tip: id(a3), connected: [id(a3)], disconnected: [], origin: 'peer-3' },
+  ]);
+  // A heavier branch: one event, the old blocks disconnected tip first, the new ones connected in order.
+  const c1 = mine(g, [], bob, g.header.timeMs + 1000);
+  const c2 = mine(c1, [], bob);
+  const c3 = mine(c2, [], bob);
+  const c4 = mine(c3, [], bob);
+  for (const b of [c1, c2, c3]) assert.ok(chain.accept(b).ok);
+  assert.is(moves.length, 3, 'equal or less work moves nothing');
+  assert.ok(chain.accept(c4).ok);
+  assert.equal(moves[3], { tip: id(c4), connected: [c1, c2, c3, c4].map(id), disconnected: [a3, a2, a1].map(id) });
 });
 
 test('header rules reject with their codes', () => {
