@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "cpu_features.h"
 #include "gemm_f32.h"
 #include "gemm_i8.h"
 #include "lottery.h"
@@ -649,13 +650,17 @@ Napi::Value KernelImpls(const Napi::CallbackInfo& info) {
 Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto o = Napi::Object::New(env);
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_cpu_init();
-  o.Set("sse41", Napi::Boolean::New(env, __builtin_cpu_supports("sse4.1")));
-  o.Set("avx2", Napi::Boolean::New(env, __builtin_cpu_supports("avx2")));
-  o.Set("avx512f", Napi::Boolean::New(env, __builtin_cpu_supports("avx512f")));
-  o.Set("avx512bw", Napi::Boolean::New(env, __builtin_cpu_supports("avx512bw")));
-  o.Set("avx512vnni", Napi::Boolean::New(env, __builtin_cpu_supports("avx512vnni")));
+#if defined(__x86_64__)
+  // The same check the kernels dispatch on (cpu_features.h), so the report and the choice agree.
+  const pouw::CpuFeatures f = pouw::cpu_features();
+  o.Set("sse41", Napi::Boolean::New(env, f.sse41));
+  o.Set("sha", Napi::Boolean::New(env, f.sha));
+  o.Set("avx2", Napi::Boolean::New(env, f.avx2));
+  o.Set("avx512f", Napi::Boolean::New(env, f.avx512f));
+  o.Set("avx512bw", Napi::Boolean::New(env, f.avx512bw));
+  o.Set("avx512vnni", Napi::Boolean::New(env, f.avx512vnni));
+  o.Set("avx512vbmi", Napi::Boolean::New(env, f.avx512vbmi));
+  o.Set("amxInt8", Napi::Boolean::New(env, f.amx_tile && f.amx_int8 && f.amx_os));
 #endif
   o.Set("threads", Napi::Number::New(env, std::thread::hardware_concurrency()));
   return o;

@@ -21,6 +21,9 @@ export const SOURCES = [
   'native/src/gemm_f32.cc',
   'native/src/matrix.cc',
   'native/src/lottery.cc',
+  'native/src/lottery_stream.cc',
+  'native/src/lottery_portable.cc',
+  'native/src/lottery_simd128.cc',
 ];
 export const EXPORTS = [
   'pouw_sha256d_scan',

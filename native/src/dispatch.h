@@ -13,12 +13,23 @@ inline bool same_name(const char* a, const char* b) {
   return *a == *b;
 }
 
+// A table entry, whether the table holds implementations or pointers to them (a
+// kernel split over several files lists each file's entry by address).
+template <class Impl>
+const Impl& entry(const Impl& x) {
+  return x;
+}
+template <class Impl>
+const Impl& entry(const Impl* x) {
+  return *x;
+}
+
 // Index of the implementation in use; `cache` starts at -1.
 template <class Impl, int N>
 int selected(const Impl (&impls)[N], int& cache) {
   int s = __atomic_load_n(&cache, __ATOMIC_RELAXED);
   if (s >= 0) return s;
-  for (s = 0; s < N - 1 && !impls[s].available(); s++) {
+  for (s = 0; s < N - 1 && !entry(impls[s]).available(); s++) {
   }
   __atomic_store_n(&cache, s, __ATOMIC_RELAXED);
   return s;
@@ -28,8 +39,8 @@ int selected(const Impl (&impls)[N], int& cache) {
 template <class Impl, int N>
 int select(const Impl (&impls)[N], int& cache, const char* name) {
   for (int i = 0; i < N; i++) {
-    if (same_name(impls[i].name, name)) {
-      if (!impls[i].available()) return -1;
+    if (same_name(entry(impls[i]).name, name)) {
+      if (!entry(impls[i]).available()) return -1;
       __atomic_store_n(&cache, i, __ATOMIC_RELAXED);
       return 0;
     }

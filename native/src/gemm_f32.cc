@@ -19,7 +19,7 @@
 //  - portable: a scalar i-k-j loop without packing (the compiler may vectorize it).
 //
 // Dispatch on x86-64 picks avx512-fma, then avx2-fma, then portable, by
-// __builtin_cpu_supports; each wide function carries its own target attribute, as
+// cpu_features.h (cpuid + xgetbv); each wide function carries its own target attribute, as
 // the file is compiled for baseline x86-64 (v2). On wasm32 the choice is fixed at
 // build time: simd128 when built with -msimd128, else portable.
 //
@@ -37,6 +37,7 @@
 
 #include "gemm_f32.h"
 
+#include "cpu_features.h"
 #include "dispatch.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -269,12 +270,12 @@ struct PathAvx2 {
 };
 
 bool has_avx512() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+  const pouw::CpuFeatures f = pouw::cpu_features();
+  return f.avx512f && f.fma;
 }
 bool has_avx2() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const pouw::CpuFeatures f = pouw::cpu_features();
+  return f.avx2 && f.fma;
 }
 #endif  // POUW_GEMM_F32_X86
 

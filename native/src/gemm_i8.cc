@@ -20,7 +20,7 @@
 //  - portable: a scalar i-k-j loop without packing (the compiler may vectorize it).
 //
 // Dispatch on x86-64 picks avx512-vnni, then avx2, then portable, by
-// __builtin_cpu_supports; each wide function carries its own target attribute, as
+// cpu_features.h (cpuid + xgetbv); each wide function carries its own target attribute, as
 // the file is compiled for baseline x86-64 (v2). On wasm32 the choice is fixed at
 // build time: simd128 when built with -msimd128, else portable.
 //
@@ -36,6 +36,7 @@
 
 #include "gemm_i8.h"
 
+#include "cpu_features.h"
 #include "dispatch.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -507,15 +508,8 @@ struct Impl {
 
 bool always() { return true; }
 #if POUW_GEMM_I8_X86
-bool has_vnni() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
-}
-bool has_avx2() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2");
-}
+bool has_vnni() { return pouw::cpu_avx512_vnni(pouw::cpu_features()); }
+bool has_avx2() { return pouw::cpu_features().avx2; }
 #endif
 
 const Impl kImpls[] = {

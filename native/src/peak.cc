@@ -5,7 +5,7 @@
 // statement keeps the compiler from folding the loops away.
 #include "peak.h"
 
-#include "cpu_amx.h"
+#include "cpu_features.h"
 
 #if defined(__x86_64__) && !defined(__wasm__)
 #include <immintrin.h>
@@ -101,16 +101,16 @@ bool wants(const char* unit, const char* name) {
 }  // namespace
 
 extern "C" uint64_t pouw_peak_i8_probe(uint64_t iterations, const char* unit, const char** impl) {
-  __builtin_cpu_init();
-  if (wants(unit, "amx-int8") && pouw_amx_usable()) {
+  const pouw::CpuFeatures f = pouw::cpu_features();
+  if (wants(unit, "amx-int8") && pouw::amx_usable()) {
     *impl = "amx-int8";
     return probe_amx(iterations);
   }
-  if (wants(unit, "avx512-vnni") && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512f")) {
+  if (wants(unit, "avx512-vnni") && f.avx512vnni) {
     *impl = "avx512-vnni";
     return probe_vnni(iterations);
   }
-  if (__builtin_cpu_supports("avx2")) {
+  if (f.avx2) {
     *impl = "avx2-vpmaddwd";
     return probe_avx2(iterations);
   }

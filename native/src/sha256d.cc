@@ -10,7 +10,7 @@
 //    scalar SHA-256d and a 256-bit comparison, so a faulty kernel could miss a nonce
 //    but never report a false one (the tests check that none misses any).
 //  - Dispatch on x86-64: avx512-16x (AVX-512 F+BW+VL and OS-enabled ZMM state,
-//    checked with cpuid + xgetbv) -> shani-4x (SHA extensions + SSE4.1 + SSSE3)
+//    cpu_features.h) -> shani-4x (SHA extensions + SSE4.1 + SSSE3)
 //    -> portable. shani-2x is selectable: on the core measured (3-cycle SHA256RNDS2
 //    throughput) both run at the same rate, but 4 lanes keep the SHA unit busy on
 //    cores where its latency is more than twice its throughput, so 4x is the default.
@@ -36,12 +36,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpu_features.h"
 #include "sha256d.h"
 #include "sha256d_internal.h"
-
-#if POUW_X86_KERNELS
-#include <cpuid.h>
-#endif
 
 namespace pouw {
 namespace {
@@ -160,34 +157,6 @@ const Kernel kKernelPortable = {"portable", portable_init, portable_batch};
 // ---------------------------------------------------------------------------
 // Dispatch.
 
-#if POUW_X86_KERNELS
-struct CpuFeatures {
-  bool avx512;  // F + BW + VL, with XMM/YMM/opmask/ZMM state enabled by the OS
-  bool shani;   // SHA + SSE4.1 + SSSE3
-};
-
-CpuFeatures detect_cpu() {
-  CpuFeatures f = {false, false};
-  unsigned a, b, c, d;
-  if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
-  bool ssse3 = c & (1u << 9), sse41 = c & (1u << 19), osxsave = c & (1u << 27);
-  unsigned b7 = 0;
-  if (__get_cpuid_max(0, nullptr) >= 7) {
-    __cpuid_count(7, 0, a, b7, c, d);
-  }
-  bool sha = b7 & (1u << 29);
-  bool avx512f = b7 & (1u << 16), avx512bw = b7 & (1u << 30), avx512vl = b7 & (1u << 31);
-  f.shani = sha && sse41 && ssse3;
-  if (osxsave && avx512f && avx512bw && avx512vl) {
-    uint32_t lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    // XMM (1), YMM (2), opmask (5), ZMM_Hi256 (6), Hi16_ZMM (7).
-    f.avx512 = (lo & 0xe6u) == 0xe6u;
-  }
-  return f;
-}
-#endif
-
 // Kernels compiled into this build, in preference order, and whether this CPU runs them.
 struct Entry {
   const Kernel* kernel;
@@ -197,10 +166,10 @@ struct Entry {
 int list_kernels(Entry* out) {
   int n = 0;
 #if POUW_X86_KERNELS
-  CpuFeatures f = detect_cpu();
-  out[n++] = {&kKernelAvx512, f.avx512};
-  out[n++] = {&kKernelShani4, f.shani};
-  out[n++] = {&kKernelShani2, f.shani};
+  const CpuFeatures f = cpu_features();
+  out[n++] = {&kKernelAvx512, cpu_avx512(f)};
+  out[n++] = {&kKernelShani4, f.sha};
+  out[n++] = {&kKernelShani2, f.sha};
 #endif
 #if defined(__wasm_simd128__)
   out[n++] = {&kKernelSimd128, true};

@@ -12,7 +12,7 @@ CXX=${CXX:-g++}
 OUT=build/native-test
 mkdir -p "$OUT"
 FLAGS=(-std=c++17 -O3 -march=x86-64-v2 -Wall -Wextra -pthread)
-SRC=(native/src/lottery.cc)
+SRC=(native/src/lottery.cc native/src/lottery_stream.cc native/src/lottery_portable.cc native/src/lottery_avx2.cc native/src/lottery_vnni.cc native/src/lottery_amx.cc)
 
 "$CXX" "${FLAGS[@]}" -o "$OUT/lottery_test" native/test/lottery_test.cc "${SRC[@]}"
 if [[ "${1:-}" == "--quick" ]]; then
@@ -25,7 +25,7 @@ if [[ "${1:-}" == "--wasm" ]]; then
   CLANGXX=${CLANGXX:-clang++}
   "$CLANGXX" --target=wasm32 -O3 -msimd128 -mbulk-memory -nostdlib -ffreestanding -fno-exceptions -fno-rtti \
     -std=c++17 -Wall -Wl,--no-entry -Wl,--export=pouw_lottery_run -Wl,--export=__heap_base \
-    -o "$OUT/lottery.wasm" "${SRC[@]}"
+    -o "$OUT/lottery.wasm" native/src/lottery.cc native/src/lottery_stream.cc native/src/lottery_portable.cc native/src/lottery_simd128.cc
   echo "wasm32 build OK: $OUT/lottery.wasm"
 fi
 
