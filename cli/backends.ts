@@ -1,6 +1,6 @@
 /**
  * Which kernel backends this install can use, and why not the others: each
- * backend is actually loaded (node/kernels.ts), so "available" means a miner
+ * backend is actually loaded (platform/node/kernels.ts), so "available" means a miner
  * could run it now. Order is fastest first (native, wasm, js); the first
  * available one is what a miner uses unless POUW_KERNEL names another.
  * @module

@@ -1,6 +1,6 @@
 /**
  * ed25519 verification on several threads: worker threads each running the
- * node's fast verifier (node/verify.ts), plus the calling thread, which joins
+ * node's fast verifier (platform/node/verify.ts), plus the calling thread, which joins
  * in while it waits for a job.
  *
  * A job is a list of (signature, message, public key) checks packed 128

@@ -2,7 +2,7 @@
 // WebSockets: a block a peer withholds is fetched from another peer after the
 // stall timeout or when the withholding peer leaves; the request set stays
 // within its bound; blocks from peers go through the ordered queue with the
-// signature cache; and rejections cost what BLOCK_REJECT_POINTS says.
+// signature cache; and rejections cost what their class says (node/penalties.ts).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
