@@ -224,11 +224,11 @@ export class SectorNode {
     return r.value;
   }
 
-  /** Admits a tx to the mempool and announces it to every peer (but `from`, the peer it came from). */
-  submitTx(tx: Tx, from?: Peer): { ok: true; txid: string } | { ok: false; code: string; detail: string } {
+  /** Admits a tx of this node's own (the API's) to the mempool and announces it to every peer; peers' txs come through the sync protocol. */
+  submitTx(tx: Tx): { ok: true; txid: string } | { ok: false; code: string; detail: string } {
     const r = this.admitTx(tx);
     if (!r.ok) return r;
-    this.sync.announceTx(tx, from);
+    this.sync.announceTx(tx);
     return { ok: true, txid: r.value.txid };
   }
 
