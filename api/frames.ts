@@ -43,10 +43,10 @@ import {
   type ProofJson,
   type SelectionJson,
 } from './codec.js';
-import { recordReportJson, type RecordReport, type RecordReportJson } from './routes.js';
+import { BODY_LIMITS, recordReportJson, type RecordReport, type RecordReportJson } from './routes.js';
 
-/** The largest frame a node may send (a full headers batch fits). */
-export const MAX_NODE_FRAME_BYTES = 512 * 1024;
+/** The largest frame a node may send: the headers route's body limit, so a full batch fits. */
+export const MAX_NODE_FRAME_BYTES = BODY_LIMITS.headers;
 
 export type FrameId = string | number | null;
 

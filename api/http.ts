@@ -17,11 +17,7 @@ export type ReadResult = { ok: true; text: string } | { ok: false; code: 'body-t
 /** Past this much, an oversize body is not read to its end: the connection is dropped instead. */
 export const MAX_DRAIN_BYTES = 8 * 1024 * 1024;
 
-/**
- * The body as text, at most `max` bytes whatever the headers claim. An
- * oversize body is still read (and dropped) up to MAX_DRAIN_BYTES, so that the
- * client, still sending, gets the 413 rather than a reset connection.
- */
+/** The body as text, at most `max` bytes whatever the headers claim (see the module header). */
 export async function readBodyText(req: Request, max: number): Promise<ReadResult> {
   const tooLarge: ReadResult = { ok: false, code: 'body-too-large', message: `this route takes at most ${max} bytes` };
   const declared = req.headers.get('content-length');

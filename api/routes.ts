@@ -26,6 +26,7 @@ import {
   hexStringOf,
   intOf,
   listOf,
+  MAX_SECTOR_LIST,
   objectOf,
   proofJson,
   proofOf,
@@ -231,7 +232,7 @@ const HEX32 = 32;
 const safe = (v: unknown, what: string) => intOf(v, what, 0, Number.MAX_SAFE_INTEGER);
 const windowNo = (v: unknown, what: string) => intOf(v, what, -1, Number.MAX_SAFE_INTEGER);
 const sectorIdOf = (v: unknown, what: string) => intOf(v, what, 0, 0xffffffff);
-const idsOf = (v: unknown, what: string) => listOf(v, what, 1024).map((x, i) => sectorIdOf(x, `${what}[${i}]`));
+const idsOf = (v: unknown, what: string) => listOf(v, what, MAX_SECTOR_LIST).map((x, i) => sectorIdOf(x, `${what}[${i}]`));
 const stateOf = (v: unknown, what: string): AssignmentState =>
   v === 'pending' || v === 'assigned' || v === 'final' ? v : reject('bad-request', `${what} must be pending, assigned or final`);
 

@@ -84,8 +84,3 @@ export type RejectCode = keyof typeof REJECT_CODES;
 export function rejectClass(code: RejectCode): RejectClass {
   return REJECT_CODES[code];
 }
-
-/** Whether `code` is one of core's refusal codes (for codes that arrive as strings, e.g. from a log). */
-export function isRejectCode(code: string): code is RejectCode {
-  return Object.prototype.hasOwnProperty.call(REJECT_CODES, code);
-}

@@ -35,14 +35,13 @@ import type { NetworkSpec } from '../core/params.js';
 import { encodeMainRecord, encodeWitnessRecord, MAIN_RECORD_MAX_DELAY_WINDOWS } from '../core/record.js';
 import { selectSectors } from '../core/select.js';
 import { windowEnd, windowOf } from '../core/time.js';
-import { checkTx, decodeTx, encodeTx, MAIN_CHAIN } from '../core/tx.js';
+import { checkTx, decodeTx, encodeTx, MAIN_CHAIN, type Tx } from '../core/tx.js';
 import type { Beacons } from './beacons.js';
 import { reject, unwrap } from '../api/errors.js';
 import type { HeaderTree } from './header-tree.js';
-import { proofJson, sectorOf, txidOf, type ProofJson, type SelectionJson } from '../api/codec.js';
+import { proofJson, sectorOf, selectionJson, txidOf, type ProofJson, type SelectionJson } from '../api/codec.js';
 import { mainAssignmentFrame, witnessRequestFrame } from '../api/frames.js';
 import type { AssignmentStatusJson, ConversionReport, IntakeJson, RecordJson, RecordReport } from '../api/routes.js';
-import type { Tx } from '../core/tx.js';
 import type { Push } from './messages.js';
 import type { Sql } from './sql.js';
 
@@ -209,8 +208,7 @@ export class Assignments {
         count: kind === 'main' ? m.recordSectors : m.witnessSectors,
       }),
     );
-    const stored: SelectionJson = { order: selection.order, primary: selection.primary, fallback: selection.fallback };
-    this.sql.run(`UPDATE ${TABLE[kind]} SET beacon = ?, selection = ?, assigned_ms = ? WHERE txid = ?`, beacon, JSON.stringify(stored), nowMs, row.txid);
+    this.sql.run(`UPDATE ${TABLE[kind]} SET beacon = ?, selection = ?, assigned_ms = ? WHERE txid = ?`, beacon, JSON.stringify(selectionJson(selection)), nowMs, row.txid);
     const base = { txid: row.txid, raw: row.raw, window: row.window_no, beaconWindow, beacon, selection };
     if (kind === 'main') return { sectors: selection.primary, message: mainAssignmentFrame(base) };
     const originHeader = this.tree.get(row.origin_block!)!;

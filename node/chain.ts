@@ -185,14 +185,13 @@ export class Chain<O = unknown> {
     this.rememberHeader(toHex(id), block.header);
     if (!result.ok) return result;
     if (result.value.status === 'connected') {
-      const moved: TipMoved<O> = { type: 'tip-moved', tip: id, connected: result.value.connected, disconnected: result.value.disconnected };
-      if (opts.origin !== undefined) moved.origin = opts.origin;
+      const moved: TipMoved<O> = { type: 'tip-moved', tip: id, connected: result.value.connected, disconnected: result.value.disconnected, origin: opts.origin };
       for (const l of this.listeners) l(moved);
     }
     const children = this.orphans.get(toHex(id)) ?? [];
     this.orphans.delete(toHex(id));
     this.orphanCount -= children.length;
-    for (const child of children) this.accept(child.block, { id: child.id, ...(child.origin !== undefined ? { origin: child.origin } : {}) });
+    for (const child of children) this.accept(child.block, { id: child.id, origin: child.origin });
     return result;
   }
 

@@ -14,7 +14,7 @@
  * docs/protocol.md §18 has the table.
  * @module
  */
-import { REJECT_CODES, type RejectClass, type RejectCode } from '../core/reject.js';
+import { rejectClass, type RejectClass, type RejectCode } from '../core/reject.js';
 import { BAN_SCORE } from './p2p.js';
 
 /** core's classes, plus a block this node already found invalid: the rule it broke was charged when first judged. */
@@ -57,7 +57,7 @@ export const TX_POINTS: Readonly<Record<NodeRejectClass, number>> = {
 };
 
 export function classOf(code: RejectCode | NodeRejectCode): NodeRejectClass {
-  return code in NODE_REJECT_CODES ? NODE_REJECT_CODES[code as NodeRejectCode] : REJECT_CODES[code as RejectCode];
+  return code in NODE_REJECT_CODES ? NODE_REJECT_CODES[code as NodeRejectCode] : rejectClass(code as RejectCode);
 }
 
 export function blockRejectPoints(code: BlockRejectCode): number {

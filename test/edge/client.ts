@@ -2,9 +2,9 @@
 // (challenge → signature over "<METHOD> <path>"), and node sockets that
 // collect what the edge pushes. Only ever talks to 127.0.0.1.
 import { WebSocket } from 'ws';
-import { fromHex, toHex } from '../../core/bytes.js';
+import { fromHex } from '../../core/bytes.js';
 import type { KeyPair } from '../../core/keys.js';
-import { signAuth } from '../../api/auth.js';
+import { AUTH_HEADERS, authFor, authScope } from '../../api/auth.js';
 import { until } from '../wait.js';
 
 export interface Answer {
@@ -69,11 +69,8 @@ export class EdgeClient {
   }
 
   sign(method: string, path: string, challenge: string, key: KeyPair = this.key): AuthHeaders {
-    return {
-      'x-pouw-key': toHex(key.publicKey),
-      'x-pouw-challenge': challenge,
-      'x-pouw-sig': toHex(signAuth(key.secretKey, this.networkId, fromHex(challenge), `${method} ${path}`)),
-    };
+    const a = authFor(key, this.networkId, fromHex(challenge), authScope(method, path));
+    return { [AUTH_HEADERS.key]: a.key, [AUTH_HEADERS.challenge]: a.challenge, [AUTH_HEADERS.sig]: a.sig } as AuthHeaders;
   }
 
   /** Opens an authenticated node socket of a sector; resolves on the edge's welcome. */

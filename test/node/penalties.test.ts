@@ -6,9 +6,11 @@ import * as assert from 'uvu/assert';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CODEC_ERRORS } from '../../core/errors.js';
-import { isRejectCode, REJECT_CLASSES, REJECT_CODES, rejectClass } from '../../core/reject.js';
+import { REJECT_CLASSES, REJECT_CODES, rejectClass } from '../../core/reject.js';
 import { BAN_SCORE } from '../../node/p2p.js';
 import { BLOCK_POINTS, blockRejectPoints, NODE_REJECT_CODES, TX_POINTS, txRejectPoints } from '../../node/penalties.js';
+
+const isRejectCode = (code: string) => Object.prototype.hasOwnProperty.call(REJECT_CODES, code);
 
 /** Codes of core that refuse no block or tx: addresses, amounts typed by a user, the sector draw. */
 const NOT_BLOCK_OR_TX = new Set(['address-bad-format', 'address-bad-length', 'address-wrong-prefix', 'bad-amount', 'select-too-few-sectors']);
