@@ -158,11 +158,11 @@ export interface TxContext {
 }
 
 /**
- * Context-free validity: everything that does not need account state.
- * Codes: tx-bad-version, tx-wrong-chain, tx-zero-amount, tx-spend-overflow,
- * tx-convert-on-main, tx-bad-signature.
+ * Context-free validity except the signature: everything cheap that does not
+ * need account state. Codes: tx-bad-version, tx-wrong-chain, tx-zero-amount,
+ * tx-spend-overflow, tx-convert-on-main.
  */
-export function checkTx(tx: Tx, ctx: TxContext): Result<Uint8Array, RejectCode> {
+export function checkTxShape(tx: Tx, ctx: Pick<TxContext, 'chain'>): Result<Uint8Array, RejectCode> {
   // Only version 1 exists; a node must not relay what it cannot interpret.
   if (tx.version !== TX_VERSION) return fail('tx-bad-version', `version ${tx.version}`);
   // Replays across sectors: a tx executes only on the chain it names.
@@ -173,11 +173,25 @@ export function checkTx(tx: Tx, ctx: TxContext): Result<Uint8Array, RejectCode> 
   if (txSpend(tx) > U64_MAX) return fail('tx-spend-overflow', 'amount + fee exceeds u64');
   // Conversions lock sector tokens; MAIN cannot be converted into itself.
   if (tx.payload.kind === 'convert' && tx.chain === 0) return fail('tx-convert-on-main', 'convert is a sector tx');
-  const id = txId(tx);
+  return ok(txId(tx));
+}
+
+/** The signature of the tx whose id is `id`. Code: tx-bad-signature. */
+export function checkTxSignature(tx: Tx, id: Uint8Array, ctx: Pick<TxContext, 'networkId' | 'verify'>): Result<Uint8Array, RejectCode> {
   const verifier = ctx.verify ?? strictVerify;
   // Only the key holder may spend.
   if (!verifier(tx.signature, txSigningMessage(ctx.networkId, id), tx.from)) {
     return fail('tx-bad-signature', 'signature does not verify');
   }
   return ok(id);
+}
+
+/**
+ * Context-free validity: everything that does not need account state, the
+ * signature last (it is the expensive part). Codes: those of `checkTxShape`,
+ * then tx-bad-signature.
+ */
+export function checkTx(tx: Tx, ctx: TxContext): Result<Uint8Array, RejectCode> {
+  const shape = checkTxShape(tx, ctx);
+  return shape.ok ? checkTxSignature(tx, shape.value, ctx) : shape;
 }

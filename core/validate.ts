@@ -15,8 +15,8 @@ import { blockId, HEADER_VERSION, type BlockHeader } from './header.js';
 import type { Verifier } from './keys.js';
 import type { NetworkSpec, SectorParams } from './params.js';
 import { bitsToTarget, checkProofOfWork } from './target.js';
-import { blockWindowOf, checkMainRecords } from './record.js';
-import { checkTx, MAIN_CHAIN } from './tx.js';
+import { blockWindowOf, checkMainRecords, decodeMainRecord } from './record.js';
+import { checkTxShape, checkTxSignature, MAIN_CHAIN, txId } from './tx.js';
 
 /** The easiest target a sector allows. */
 export function powLimitOf(sector: SectorParams): bigint {
@@ -87,12 +87,12 @@ export interface BlockCheckOptions {
 }
 
 /**
- * Everything about a block that needs neither parent nor state. Returns the
- * block id. Order matters only for cost: cheap structural checks come before
- * proof of work, which comes before signatures.
+ * The header's own rules, which need neither body nor parent: version,
+ * sector, work kind, proof of work. The first thing asked of a block, since a
+ * failure costs its sender nothing to produce but us nothing to detect.
+ * Returns the block id.
  */
-export function checkBlock(block: Block, spec: NetworkSpec, sector: SectorParams, opts: BlockCheckOptions): Result<Uint8Array, RejectCode> {
-  const h = block.header;
+export function checkBlockHeader(h: BlockHeader, sector: SectorParams): Result<Uint8Array, RejectCode> {
   // Unknown versions cannot be interpreted, so they are invalid rather than ignored.
   if (h.version !== HEADER_VERSION) return fail('bad-version', `header version ${h.version}`);
   // A block belongs to exactly one sector chain.
@@ -100,10 +100,17 @@ export function checkBlock(block: Block, spec: NetworkSpec, sector: SectorParams
   if (!sector.workKinds.includes(h.workKind)) return fail('bad-work-kind', `${h.workKind} not allowed in ${sector.slug}`);
   // Matmul blocks are valid only for a registered, paid task; no task rules exist in this version.
   if (h.workKind === 'matmul') return fail('matmul-without-task', 'no registered task can back a matmul block');
+  return checkHeaderWork(h, sector);
+}
+
+/**
+ * The body's shape against the header, without signatures: size, sections,
+ * body root, each tx's context-free rules, duplicates, MAIN records.
+ */
+export function checkBlockBody(block: Block, spec: NetworkSpec, sector: SectorParams): Result<undefined, RejectCode> {
+  const h = block.header;
   // The work proof rides outside the body root; hash blocks have none to carry.
   if (block.workProof.length !== 0) return fail('bad-work-proof', 'hash blocks carry no work proof');
-  const pow = checkHeaderWork(h, sector);
-  if (!pow.ok) return pow;
   const size = encodeBody(block.body, spec.limits).length;
   // Bounded blocks keep validation and propagation cost bounded.
   if (size > spec.limits.maxBlockBytes) return fail('block-too-large', `body ${size} > ${spec.limits.maxBlockBytes} bytes`);
@@ -115,14 +122,46 @@ export function checkBlock(block: Block, spec: NetworkSpec, sector: SectorParams
   if (!equalBytes(bodyRoot(block.body), h.bodyRoot)) return fail('bad-body-root', 'body does not match header');
   const ids = new Set<string>();
   for (let i = 0; i < block.body.txs.length; i++) {
-    const r = checkTx(block.body.txs[i]!, { networkId: opts.networkId, chain: sector.id, verify: opts.verify });
+    const r = checkTxShape(block.body.txs[i]!, { chain: sector.id });
     if (!r.ok) return fail(r.code, `tx ${i}: ${r.detail}`);
     const key = toHex(r.value);
     // The same tx twice would be applied twice.
     if (ids.has(key)) return fail('bad-txns-duplicate', `tx ${i} repeats ${key}`);
     ids.add(key);
   }
-  const records = checkMainRecords(block.body.mainRecords, blockWindowOf(spec, h.timeMs), (tx) => checkTx(tx, { networkId: opts.networkId, chain: MAIN_CHAIN, verify: opts.verify }));
-  if (!records.ok) return records;
-  return pow;
+  const records = checkMainRecords(block.body.mainRecords, blockWindowOf(spec, h.timeMs), (tx) => checkTxShape(tx, { chain: MAIN_CHAIN }));
+  return records.ok ? ok() : records;
+}
+
+/**
+ * Every signature of a block whose body passed `checkBlockBody`: its txs,
+ * then its recorded MAIN txs. Last, because it is the expensive part.
+ */
+export function checkBlockSignatures(block: Block, opts: BlockCheckOptions): Result<undefined, RejectCode> {
+  const txs = block.body.txs;
+  for (let i = 0; i < txs.length; i++) {
+    const r = checkTxSignature(txs[i]!, txId(txs[i]!), opts);
+    if (!r.ok) return fail(r.code, `tx ${i}: ${r.detail}`);
+  }
+  const entries = block.body.mainRecords;
+  for (let i = 0; i < entries.length; i++) {
+    const { tx } = decodeMainRecord(entries[i]!);
+    const r = checkTxSignature(tx, txId(tx), opts);
+    if (!r.ok) return fail(r.code, `main record ${i}: ${r.detail}`);
+  }
+  return ok();
+}
+
+/**
+ * Everything about a block that needs neither parent nor state. Returns the
+ * block id. Order matters only for cost: the header (proof of work), then the
+ * body's shape, then signatures.
+ */
+export function checkBlock(block: Block, spec: NetworkSpec, sector: SectorParams, opts: BlockCheckOptions): Result<Uint8Array, RejectCode> {
+  const header = checkBlockHeader(block.header, sector);
+  if (!header.ok) return header;
+  const body = checkBlockBody(block, spec, sector);
+  if (!body.ok) return body;
+  const sigs = checkBlockSignatures(block, opts);
+  return sigs.ok ? header : sigs;
 }

@@ -6,6 +6,21 @@
  * one store transaction each, and restoring the old branch if a block of the
  * new one turns out invalid.
  *
+ * Headers first (`acceptHeaders`): a peer's headers are judged before any
+ * block of theirs is fetched or kept. A header is taken only when it connects
+ * (its parent is stored, or a header taken before), its proof of work, bits
+ * and time hold, and its branch's work is at least the tip's minus
+ * `forkMarginBlocks` blocks at the tip's difficulty; headers that do not
+ * connect are not stored at all (the caller asks for the missing ones). Taken
+ * headers wait in a bounded map until their block arrives.
+ *
+ * A block is checked cheapest first: header rules and proof of work; then
+ * whether its parent is known (if not, it waits as an orphan, nothing else
+ * checked); then its place in the chain (bits, time); then the body's shape;
+ * signatures last. The orphan pool is bounded in bytes, in total and per
+ * origin; over a budget, the oldest orphan of the origin holding the most
+ * bytes goes first, so a flooding peer evicts its own blocks.
+ *
  * Storing a block and any move of the best chain it causes are one store
  * transaction. Headers of recent blocks are kept in memory, since every new
  * block reads its ancestors' times for median-time-past.
@@ -28,16 +43,16 @@
 import { equalBytes, toHex } from '../core/bytes.js';
 import { fail, ok, type Result } from '../core/errors.js';
 import { blockId, type BlockHeader } from '../core/header.js';
-import type { Block } from '../core/block.js';
+import { encodeBody, type Block } from '../core/block.js';
 import type { Verifier } from '../core/keys.js';
 import type { NetworkSpec, SectorParams } from '../core/params.js';
 import type { StateDelta, StateView } from '../core/state.js';
 import type { BlockRejectCode } from './penalties.js';
 import type { BlockInfo, BlockStatus, ChainTip } from './store.js';
 import { applyBlock } from '../core/state-transition.js';
-import { cumulativeWork } from '../core/target.js';
+import { bitsToTarget, cumulativeWork, workForTarget } from '../core/target.js';
 import { medianTimePast } from '../core/time.js';
-import { checkBlock, checkHeaderContext, expectedBits } from '../core/validate.js';
+import { checkBlockBody, checkBlockHeader, checkBlockSignatures, checkHeaderContext, expectedBits } from '../core/validate.js';
 
 /**
  * What the chain needs of its store (node/store.ts implements it): every
@@ -68,10 +83,26 @@ export interface ChainOptions {
   networkId: Uint8Array;
   verify?: Verifier;
   now: () => number;
-  maxOrphans?: number;
+  /** Bytes of orphan blocks held in all (default 8 MiB). */
+  maxOrphanBytes?: number;
+  /** Bytes of orphan blocks held per origin (default 2 MiB). */
+  maxOrphanBytesPerOrigin?: number;
   /** Headers kept in memory (default 1024). */
   headerCacheSize?: number;
+  /** Headers taken whose blocks are not stored yet (default 8192; the oldest go first). */
+  maxPendingHeaders?: number;
+  /** A branch is worth fetching when its work is at least the tip's minus this many tip-difficulty blocks (default 6). */
+  forkMarginBlocks?: number;
 }
+
+/** The answer to a peer's headers. */
+export type HeadersVerdict =
+  /** The first header's parent is unknown: nothing was kept; ask the peer for what leads to it. */
+  | { status: 'unconnected' }
+  /** They connect, but their branch has too little work to be worth fetching: nothing was kept. */
+  | { status: 'low-work'; work: bigint }
+  /** Taken (or already known): the ids in order, and the branch's work at the last one. */
+  | { status: 'connected'; ids: Uint8Array[]; work: bigint };
 
 /** A block with its id, computed once. */
 export interface ChainBlock {
@@ -95,12 +126,29 @@ export interface TipMoved<O> {
 
 interface Orphan<O> extends ChainBlock {
   origin?: O;
+  bytes: number;
+}
+
+interface PendingHeader {
+  header: BlockHeader;
+  work: bigint;
+}
+
+function blockWork(bits: number): bigint {
+  const t = bitsToTarget(bits);
+  if (!t.ok) throw new RangeError(`bits 0x${bits.toString(16)} of a checked header do not decode`);
+  return workForTarget(t.value);
 }
 
 export class Chain<O = unknown> {
-  private readonly orphans = new Map<string, Orphan<O>[]>();
+  /** Orphans by hex id, oldest first. */
+  private readonly orphans = new Map<string, Orphan<O>>();
+  /** Hex ids of the orphans waiting on each parent (hex id). */
+  private readonly orphansByParent = new Map<string, Set<string>>();
+  private readonly orphanBytesByOrigin = new Map<O | undefined, number>();
+  private orphanBytesTotal = 0;
+  private readonly pending = new Map<string, PendingHeader>();
   private listeners: ((e: TipMoved<O>) => void)[] = [];
-  private orphanCount = 0;
   private readonly genesis: BlockHeader;
   /** Recently read or stored headers by hex id; headers never change, so entries never go stale. */
   private readonly headers = new Map<string, BlockHeader>();
@@ -130,7 +178,7 @@ export class Chain<O = unknown> {
 
   private header(id: Uint8Array): BlockHeader | undefined {
     const key = toHex(id);
-    let h = this.headers.get(key);
+    let h = this.headers.get(key) ?? this.pending.get(key)?.header;
     if (!h) {
       h = this.store.getHeader ? this.store.getHeader(id) : this.store.getBlock(id)?.header;
       if (h) this.rememberHeader(key, h);
@@ -151,70 +199,191 @@ export class Chain<O = unknown> {
     return medianTimePast(times, this.opts.spec.limits.medianTimeSpan);
   }
 
-  /**
-   * Validates and stores `block`; moves the best chain when its branch has
-   * more work. Failures carry the rule's code (the caller penalises the peer).
-   * `id` is the block's id when the caller has it (it must be this header's).
-   */
-  accept(block: Block, opts: { id?: Uint8Array; origin?: O } = {}): Result<Accepted, BlockRejectCode> {
-    const id = opts.id ?? blockId(block.header);
-    if (this.store.hasBlock(id)) {
-      return this.store.blockInfo(id)!.status === 'invalid' ? fail('block-known-invalid', toHex(id)) : ok({ status: 'duplicate', id });
-    }
-    const checked = checkBlock(block, this.opts.spec, this.opts.sector, { networkId: this.opts.networkId, verify: this.opts.verify });
-    if (!checked.ok) return checked;
-    const parentInfo = this.store.blockInfo(block.header.prevHash);
-    if (!parentInfo) return this.addOrphan({ block, id, origin: opts.origin });
-    if (parentInfo.status === 'invalid') return fail('bad-prevblk', 'the parent is invalid');
-    const parent = this.header(block.header.prevHash)!;
-    const ctx = checkHeaderContext(block.header, {
+  /** The header's rules in its place: parent linkage, height, bits, time. */
+  private checkInPlace(header: BlockHeader, parent: BlockHeader): Result<undefined, BlockRejectCode> {
+    return checkHeaderContext(header, {
       parent,
-      parentId: block.header.prevHash,
+      parentId: header.prevHash,
       parentMtpMs: this.mtpOf(parent),
       expectedBits: expectedBits(this.opts.sector, this.genesis, parent),
       nowMs: this.opts.now(),
       maxFutureBlockTimeMs: this.opts.spec.limits.maxFutureBlockTimeMs,
     });
-    if (!ctx.ok) return ctx;
+  }
+
+  /** Work below the tip's that a branch may have and still be fetched. */
+  private forkMargin(): bigint {
+    const tip = this.header(this.tip().id)!;
+    return BigInt(this.opts.forkMarginBlocks ?? 6) * blockWork(tip.bits);
+  }
+
+  /**
+   * Judges a peer's headers, in order, each the child of the one before (the
+   * first of a header we know). Refusals carry the rule's code; headers are
+   * kept only when the whole run connects and has the work to be fetched.
+   */
+  acceptHeaders(headers: readonly BlockHeader[]): Result<HeadersVerdict, BlockRejectCode> {
+    const taken: string[] = [];
+    const r = this.judgeHeaders(headers, taken);
+    if (!r.ok || r.value.status !== 'connected') {
+      for (const key of taken) this.pending.delete(key);
+      return r;
+    }
+    const max = this.opts.maxPendingHeaders ?? 8192;
+    while (this.pending.size > max) this.pending.delete(this.pending.keys().next().value as string);
+    return r;
+  }
+
+  /** `acceptHeaders` without the clean-up: headers it takes go to `pending` and their keys to `taken`. */
+  private judgeHeaders(headers: readonly BlockHeader[], taken: string[]): Result<HeadersVerdict, BlockRejectCode> {
+    const ids: Uint8Array[] = [];
+    let work = 0n;
+    for (let i = 0; i < headers.length; i++) {
+      const header = headers[i]!;
+      const id = blockId(header);
+      const key = toHex(id);
+      ids.push(id);
+      const stored = this.store.blockInfo(id);
+      if (stored?.status === 'invalid') return fail('block-known-invalid', key);
+      const known = stored?.cumulativeWork ?? this.pending.get(key)?.work;
+      if (known !== undefined) {
+        work = known;
+        continue;
+      }
+      const own = checkBlockHeader(header, this.opts.sector);
+      if (!own.ok) return own;
+      const parentInfo = this.store.blockInfo(header.prevHash);
+      const parentWork = parentInfo?.cumulativeWork ?? this.pending.get(toHex(header.prevHash))?.work;
+      if (parentWork === undefined) {
+        // Only the first may lead somewhere we do not know; a gap inside a run is the sender's invention.
+        if (i === 0) return ok({ status: 'unconnected' });
+        return fail('headers-not-continuous', `header ${i} does not follow header ${i - 1}`);
+      }
+      if (parentInfo?.status === 'invalid') return fail('bad-prevblk', 'the parent is invalid');
+      const placed = this.checkInPlace(header, this.header(header.prevHash)!);
+      if (!placed.ok) return placed;
+      const w = cumulativeWork(parentWork, header.bits);
+      if (!w.ok) return w;
+      work = w.value;
+      // Later headers of the run look their parents up here.
+      this.pending.set(key, { header, work });
+      taken.push(key);
+    }
+    // A run ending in a header already held was judged when that one was taken (its branch may go higher).
+    const endsNew = taken.length > 0 && taken[taken.length - 1] === toHex(ids[ids.length - 1]!);
+    if (endsNew && work + this.forkMargin() < this.tip().cumulativeWork) return ok({ status: 'low-work', work });
+    return ok({ status: 'connected', ids, work });
+  }
+
+  /** Headers taken whose blocks are not stored yet. */
+  get pendingHeaders(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * Validates and stores `block`; moves the best chain when its branch has
+   * more work. Failures carry the rule's code (the caller penalises the peer).
+   * `id` is the block's id when the caller has it (it must be this header's);
+   * `bytes` its encoded size, when known (it sizes an orphan).
+   */
+  accept(block: Block, opts: { id?: Uint8Array; origin?: O; bytes?: number } = {}): Result<Accepted, BlockRejectCode> {
+    const id = opts.id ?? blockId(block.header);
+    const key = toHex(id);
+    if (this.store.hasBlock(id)) {
+      return this.store.blockInfo(id)!.status === 'invalid' ? fail('block-known-invalid', key) : ok({ status: 'duplicate', id });
+    }
+    const own = checkBlockHeader(block.header, this.opts.sector);
+    if (!own.ok) return own;
+    const parentInfo = this.store.blockInfo(block.header.prevHash);
+    if (!parentInfo) return this.addOrphan({ block, id, origin: opts.origin, bytes: opts.bytes ?? 200 + encodeBody(block.body, this.opts.spec.limits).length });
+    if (parentInfo.status === 'invalid') return fail('bad-prevblk', 'the parent is invalid');
+    const placed = this.checkInPlace(block.header, this.header(block.header.prevHash)!);
+    if (!placed.ok) return placed;
     const work = cumulativeWork(parentInfo.cumulativeWork, block.header.bits);
     if (!work.ok) return work;
+    const body = checkBlockBody(block, this.opts.spec, this.opts.sector);
+    if (!body.ok) return body;
+    const sigs = checkBlockSignatures(block, { networkId: this.opts.networkId, verify: this.opts.verify });
+    if (!sigs.ok) return sigs;
     const result = this.store.transaction((): Result<Accepted, BlockRejectCode> => {
       this.store.putBlock(block, { id, cumulativeWork: work.value, status: 'valid-header' });
       return work.value > this.tip().cumulativeWork ? this.reorgTo(id) : ok({ status: 'side', id });
     });
-    this.rememberHeader(toHex(id), block.header);
+    this.pending.delete(key);
+    this.rememberHeader(key, block.header);
     if (!result.ok) return result;
     if (result.value.status === 'connected') {
       const moved: TipMoved<O> = { type: 'tip-moved', tip: id, connected: result.value.connected, disconnected: result.value.disconnected, origin: opts.origin };
       for (const l of this.listeners) l(moved);
     }
-    const children = this.orphans.get(toHex(id)) ?? [];
-    this.orphans.delete(toHex(id));
-    this.orphanCount -= children.length;
-    for (const child of children) this.accept(child.block, { id: child.id, origin: child.origin });
+    const children = [...(this.orphansByParent.get(key) ?? [])].map((k) => this.orphans.get(k)!);
+    for (const child of children) this.dropOrphan(toHex(child.id));
+    for (const child of children) this.accept(child.block, { id: child.id, origin: child.origin, bytes: child.bytes });
     return result;
   }
 
   private addOrphan(orphan: Orphan<O>): Result<Accepted, BlockRejectCode> {
-    const max = this.opts.maxOrphans ?? 256;
-    if (this.orphanCount >= max) {
-      // Drop the oldest parent's orphans to make room.
-      const [oldest, blocks] = this.orphans.entries().next().value as [string, Orphan<O>[]];
-      this.orphans.delete(oldest);
-      this.orphanCount -= blocks.length;
-    }
-    const key = toHex(orphan.block.header.prevHash);
-    const list = this.orphans.get(key) ?? [];
-    if (!list.some((b) => equalBytes(b.id, orphan.id))) {
-      list.push(orphan);
-      this.orphanCount++;
-    }
-    this.orphans.set(key, list);
+    const key = toHex(orphan.id);
+    if (this.orphans.has(key)) return ok({ status: 'orphan', id: orphan.id });
+    const perOrigin = this.opts.maxOrphanBytesPerOrigin ?? 2 << 20;
+    const total = this.opts.maxOrphanBytes ?? 8 << 20;
+    // A block larger than its origin's whole budget is not kept at all.
+    if (orphan.bytes > Math.min(perOrigin, total)) return ok({ status: 'orphan', id: orphan.id });
+    while ((this.orphanBytesByOrigin.get(orphan.origin) ?? 0) + orphan.bytes > perOrigin) this.evictOrphanOf(orphan.origin);
+    while (this.orphanBytesTotal + orphan.bytes > total) this.evictOrphanOf(this.heaviestOrigin());
+    this.orphans.set(key, orphan);
+    const parent = toHex(orphan.block.header.prevHash);
+    let siblings = this.orphansByParent.get(parent);
+    if (!siblings) this.orphansByParent.set(parent, (siblings = new Set()));
+    siblings.add(key);
+    this.orphanBytesByOrigin.set(orphan.origin, (this.orphanBytesByOrigin.get(orphan.origin) ?? 0) + orphan.bytes);
+    this.orphanBytesTotal += orphan.bytes;
     return ok({ status: 'orphan', id: orphan.id });
   }
 
+  /** The origin whose orphans hold the most bytes. */
+  private heaviestOrigin(): O | undefined {
+    let best: O | undefined;
+    let most = -1;
+    for (const [origin, bytes] of this.orphanBytesByOrigin) {
+      if (bytes > most) [best, most] = [origin, bytes];
+    }
+    return best;
+  }
+
+  /** Drops the oldest orphan of `origin`. */
+  private evictOrphanOf(origin: O | undefined): void {
+    for (const [key, o] of this.orphans) {
+      if (o.origin === origin) return this.dropOrphan(key);
+    }
+  }
+
+  private dropOrphan(key: string): void {
+    const o = this.orphans.get(key);
+    if (!o) return;
+    this.orphans.delete(key);
+    const parent = toHex(o.block.header.prevHash);
+    const siblings = this.orphansByParent.get(parent)!;
+    siblings.delete(key);
+    if (siblings.size === 0) this.orphansByParent.delete(parent);
+    const left = this.orphanBytesByOrigin.get(o.origin)! - o.bytes;
+    if (left > 0) this.orphanBytesByOrigin.set(o.origin, left);
+    else this.orphanBytesByOrigin.delete(o.origin);
+    this.orphanBytesTotal -= o.bytes;
+  }
+
+  /** Orphan blocks held, and their bytes. */
   get orphanBlocks(): number {
-    return this.orphanCount;
+    return this.orphans.size;
+  }
+
+  get orphanBytes(): number {
+    return this.orphanBytesTotal;
+  }
+
+  /** Forgets the orphans `origin` sent (it was dropped for misbehaving). */
+  forgetOrigin(origin: O): void {
+    for (const [key, o] of [...this.orphans]) if (o.origin === origin) this.dropOrphan(key);
   }
 
   /** Makes `target` the tip: back to the fork point, then forward along its branch. */

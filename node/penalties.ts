@@ -23,6 +23,8 @@ export type NodeRejectClass = RejectClass | 'known-invalid';
 /** node/'s own refusal codes, with their classes. */
 export const NODE_REJECT_CODES = {
   'block-known-invalid': 'known-invalid',
+  // A headers message whose headers do not each follow the one before: no honest node sends one.
+  'headers-not-continuous': 'malformed',
   'mempool-duplicate': 'policy',
   'mempool-full': 'policy',
   'mempool-insufficient-funds': 'policy',
@@ -33,9 +35,9 @@ export const NODE_REJECT_CODES = {
 
 export type NodeRejectCode = keyof typeof NODE_REJECT_CODES;
 /** What `Chain.accept` can refuse a block with. */
-export type BlockRejectCode = RejectCode | 'block-known-invalid';
+export type BlockRejectCode = RejectCode | 'block-known-invalid' | 'headers-not-continuous';
 /** What `Mempool.add` can refuse a tx with. */
-export type TxRejectCode = RejectCode | Exclude<NodeRejectCode, 'block-known-invalid'>;
+export type TxRejectCode = RejectCode | Exclude<NodeRejectCode, 'block-known-invalid' | 'headers-not-continuous'>;
 
 /** Points a peer pays for a block, by class. */
 export const BLOCK_POINTS: Readonly<Record<NodeRejectClass, number>> = {

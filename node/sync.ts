@@ -5,9 +5,16 @@
  *
  * Sync is headers-first: on a new peer (or an orphan block) we send our block
  * locator; the peer answers with up to MAX_HEADERS headers after the fork
- * point; we ask for the blocks we lack and feed them to the chain in order,
- * asking again while batches come back full. New blocks and txs are announced
- * with `inv`, fetched once, and relayed only when they were accepted.
+ * point; the chain judges them (`Chain.acceptHeaders`: they must connect,
+ * hold their proof of work, bits and time, and lead to a branch with the work
+ * to matter) and we ask only for the blocks of headers it took, feeding them
+ * to the chain in order, asking again while batches come back full. A block
+ * that arrives is put through the same header judgement before it is queued:
+ * one whose parent we do not know is not kept, and we ask its sender for the
+ * headers that lead to it instead. A peer that keeps sending what does not
+ * connect (MAX_UNCONNECTING in a row) pays for each further one. New blocks
+ * and txs are announced with `inv`, fetched once, and relayed only when they
+ * were accepted.
  *
  * Block requests are bounded (node/block-requests.ts): at most
  * `maxRequestedBlocks` outstanding, so a long sync asks for the next headers
@@ -44,13 +51,18 @@ import { BlockQueue } from './block-queue.js';
 import { BlockRequests } from './block-requests.js';
 import type { Chain, TipMoved } from './chain.js';
 import type { Mempool } from './mempool.js';
-import type { P2P, Peer } from './p2p.js';
-import { blockRejectPoints, txRejectPoints, type TxRejectCode } from './penalties.js';
+import { BAN_SCORE, type P2P, type Peer } from './p2p.js';
+import { blockRejectPoints, txRejectPoints, type BlockRejectCode, type TxRejectCode } from './penalties.js';
 import type { SignatureCache } from './sig-cache.js';
 import type { Store } from './store.js';
 import type { VerifyPool } from './verify-pool.js';
 
 type Msg<T extends Message['type']> = Extract<Message, { type: T }>;
+
+/** Unconnecting headers messages or blocks a peer may send in a row before each costs it points. */
+export const MAX_UNCONNECTING = 8;
+/** Points per unconnecting message beyond MAX_UNCONNECTING (five more ban). */
+export const UNCONNECTING_POINTS = 20;
 
 /** What the protocol needs of the node it runs in. */
 export interface SyncDeps {
@@ -77,7 +89,7 @@ export interface SyncDeps {
 export class Sync {
   /** Outstanding block requests to peers. */
   readonly requested: BlockRequests<Peer>;
-  private queue?: BlockQueue<{ block: Block; peer: Peer; id: Uint8Array; hex: string }>;
+  private queue?: BlockQueue<{ block: Block; peer: Peer; id: Uint8Array; hex: string; bytes: number }>;
   /** Hex ids of the blocks in the queue. */
   private readonly queued = new Set<string>();
   private sweeper?: ReturnType<typeof setInterval>;
@@ -85,6 +97,8 @@ export class Sync {
   private readonly resumeHeaders = new Map<Peer, Uint8Array | undefined>();
   /** Peers we sent get-headers to and have no answer from, with when we asked. */
   private readonly headersAsked = new Map<Peer, number>();
+  /** Unconnecting headers messages and blocks in a row, per peer. */
+  private readonly unconnecting = new Map<Peer, number>();
 
   constructor(private readonly deps: SyncDeps) {
     this.requested = new BlockRequests<Peer>({ max: deps.maxRequestedBlocks ?? 4096, timeoutMs: deps.requestTimeoutMs ?? 30_000, now: deps.now });
@@ -100,7 +114,7 @@ export class Sync {
       blockOf: (item) => item.block,
       accept: (item) => {
         this.queued.delete(item.hex);
-        this.acceptFromPeer(item.block, item.id, item.peer);
+        this.acceptFromPeer(item.block, item.id, item.peer, item.bytes);
       },
       // One commit per batch: a crash loses at most the batch, which peers send again.
       transaction: (fn) => this.deps.store.transaction(fn),
@@ -133,6 +147,8 @@ export class Sync {
   /** A peer left: its requests are released and the headers are asked of someone else. */
   peerGone(peer: Peer): void {
     this.headersAsked.delete(peer);
+    this.unconnecting.delete(peer);
+    this.deps.chain.forgetOrigin(peer);
     this.resumeHeaders.delete(peer);
     const released = this.requested.dropPeer(peer);
     if (released.length > 0) {
@@ -193,6 +209,8 @@ export class Sync {
   /** The blocks of these headers that we neither hold nor wait for, as far as requests have room. */
   private onHeaders(peer: Peer, m: Msg<'headers'>): void {
     this.headersAsked.delete(peer);
+    if (m.headers.length === 0) return;
+    if (!this.judged(peer, this.deps.chain.acceptHeaders(m.headers))) return;
     const ids = m.headers.map((h) => blockId(h));
     const wanted = ids.filter((id) => this.unknownBlock(id));
     const ask = wanted.slice(0, this.requested.room());
@@ -207,6 +225,35 @@ export class Sync {
     } else if (m.headers.length === MAX_HEADERS) {
       this.requestHeaders(peer, ids[ids.length - 1]!);
     }
+  }
+
+  /**
+   * What the chain made of a peer's headers (or a block's): true when they
+   * connect and are worth fetching. Refusals cost their class's points; what
+   * does not connect makes us ask for the headers leading to it, and costs
+   * points once the peer has sent MAX_UNCONNECTING such in a row.
+   */
+  private judged(peer: Peer, r: ReturnType<Chain<Peer>['acceptHeaders']>): boolean {
+    if (!r.ok) {
+      const points = blockRejectPoints(r.code);
+      if (points > 0) peer.penalize(points, r.code);
+      return false;
+    }
+    if (r.value.status === 'unconnected') {
+      const n = (this.unconnecting.get(peer) ?? 0) + 1;
+      this.unconnecting.set(peer, n);
+      if (n > MAX_UNCONNECTING) peer.penalize(UNCONNECTING_POINTS, 'unconnecting-headers');
+      if (!this.answerDue(peer)) this.requestHeaders(peer);
+      return false;
+    }
+    this.unconnecting.delete(peer);
+    // Too little work to be worth the fetch: an honest peer on a stale branch sends this too.
+    return r.value.status === 'connected';
+  }
+
+  private answerDue(peer: Peer): boolean {
+    const asked = this.headersAsked.get(peer);
+    return asked !== undefined && this.deps.now() - asked < this.requested.timeoutMs;
   }
 
   private onGetBlocks(peer: Peer, m: Msg<'get-blocks'>): void {
@@ -232,12 +279,18 @@ export class Sync {
     const hex = toHex(id);
     this.requested.received(hex, peer);
     this.resumeSync();
+    // Headers first, for blocks too: one that does not connect, or leads nowhere worth the work, is not kept.
+    if (!this.deps.store.hasBlock(id)) {
+      const judged = this.deps.chain.acceptHeaders([block.header]);
+      if (!judged.ok) return this.refused(peer, hex, judged);
+      if (!this.judged(peer, judged)) return;
+    }
     if (this.queue) {
       // Until the chain has it, a queued block is neither held nor requested: do not fetch it again.
       this.queued.add(hex);
-      this.queue.push({ block, peer, id, hex });
+      this.queue.push({ block, peer, id, hex, bytes: m.block.length });
     } else {
-      this.acceptFromPeer(block, id, peer);
+      this.acceptFromPeer(block, id, peer, m.block.length);
     }
   }
 
@@ -292,20 +345,22 @@ export class Sync {
   // ---- headers-first bookkeeping ----
 
   /** A peer's block through the chain: a refusal costs what its class says; an orphan asks for its ancestors. */
-  private acceptFromPeer(block: Block, id: Uint8Array, peer: Peer): void {
-    const r = this.deps.chain.accept(block, { id, origin: peer });
-    if (!r.ok) {
-      const points = blockRejectPoints(r.code);
-      this.deps.onBlockRejected({ id: toHex(id), code: r.code, detail: r.detail, from: peer.address, points });
-      if (points > 0) peer.penalize(points, r.code);
-      return;
-    }
+  private acceptFromPeer(block: Block, id: Uint8Array, peer: Peer, bytes: number): void {
+    // A peer dropped while its block waited in the queue: what it sent is not worth the work any more.
+    if (peer.isClosed && peer.score >= BAN_SCORE) return;
+    const r = this.deps.chain.accept(block, { id, origin: peer, bytes });
+    if (!r.ok) return this.refused(peer, toHex(id), r);
     if (r.value.status === 'orphan') {
       // Ask for the missing ancestors, unless they are on their way or a headers answer is.
-      const asked = this.headersAsked.get(peer);
-      const answerDue = asked !== undefined && this.deps.now() - asked < this.requested.timeoutMs;
-      if (!this.requested.has(toHex(block.header.prevHash)) && !answerDue) this.requestHeaders(peer);
+      if (!this.requested.has(toHex(block.header.prevHash)) && !this.answerDue(peer)) this.requestHeaders(peer);
     }
+  }
+
+  /** A peer's block refused, by its header or by the chain: reported, and charged what its class says. */
+  private refused(peer: Peer, id: string, r: { code: BlockRejectCode; detail: string }): void {
+    const points = blockRejectPoints(r.code);
+    this.deps.onBlockRejected({ id, code: r.code, detail: r.detail, from: peer.address, points });
+    if (points > 0) peer.penalize(points, r.code);
   }
 
   /** A block neither held, nor asked for, nor waiting in the queue: worth fetching. */
