@@ -8,7 +8,11 @@
  * refused with a `reject` and closed. Frames above MAX_MESSAGE_BYTES are cut
  * by the WebSocket layer; frames that do not decode, or messages before the
  * handshake, cost score points, and a peer reaching BAN_SCORE is disconnected
- * and banned for `banMs`. Each peer has a token bucket for messages and one
+ * and banned for `banMs`. A ban hits the peer, not its host: a peer we dialed
+ * is banned by its URL (we stop dialing it; other nodes on the same host are
+ * dialed as before), one that dialed us by its address and port. A host
+ * whose peers were banned `hostBanAfter` times within `banMs` is refused as a
+ * whole (a peer that reconnects under a new port keeps paying). Each peer has a token bucket for messages and one
  * for bytes: a peer that sends faster is not punished but paused (its socket
  * stops being read, so TCP pushes back) until its buckets refill. The whole
  * network can be switched off and on (`setActive`), which drops every peer
@@ -81,6 +85,8 @@ export interface P2POptions {
   rateLimits?: RateLimits;
   handshakeTimeoutMs?: number;
   banMs?: number;
+  /** Bans of a host's peers within `banMs` after which the host is refused (default 3). */
+  hostBanAfter?: number;
   /** Reconnect delay: starts here, doubles per failure, capped at maxBackoffMs. */
   backoffMs?: number;
   maxBackoffMs?: number;
@@ -132,7 +138,10 @@ export class Peer {
 export class P2P {
   private server?: WebSocketServer;
   private readonly peerSet = new Set<Peer>();
+  /** Banned peers (dialed URL, or address:port of an inbound one) until when. */
   private readonly bans = new Map<string, number>();
+  /** Per host, the end of each of its peers' bans. */
+  private readonly hostStrikes = new Map<string, number[]>();
   /** Dial targets: the retry timer, the current delay, and the socket of the attempt or connection in progress. */
   private readonly dialing = new Map<string, { timer?: ReturnType<typeof setTimeout>; delay: number; ws?: WebSocket }>();
   private stopped = false;
@@ -154,7 +163,7 @@ export class P2P {
     this.port = (this.server.address() as { port: number }).port;
     this.server.on('connection', (ws, req) => {
       const address = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
-      if (!this.active || this.isBanned(req.socket.remoteAddress ?? '') || this.peerSet.size >= (this.opts.maxPeers ?? 32)) {
+      if (!this.active || this.isHostBanned(req.socket.remoteAddress ?? '') || this.peerSet.size >= (this.opts.maxPeers ?? 32)) {
         ws.close(1008, 'refused');
         return;
       }
@@ -167,14 +176,30 @@ export class P2P {
     return [...this.peerSet].filter((p) => p.ready);
   }
 
-  /** Bans `host` until `untilMs` (a ban remembered from before a restart); a later ban wins. */
-  restoreBan(host: string, untilMs: number): void {
-    if (untilMs > (this.bans.get(host) ?? 0)) this.bans.set(host, untilMs);
+  /** Bans the peer `key` (a URL we dial) until `untilMs`: a ban remembered from before a restart; a later ban wins. */
+  restoreBan(key: string, untilMs: number): void {
+    if (untilMs > (this.bans.get(key) ?? 0)) this.bans.set(key, untilMs);
   }
 
-  isBanned(host: string): boolean {
-    const until = this.bans.get(host);
+  /** Whether the peer `key` (a dialed URL, or the address:port of an inbound peer) is banned. */
+  isBanned(key: string): boolean {
+    const until = this.bans.get(key);
     return until !== undefined && until > this.now();
+  }
+
+  /** Whether `host` as a whole is refused: `hostBanAfter` of its peers were banned within `banMs`. */
+  isHostBanned(host: string): boolean {
+    const now = this.now();
+    const live = (this.hostStrikes.get(host) ?? []).filter((until) => until > now);
+    if (live.length === 0) this.hostStrikes.delete(host);
+    else this.hostStrikes.set(host, live);
+    return live.length >= (this.opts.hostBanAfter ?? 3);
+  }
+
+  /** The bans in force, by peer key. */
+  banList(): { key: string; untilMs: number }[] {
+    const now = this.now();
+    return [...this.bans].filter(([, until]) => until > now).map(([key, untilMs]) => ({ key, untilMs }));
   }
 
   get isActive(): boolean {
@@ -236,7 +261,7 @@ export class P2P {
     });
     ws.once('close', () => {
       if (entry.ws === ws) entry.ws = undefined;
-      if (this.active && !this.isBanned(new URL(url).hostname)) retry();
+      if (this.active && !this.isBanned(url) && !this.isHostBanned(new URL(url).hostname)) retry();
     });
   }
 
@@ -268,6 +293,8 @@ export class P2P {
           peer.send({ type: 'reject', code: 'handshake-mismatch', detail: problem });
           return peer.close(`handshake-mismatch: ${problem}`);
         }
+        // A peer we banned by its URL, dialing us: refused too (claiming a banned URL only gets the claimant refused).
+        if (!outbound && m.listen !== '' && this.isBanned(m.listen)) return peer.close('banned-peer');
         peer.remote = m;
         clearTimeout(timer);
         this.opts.onPeer?.(peer);
@@ -334,7 +361,8 @@ export class P2P {
   ban(peer: Peer, code: string): void {
     const host = peer.outbound ? new URL(peer.address).hostname : peer.address.replace(/:\d+$/, '');
     const until = this.now() + (this.opts.banMs ?? 10 * 60_000);
-    this.bans.set(host, until);
+    this.bans.set(peer.address, until);
+    this.hostStrikes.set(host, [...(this.hostStrikes.get(host) ?? []), until]);
     if (peer.outbound) this.dialing.delete(peer.address);
     this.opts.onBan?.(peer, code, until);
     peer.close(`banned: ${code}`);

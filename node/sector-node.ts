@@ -168,9 +168,9 @@ export class SectorNode {
       await this.pool.close();
       throw e;
     }
-    // Bans outlive a restart: inbound peers from a banned host are still refused.
+    // Bans outlive a restart: a banned peer is not dialed again until its ban ends.
     for (const p of this.store.peers.list({ includeBanned: true })) {
-      if (p.bannedUntilMs > this.now() && URL.canParse(p.url)) this.p2p.restoreBan(new URL(p.url).hostname, p.bannedUntilMs);
+      if (p.bannedUntilMs > this.now() && URL.canParse(p.url)) this.p2p.restoreBan(p.url, p.bannedUntilMs);
     }
     // The configured peers, then the best remembered ones that are not banned.
     const remembered = this.store.peers.list({ nowMs: this.now(), limit: REMEMBERED_PEERS_DIALED }).map((p) => p.url);

@@ -1,6 +1,7 @@
 // The sector transport on 127.0.0.1 with real WebSockets: handshake, message
-// delivery, refusal of other genesis blocks, bans for garbage, oversize
-// frames, and redialing with backoff.
+// delivery, refusal of other genesis blocks, bans for garbage (by peer, then
+// by host), oversize frames, and redialing with backoff (a banned dial target
+// is dropped, another on the same host is redialed).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WebSocket } from 'ws';
@@ -60,22 +61,43 @@ test('a node of another genesis is refused and not redialed', async () => {
   await c.stop();
 });
 
-test('garbage frames get a peer banned; an oversize frame closes the socket', async () => {
-  const a = node(1);
-  const port = await a.start();
+/** A raw inbound peer of `port` that handshakes, then sends garbage until it is dropped. */
+async function garbagePeer(port: number): Promise<number> {
   const raw = new WebSocket(`ws://127.0.0.1:${port}`);
   await new Promise((r) => raw.once('open', r));
   const hello: Hello = { type: 'hello', version: WIRE_VERSION, networkId: id(9), sectorId: 3, genesisId: id(1), tipHeight: 0, tipId: id(1), listen: '' };
   raw.send(encodeMessage(hello));
-  await until(() => a.peers().length === 1);
+  await new Promise((r) => setTimeout(r, 50));
   const closed = new Promise<number>((r) => raw.once('close', (code) => r(code)));
   for (let i = 0; i < 4; i++) raw.send(Uint8Array.of(250, 1, 2, 3));
-  await closed;
-  assert.ok(a.isBanned('127.0.0.1'));
-  // A banned host is refused at once.
+  return closed;
+}
+
+test('garbage frames get a peer banned, not its host; three bans from one host refuse the host; an oversize frame closes the socket', async () => {
+  const a = node(1);
+  const port = await a.start();
+  const honest = node(1);
+  await honest.start();
+  honest.connect(`ws://127.0.0.1:${port}`);
+  await until(() => a.peers().length === 1);
+  await garbagePeer(port);
+  assert.is(a.banList().length, 1);
+  assert.not.ok(a.isHostBanned('127.0.0.1'));
+  // The honest peer on the same host stays, and a new one from it is welcome.
+  assert.is(a.peers().length, 1);
+  const other = node(1);
+  await other.start();
+  other.connect(`ws://127.0.0.1:${port}`);
+  await until(() => a.peers().length === 2);
+  // Two more bans from the host: now the host is refused as a whole.
+  await garbagePeer(port);
+  await garbagePeer(port);
+  assert.ok(a.isHostBanned('127.0.0.1'));
   const again = new WebSocket(`ws://127.0.0.1:${port}`);
   const code = await new Promise<number>((r) => again.once('close', (c) => r(c)));
   assert.is(code, 1008);
+  await other.stop();
+  await honest.stop();
   await a.stop();
 
   const b = node(1);
@@ -156,6 +178,31 @@ test('switching the network off drops peers and refuses them; on again redials',
   await until(() => a.peers().length >= 1 && b.peers().length >= 1);
   await a.stop();
   await b.stop();
+});
+
+test('a banned dial target is not redialed; another on the same host is, with backoff', async () => {
+  const bad = node(1);
+  const good = node(1);
+  const badPort = await bad.start();
+  const goodPort = await good.start();
+  const a = node(1);
+  await a.start();
+  a.connect(`ws://127.0.0.1:${badPort}`);
+  a.connect(`ws://127.0.0.1:${goodPort}`);
+  await until(() => a.peers().length === 2);
+  a.peers().find((p) => p.address.endsWith(`:${badPort}`))!.penalize(100, 'test-ban');
+  assert.ok(a.isBanned(`ws://127.0.0.1:${badPort}`));
+  assert.equal(a.dialTargets(), [`ws://127.0.0.1:${goodPort}`]);
+  // The good one restarts on its port: it is dialed again.
+  await good.stop();
+  await until(() => a.peers().length === 0);
+  const back = node(1, goodPort);
+  await back.start();
+  await until(() => a.peers().length === 1, 5000);
+  assert.ok(a.peers()[0]!.address.endsWith(`:${goodPort}`));
+  await back.stop();
+  await bad.stop();
+  await a.stop();
 });
 
 test.run();

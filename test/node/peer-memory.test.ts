@@ -43,8 +43,9 @@ test('remembered peers are dialed after a restart; a banned one is neither diale
     await new Promise((r) => setTimeout(r, 500));
     assert.is(b.p2p.peers().length, 0);
     assert.equal(b.p2p.dialTargets(), []);
-    // And A dialing B is refused: the ban of A's host outlived the restart.
-    assert.ok(b.p2p.isBanned('127.0.0.1'));
+    // And A dialing B is refused: the ban of A's URL outlived the restart, and A's hello names it.
+    assert.ok(b.p2p.isBanned(urlA));
+    assert.not.ok(b.p2p.isHostBanned('127.0.0.1'), "the ban is A's, not its host's");
     a.p2p.connect(`ws://127.0.0.1:${b.p2p.port}`);
     await new Promise((r) => setTimeout(r, 500));
     assert.is(b.p2p.peers().length, 0);
