@@ -15,7 +15,7 @@
 import { serve } from '@hono/node-server';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toHex } from '../core/bytes.js';
 import { PouwError } from '../core/errors.js';
@@ -41,6 +41,7 @@ interface StartOpts {
   data?: string;
   port: number;
   apiPort: number;
+  apiHost?: string[];
   threads: number;
   verifyThreads?: number;
   address?: string;
@@ -176,11 +177,16 @@ async function start(opts: StartOpts): Promise<void> {
     });
     edge.start();
   }
-  const api = createApi(node, miner);
+  // The cookie token, new at every start, readable by this user alone: what POSTs to the API must carry.
+  const token = randomBytes(32).toString('hex');
+  const cookie = join(sectorDir, 'api.cookie');
+  writeFileSync(cookie, token + '\n', { mode: 0o600 });
+  chmodSync(cookie, 0o600);
+  const api = createApi(node, { miner, token, hosts: opts.apiHost });
   const server = serve({ fetch: api.fetch, hostname: '127.0.0.1', port: opts.apiPort });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const apiPort = (server.address() as { port: number }).port;
-  const info = { pid: process.pid, api: `http://127.0.0.1:${apiPort}`, p2p: `ws://127.0.0.1:${p2pPort}`, sector: sector.slug };
+  const info = { pid: process.pid, api: `http://127.0.0.1:${apiPort}`, p2p: `ws://127.0.0.1:${p2pPort}`, sector: sector.slug, cookie };
   writeFileSync(join(sectorDir, 'node.json'), JSON.stringify(info, null, 2) + '\n');
   const tip = node.chain.tip();
   event('ready', { ...info, height: tip.height, tip: toHex(tip.id) }, `node   ${sector.slug} at height ${tip.height}; p2p ${info.p2p}; api ${info.api}`);
@@ -198,6 +204,7 @@ async function start(opts: StartOpts): Promise<void> {
   await node.stop();
   // Gone with the process: `node status`, `tx send` and `account show` look for node.json.
   rmSync(join(sectorDir, 'node.json'), { force: true });
+  rmSync(cookie, { force: true });
   event('stopped', { height }, `stopped cleanly at height ${height}`);
 }
 
@@ -219,6 +226,7 @@ export function registerNodeCommands(program: Command): void {
     .addOption(new Option('--address <addr>', 'address credited with mining rewards').env('POUW_MINER_ADDRESS'))
     .addOption(new Option('--data <dir>', 'data directory (default $XDG_DATA_HOME/pouw/devnet)').env('POUW_DATA'))
     .addOption(new Option('--port <n>', 'P2P port (0: any free one)').argParser(intArg('port', 0, 65535)).default(0).env('POUW_PORT'))
+    .addOption(new Option('--api-host <name...>', 'host names the local API answers to besides 127.0.0.1 and localhost (a reverse proxy\'s)').env('POUW_API_HOST'))
     .addOption(new Option('--api-port <n>', 'local API port on 127.0.0.1 (0: any free one)').argParser(intArg('api port', 0, 65535)).default(0).env('POUW_API_PORT'))
     .addOption(new Option('--threads <n>', 'mining threads').argParser(intArg('threads', 1, 1024)).default(1).env('POUW_THREADS'))
     .addOption(

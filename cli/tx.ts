@@ -16,7 +16,7 @@ import { decodeAddress } from '../core/keys.js';
 import { encodeTx, signTx, TX_VERSION, type UnsignedTx } from '../core/tx.js';
 import { resolveAddress, type AccountJson } from './account.js';
 import { readKey, parseKeyName } from './keystore.js';
-import { addNodeLocationOptions, nodeApiUrl, nodeRequest, type NodeLocationOpts, type NodeStatus } from './node-client.js';
+import { addNodeLocationOptions, nodeApiUrl, nodeRequest, type NodeApi, type NodeLocationOpts, type NodeStatus } from './node-client.js';
 import { addJsonOption, type JsonOpts } from './options.js';
 import { formatRows, Output } from './output.js';
 import { pouwPaths } from './paths.js';
@@ -54,7 +54,7 @@ function amountOf(text: string, decimals: number, what: string): bigint {
 }
 
 /** Polls the node until `txid` is in a block, or fails after `seconds`. */
-async function waitConfirmed(api: string, txid: string, seconds: number): Promise<TxStatusJson> {
+async function waitConfirmed(api: NodeApi, txid: string, seconds: number): Promise<TxStatusJson> {
   const deadline = Date.now() + seconds * 1000;
   for (;;) {
     const s = await nodeRequest<TxStatusJson>(api, `/v1/tx/${txid}`).catch((e: unknown) => {

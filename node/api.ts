@@ -4,8 +4,18 @@
  * controls (dial a peer, switch the P2P network or the miner off and on). Every error is
  * `{ error: { code, message } }` with a 4xx status; bigints are decimal
  * strings and bytes are hex.
+ *
+ * Closed to web pages, as bitcoind's RPC is and more: a page the user opens
+ * can send requests to 127.0.0.1, so every request must name a loopback host
+ * (or one the operator allowed) in `Host` — a DNS-rebound name is refused —
+ * and a request with an `Origin` other than the API's own is refused; every
+ * state-changing route (all POSTs) needs the cookie token
+ * (`Authorization: Bearer <token>`, from the `api.cookie` file the node
+ * writes, mode 0600, into its data directory) and a JSON `Content-Type`, so
+ * no HTML form or `text/plain` fetch gets through. Reads need no token.
  * @module
  */
+import { timingSafeEqual } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { decodeAddress, encodeAddress } from '../core/keys.js';
 import { fromHex, toHex } from '../core/bytes.js';
@@ -53,10 +63,54 @@ function blockJson(b: Block, prefix: string) {
   return { header: headerJson(b.header), miner: encodeAddress(b.body.miner, prefix), txs: b.body.txs.map((t) => txJson(t, prefix)) };
 }
 
-export function createApi(node: SectorNode, miner?: Miner): Hono {
+export interface ApiOptions {
+  miner?: Miner;
+  /** The cookie token every POST must carry as `Authorization: Bearer <token>`. */
+  token: string;
+  /** Host names (without port) accepted in `Host` besides 127.0.0.1, localhost and [::1]. */
+  hosts?: readonly string[];
+}
+
+const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '[::1]'];
+
+/** The host name of a `Host` header, without its port; undefined when it is not one. */
+function hostNameOf(host: string | undefined): string | undefined {
+  if (!host) return undefined;
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?$/.exec(host);
+  return m?.[1]!.toLowerCase();
+}
+
+function sameToken(given: string, token: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export function createApi(node: SectorNode, opts: ApiOptions): Hono {
+  const { miner, token } = opts;
+  if (!/^[0-9a-f]{32,}$/.test(token)) throw new RangeError('the API token must be at least 32 hex characters');
   const app = new Hono();
   const prefix = node.options.spec.addressPrefix;
   const err = (code: string, message: string) => ({ error: { code, message } });
+  const hosts = new Set([...LOOPBACK_HOSTS, ...(opts.hosts ?? []).map((h) => h.toLowerCase())]);
+
+  app.use(async (c, next) => {
+    // A request built in-process (app.request) has no Host header; its URL names the host.
+    const host = c.req.header('host') ?? new URL(c.req.url).host;
+    // DNS rebinding: a page's own name resolved to 127.0.0.1 still says its name here.
+    const name = hostNameOf(host);
+    if (!name || !hosts.has(name)) return c.json(err('bad-host', `Host ${JSON.stringify(host)} is not this API's`), 403);
+    const origin = c.req.header('origin');
+    if (origin !== undefined && origin !== `http://${host}`) return c.json(err('cross-origin', `requests from ${origin} are refused`), 403);
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
+      const type = c.req.header('content-type') ?? '';
+      if (!/^application\/json\s*(;|$)/i.test(type)) return c.json(err('bad-content-type', 'bodies must be sent as Content-Type: application/json'), 415);
+      const auth = /^Bearer ([0-9a-f]+)$/.exec(c.req.header('authorization') ?? '');
+      if (!auth) return c.json(err('auth-required', "this route needs the node's cookie token (Authorization: Bearer <token>, from api.cookie)"), 401);
+      if (!sameToken(auth[1]!, token)) return c.json(err('bad-token', 'the token does not match this node (it changes at every start)'), 401);
+    }
+    await next();
+  });
 
   app.get('/v1/status', (c) => {
     const tip = node.chain.tip();

@@ -87,9 +87,9 @@ test('three mining nodes: transfers sent to one are mined, and all end on one ti
   assert.ok(BigInt(account.balance) > 0n);
 
   // Three transfers through node A: the nonces come from A's view of confirmed + pending txs.
-  const sent = [1, 2, 3].map((i) => pouwJson(home, ['tx', 'send', '--from', 'alice', '--to', 'bob', '--amount', `${i}.5`, '--api', a.api]));
+  const sent = [1, 2, 3].map((i) => pouwJson(home, ['tx', 'send', '--from', 'alice', '--to', 'bob', '--amount', `${i}.5`, '--api', a.api, '--api-cookie', a.cookie]));
   assert.equal(sent.map((s) => s.nonce), ['0', '1', '2'].map((n) => String(BigInt(account.pending.nextNonce) + BigInt(n))));
-  const waited = pouwJson(home, ['tx', 'send', '--from', 'alice', '--to', bob, '--amount', '0.25', '--fee', '0.001', '--api', a.api, '--wait', '120']);
+  const waited = pouwJson(home, ['tx', 'send', '--from', 'alice', '--to', bob, '--amount', '0.25', '--fee', '0.001', '--api', a.api, '--api-cookie', a.cookie, '--wait', '120']);
   assert.is(waited.status, 'confirmed');
   assert.ok(waited.height > 0);
   const txids = [...sent.map((s) => s.txid as string), waited.txid as string];
@@ -125,8 +125,8 @@ test('a partition heals onto the heaviest branch; the txs of the losing side are
   const split = (await api(c.api, '/v1/status')).tip.height as number;
 
   // One transfer on each side of the split.
-  const onC = pouwJson(home, ['tx', 'send', '--from', 'alice', '--to', 'bob', '--amount', '2', '--api', c.api]).txid as string;
-  const onA = pouwJson(home, ['tx', 'send', '--from', 'carol', '--to', 'bob', '--amount', '3', '--api', a.api]).txid as string;
+  const onC = pouwJson(home, ['tx', 'send', '--from', 'alice', '--to', 'bob', '--amount', '2', '--api', c.api, '--api-cookie', c.cookie]).txid as string;
+  const onA = pouwJson(home, ['tx', 'send', '--from', 'carol', '--to', 'bob', '--amount', '3', '--api', a.api, '--api-cookie', a.cookie]).txid as string;
   await until(async () => (await confirmedOn(c, onC)) && (await confirmedOn(a, onA)), 60_000, 200);
   await until(async () => {
     const [sa, sc] = await Promise.all([api(a.api, '/v1/status'), api(c.api, '/v1/status')]);
@@ -165,7 +165,7 @@ test('a mining node killed with SIGKILL restarts from a consistent store, keeps 
   let a = await launch('a', genesis, ['--mine', '--address', alice]);
   const b = await launch('b', genesis, ['--mine', '--peer', a.p2p]);
   await until(async () => (await balanceOf(a, alice)) > 10n ** 9n, 60_000, 200);
-  const txid = pouwJson(home, ['tx', 'send', '--from', 'alice', '--to', 'bob', '--amount', '1', '--api', a.api, '--wait', '120']).txid as string;
+  const txid = pouwJson(home, ['tx', 'send', '--from', 'alice', '--to', 'bob', '--amount', '1', '--api', a.api, '--api-cookie', a.cookie, '--wait', '120']).txid as string;
   await until(() => confirmedOn(b, txid), 60_000, 200);
 
   // Blocks both nodes hold (a few below A's tip) count as confirmed.

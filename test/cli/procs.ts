@@ -5,6 +5,7 @@
  * test's temporary directory.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { until } from '../wait.js';
@@ -26,6 +27,8 @@ export interface NodeProc {
   stderr: () => string;
   api: string;
   p2p: string;
+  /** The node's api.cookie, for `--api-cookie`. */
+  cookie: string;
 }
 
 /** Starts `pouw node start --json ...args` and resolves once it reported `ready`. */
@@ -51,7 +54,8 @@ export async function startNode(home: string, args: string[]): Promise<NodeProc>
     return events.some((e) => e.type === 'ready');
   });
   const ready = events.find((e) => e.type === 'ready')!;
-  return { child, events, exited, stderr: () => err, api: String(ready.api), p2p: String(ready.p2p) };
+  tokens.set(String(ready.api), readFileSync(String(ready.cookie), 'utf8').trim());
+  return { child, events, exited, stderr: () => err, api: String(ready.api), p2p: String(ready.p2p), cookie: String(ready.cookie) };
 }
 
 /** Stops with SIGINT and returns the exit code (a clean stop is 0). */
@@ -67,11 +71,14 @@ export function pouwJson(home: string, args: string[]): any {
   return JSON.parse(r.stdout);
 }
 
-/** GET (or POST with a body) on a node's API; resolves to the JSON answer, or undefined for a 404. */
+/** The cookie token of each node started here, by API URL. */
+const tokens = new Map<string, string>();
+
+/** GET (or POST with a body, with the node's cookie token) on a node's API; resolves to the JSON answer, or undefined for a 404. */
 export async function api(base: string, path: string, body?: unknown): Promise<any> {
   const res = await fetch(`${base}${path}`, {
     method: body === undefined ? 'GET' : 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.get(base) ?? ''}` },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (res.status === 404) return undefined;
