@@ -38,10 +38,16 @@
  *   Refusals are events with a code (`assignment-beacon-mismatch`,
  *   `assignment-selection-mismatch`, `assignment-not-ours`, ...). When the
  *   view cannot recompute the beacon (its anchors lie before what it holds)
- *   the assignment is taken with `beaconCheck: 'unverified'`; when our beacon
- *   chain does not reach the window, this window's anchors are checked on the
- *   edge's published previous beacon (`'anchors'`); `'full'` means the whole
- *   chain back to R_{−1} was recomputed here.
+ *   the assignment is held apart as *unverified* — never recorded, in a
+ *   bounded set (`maxUnverified`), promoted if our view later recomputes its
+ *   beacon and it matches, dropped if it does not or once its window can no
+ *   longer be recorded; when our beacon chain does not reach the window, this
+ *   window's anchors are checked on the edge's published previous beacon
+ *   (`'anchors'`); `'full'` means the whole chain back to R_{−1} was
+ *   recomputed here. Only assignments whose beacon window is at most the next
+ *   one by our clock, and whose tx window can still be recorded
+ *   (MAIN_RECORD_MAX_DELAY_WINDOWS), are considered at all: a lying edge
+ *   cannot pile up assignments for the future.
  *
  * Not done here: witness records (witness requests are checked and kept in
  * `accepted`, but blocks cannot carry them yet), and fetching other sectors'
@@ -73,7 +79,7 @@ import { PouwError } from '../core/errors.js';
 import { networkId as computeNetworkId } from '../core/genesis.js';
 import { blockId, type BlockHeader } from '../core/header.js';
 import type { KeyPair } from '../core/keys.js';
-import { decodeMainRecord } from '../core/record.js';
+import { blockWindowOf, decodeMainRecord, MAIN_RECORD_MAX_DELAY_WINDOWS } from '../core/record.js';
 import { selectSectors, type Selection } from '../core/select.js';
 import { checkTx, encodeTx, MAIN_CHAIN, txId, type Tx } from '../core/tx.js';
 import { HeaderView, type KnownBeacon } from './header-view.js';
@@ -145,6 +151,8 @@ export interface EdgeClientOptions {
   backfillMax?: number;
   /** Accepted assignments kept (default 1000). */
   maxAccepted?: number;
+  /** Assignments whose beacon cannot be checked yet, held apart (default 64; more are refused). */
+  maxUnverified?: number;
 }
 
 interface Pending {
@@ -160,6 +168,8 @@ export class EdgeClient {
   readonly view: HeaderView;
   /** Assignments that passed every check, oldest first. */
   readonly accepted: AcceptedAssignment[] = [];
+  /** Assignments that passed every check but the beacon, which our view cannot recompute yet: never acted on. */
+  private readonly held = new Map<string, { a: AcceptedAssignment; tx: Tx; beacon: Uint8Array }>();
   private readonly api: EdgeApi;
   private readonly url: string;
   private readonly sectorId: number;
@@ -544,6 +554,37 @@ export class EdgeClient {
 
   private emitBeacon(b: KnownBeacon): void {
     this.emit({ type: 'edge-beacon', window: b.window, beacon: toHex(b.beacon), check: b.fromGenesis ? 'full' : 'anchors' });
+    // Held assignments of this window are settled now: taken if the beacon matches, dropped if not.
+    for (const [key, h] of [...this.held]) {
+      if (h.a.beaconWindow !== b.window) continue;
+      this.held.delete(key);
+      if (equalBytes(h.beacon, b.beacon)) this.take({ ...h.a, beaconCheck: b.fromGenesis ? 'full' : 'anchors' }, h.tx);
+      else this.emit({ type: 'assignment-rejected', kind: h.a.kind, txid: h.a.txid, window: h.a.window, code: 'assignment-beacon-mismatch', detail: `R_${b.window} recomputed here is ${toHex(b.beacon)}` });
+    }
+  }
+
+  /** Assignments held apart because their beacon could not be checked yet. */
+  get unverified(): AcceptedAssignment[] {
+    return [...this.held.values()].map((h) => h.a);
+  }
+
+  /** The MAIN window by our clock. */
+  private currentWindow(): number {
+    return blockWindowOf(this.options.node.options.spec, this.now());
+  }
+
+  /** Drops held assignments whose window can no longer be recorded. */
+  private pruneHeld(current: number): void {
+    for (const [key, h] of this.held) if (h.a.window < current - MAIN_RECORD_MAX_DELAY_WINDOWS) this.held.delete(key);
+  }
+
+  /** Takes a checked assignment: remembered, and a MAIN one goes to the record pool for our next block. */
+  private take(a: AcceptedAssignment, tx: Tx): void {
+    this.accepted.push(a);
+    if (this.accepted.length > (this.options.maxAccepted ?? 1000)) this.accepted.shift();
+    // Witness records are not active yet.
+    if (a.kind === 'main') this.options.node.records?.add({ window: a.window, tx });
+    this.emit({ type: 'assignment-accepted', ...a });
   }
 
   // ---- assignments ----
@@ -566,6 +607,15 @@ export class EdgeClient {
     // A tx that arrived in window w is drawn with R_{w+1}, published only after w ended.
     if (parsed.beaconWindow !== parsed.window + 1) {
       return refuse('assignment-wrong-window', `beacon window ${parsed.beaconWindow} for a tx of window ${parsed.window}`);
+    }
+    // Only windows that can matter now: a lying edge cannot make us hold assignments for the future, or the long past.
+    const current = this.currentWindow();
+    this.pruneHeld(current);
+    if (parsed.beaconWindow > current + 1) {
+      return refuse('assignment-future-window', `beacon window ${parsed.beaconWindow}, and it is window ${current} here`);
+    }
+    if (parsed.window < current - MAIN_RECORD_MAX_DELAY_WINDOWS) {
+      return refuse('assignment-expired', `window ${parsed.window} can no longer be recorded in window ${current}`);
     }
     let origin: number | null = null;
     if (msg.type === 'witness-request') {
@@ -595,7 +645,8 @@ export class EdgeClient {
       return refuse('assignment-not-ours', `sector ${this.sectorId} is not among the primaries ${drawn.value.primary.join(',')}`);
     }
     // Taken once; the edge may push it again after a reconnect.
-    if (this.accepted.some((a) => a.kind === kind && a.txid === msg.txid)) return;
+    const key = `${kind}:${toHex(txid)}`;
+    if (this.held.has(key) || this.accepted.some((a) => a.kind === kind && a.txid === toHex(txid))) return;
     const a: AcceptedAssignment = {
       kind,
       txid: toHex(txid),
@@ -608,11 +659,11 @@ export class EdgeClient {
       ...(origin !== null ? { origin } : {}),
       receivedMs: this.now(),
     };
-    this.accepted.push(a);
-    if (this.accepted.length > (this.options.maxAccepted ?? 1000)) this.accepted.shift();
-    // A MAIN tx we were drawn for waits for our next block; witness records are not active yet.
-    if (kind === 'main') this.options.node.records?.add({ window: parsed.window, tx });
-    this.emit({ type: 'assignment-accepted', ...a });
+    if (beaconCheck.check !== 'unverified') return this.take(a, tx);
+    if (this.held.size >= (this.options.maxUnverified ?? 64)) {
+      return refuse('assignment-unverified-full', `${this.held.size} assignments already wait for a beacon this node can check`);
+    }
+    this.held.set(key, { a, tx, beacon });
   }
 
   /**

@@ -18,7 +18,7 @@ import { keyPairFromSeed } from '../../core/keys.js';
 import { selectSectors } from '../../core/select.js';
 import { windowEnd } from '../../core/time.js';
 import { decodeTx, encodeTx, signTx } from '../../core/tx.js';
-import { encodeMainRecord } from '../../core/record.js';
+import { blockWindowOf, encodeMainRecord, MAIN_RECORD_MAX_DELAY_WINDOWS } from '../../core/record.js';
 import { checkHeaderWork } from '../../core/validate.js';
 import type { MainAssignment } from '../../api/frames.js';
 import { startEdge, type EdgeServer } from '../../edge/node-server.js';
@@ -292,7 +292,10 @@ test('clients that join late without backfill: unverified before their view begi
   const p = late.find((l) => l.sectorId === assigned.selection.primary[0])!;
   p.client.onMessage(assigned);
   await p.client.settled();
-  assert.equal(p.client.accepted.map((a) => [a.txid, a.beaconCheck]), [[assigned.txid, 'unverified']]);
+  // Held apart, never acted on: not among the taken, not in the record pool.
+  assert.equal(p.client.accepted, []);
+  assert.equal(p.client.unverified.map((a) => [a.txid, a.beaconCheck]), [[assigned.txid, 'unverified']]);
+  assert.equal(p.node.records.forBlock(assigned.window + 1), []);
 
   // Blocks after joining give the late views medians; a new tx's beacon is then checked on the edge's R_{w−1}.
   for (const id of IDS) feed(id, chains.burstAfter(id, Date.now(), 14));
@@ -309,6 +312,27 @@ test('clients that join late without backfill: unverified before their view begi
     await until(() => m.client.accepted.some((a) => a.txid === status.txid), 10_000);
     assert.is(m.client.accepted.find((a) => a.txid === status.txid)!.beaconCheck, 'full');
   }
+});
+
+test('assignments for a future window, or one too old to record, are refused and not held', async () => {
+  const m = members.find((x) => x.sectorId === assigned.selection.primary[0])!;
+  const before = m.client.accepted.length;
+  const now = blockWindowOf(spec, Date.now());
+  m.client.onMessage({ ...assigned, window: now + 5, beaconWindow: now + 6 });
+  await m.client.settled();
+  assert.equal(eventsOf(m, 'assignment-rejected').slice(-1).map((e) => e.code), ['assignment-future-window']);
+  assert.is(m.client.accepted.length, before);
+  assert.equal(m.client.unverified, []);
+  // A client whose clock is past the last window the assignment could be recorded in.
+  const later = Date.now() + (MAIN_RECORD_MAX_DELAY_WINDOWS + 5) * spec.main.windowMs;
+  const old = new EdgeClient({ url: edge.url, node: m.node, key: keyPairFromSeed(new Uint8Array(32).fill(77)), now: () => later });
+  const seen: EdgeClientEvent[] = [];
+  old.on((e) => seen.push(e));
+  old.onMessage(assigned);
+  await old.settled();
+  assert.equal(seen.filter((e) => e.type === 'assignment-rejected').map((e) => (e as { code: string }).code), ['assignment-expired']);
+  assert.equal(old.accepted, []);
+  assert.equal(old.unverified, []);
 });
 
 test('a relayed header without its work is refused and changes nothing', async () => {
