@@ -1,8 +1,8 @@
 /**
  * A client of the edge API over `fetch`: one call per route of
  * api/routes.ts, with the route's body writer and answer parser, node
- * authentication for node-only routes (a fresh challenge, signed over the
- * request's scope), and a timeout on every request. Used by the node's edge
+ * authentication for node-only routes (a fresh challenge for its key, signed
+ * over the whole request, body included), and a timeout on every request. Used by the node's edge
  * client, the devnet and the benchmarks.
  *
  * A call resolves to the answer checked against its route (`ok: true`), or
@@ -15,9 +15,9 @@
  * `fetch` is the runtime's (Workers, Node, browsers) unless one is passed.
  * @module
  */
-import { fromHex } from '../core/bytes.js';
+import { fromHex, toHex } from '../core/bytes.js';
 import { PouwError } from '../core/errors.js';
-import { authFor, authScope, AUTH_HEADERS } from './auth.js';
+import { authFor, AUTH_HEADERS, type AuthRequest } from './auth.js';
 import { errorOf } from './errors.js';
 import { ROUTES, routePath, type AnswerOf, type BodyOf, type RouteName } from './routes.js';
 
@@ -58,13 +58,6 @@ export class EdgeApi {
     const route = ROUTES[name];
     const path = routePath(route, args.params);
     const headers: Record<string, string> = {};
-    if (route.node) {
-      const auth = await this.authorize(authScope(route.method, path));
-      if (!auth.ok) return auth;
-      headers[AUTH_HEADERS.key] = auth.value.key;
-      headers[AUTH_HEADERS.challenge] = auth.value.challenge;
-      headers[AUTH_HEADERS.sig] = auth.value.sig;
-    }
     let body: string | undefined;
     if (args.body !== undefined) {
       const codec = (route as { body?: { write(v: unknown): unknown } }).body;
@@ -73,6 +66,15 @@ export class EdgeApi {
       headers['content-type'] = 'application/json';
     }
     const query = args.query ? `?${new URLSearchParams(Object.entries(args.query).map(([k, v]): [string, string] => [k, String(v)]))}` : '';
+    // A challenge is issued to the key that asks for it.
+    if (name === 'challenge' && this.options.node) headers[AUTH_HEADERS.key] = toHex(this.options.node.key.publicKey);
+    if (route.node) {
+      const auth = await this.authorize({ method: route.method, path: path + query, body: body ?? '', edge: new URL(this.url).host });
+      if (!auth.ok) return auth;
+      headers[AUTH_HEADERS.key] = auth.value.key;
+      headers[AUTH_HEADERS.challenge] = auth.value.challenge;
+      headers[AUTH_HEADERS.sig] = auth.value.sig;
+    }
     const res = await this.send(route.method, path + query, headers, body);
     if (res.status < 200 || res.status > 299) {
       const e = errorOf(res.json);
@@ -85,25 +87,21 @@ export class EdgeApi {
     }
   }
 
-  /**
-   * A fresh challenge signed over `scope` (e.g. `"GET /v1/sectors/1/ws"`): key,
-   * challenge and signature as hex, for the auth headers or the socket query.
-   */
-  async authorize(scope: string): Promise<Answer<{ key: string; challenge: string; sig: string }>> {
+  /** A fresh challenge for this client's key, signed over the whole of `request`: key, challenge and signature as hex. */
+  async authorize(request: AuthRequest): Promise<Answer<{ key: string; challenge: string; sig: string }>> {
     const node = this.options.node;
-    if (node === undefined) throw new RangeError(`${scope} is node-only: the client needs a node key`);
+    if (node === undefined) throw new RangeError(`${request.method} ${request.path} is node-only: the client needs a node key`);
     const c = await this.call('challenge');
     if (!c.ok) return c;
-    return { ok: true, status: c.status, value: authFor(node.key, node.networkId, fromHex(c.value.challenge), scope) };
+    return { ok: true, status: c.status, value: authFor(node.key, node.networkId, fromHex(c.value.challenge), request) };
   }
 
-  /** The WebSocket URL of a sector's node socket, authenticated with a fresh challenge. */
+  /** The WebSocket URL of a sector's node socket, with a fresh single-use ticket. */
   async socketUrl(sector: number | string): Promise<Answer<string>> {
+    const t = await this.call('socket-ticket', { params: { sector } });
+    if (!t.ok) return t;
     const path = routePath(ROUTES.socket, { sector });
-    const auth = await this.authorize(authScope(ROUTES.socket.method, path));
-    if (!auth.ok) return auth;
-    const q = new URLSearchParams({ key: auth.value.key, challenge: auth.value.challenge, sig: auth.value.sig });
-    return { ok: true, status: auth.status, value: `${this.url.replace(/^http/, 'ws')}${path}?${q}` };
+    return { ok: true, status: t.status, value: `${this.url.replace(/^http/, 'ws')}${path}?${new URLSearchParams({ ticket: t.value.ticket })}` };
   }
 
   private async send(method: string, path: string, headers: Record<string, string>, body: string | undefined): Promise<{ status: number; json: unknown }> {

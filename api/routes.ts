@@ -154,6 +154,11 @@ export interface ChallengeJson {
   expiresMs: number;
 }
 
+export interface TicketJson {
+  ticket: string;
+  expiresMs: number;
+}
+
 // ---- request bodies: one codec each, used by both sides ----
 
 /** A body codec: `write` builds the JSON a client sends, `parse` is the server's check of it. */
@@ -384,13 +389,18 @@ export function challengeOf(json: unknown): ChallengeJson {
   return { challenge: hexStringOf(o.challenge, 'challenge', HEX32), expiresMs: safe(o.expiresMs, 'expiresMs') };
 }
 
+export function ticketOf(json: unknown): TicketJson {
+  const o = objectOf(json, 'ticket answer');
+  return { ticket: hexStringOf(o.ticket, 'ticket', HEX32), expiresMs: safe(o.expiresMs, 'expiresMs') };
+}
+
 // ---- the routes ----
 
 export interface RouteDef<Body = undefined, Answer = unknown> {
   method: 'GET' | 'POST';
   /** Hono-style path: `:name` segments are parameters. */
   path: string;
-  /** Only an authenticated node may call it (AUTH_HEADERS, or the socket query). */
+  /** Only an authenticated node may call it (AUTH_HEADERS; the socket: a ticket). */
   node: boolean;
   /** Largest body in bytes: 0 takes none; a negative limit reads up to its size and ignores it. */
   bodyLimit: number;
@@ -429,8 +439,10 @@ export const ROUTES = {
     answer: headerRangeOf,
   }),
   headers: route({ method: 'POST', path: '/v1/sectors/:sector/headers', node: true, bodyLimit: BODY_LIMITS.headers, body: relayBody, answer: relayOf }),
-  /** The node's socket: a WebSocket upgrade authenticated by the `key`, `challenge` and `sig` query parameters (frames in api/frames.ts). */
-  socket: route({ method: 'GET', path: '/v1/sectors/:sector/ws', node: true, bodyLimit: 0, query: ['key', 'challenge', 'sig'], answer: noAnswer }),
+  /** A single-use ticket for the node's socket of this sector (api/auth.ts). */
+  'socket-ticket': route<undefined, TicketJson>({ method: 'POST', path: '/v1/sectors/:sector/ws-ticket', node: true, bodyLimit: -BODY_LIMITS.empty, answer: ticketOf }),
+  /** The node's socket: a WebSocket upgrade authenticated by its `ticket` query parameter (frames in api/frames.ts). */
+  socket: route({ method: 'GET', path: '/v1/sectors/:sector/ws', node: true, bodyLimit: 0, query: ['ticket'], answer: noAnswer }),
   beacon: route<undefined, BeaconJson>({ method: 'GET', path: '/v1/beacon/:window', node: false, bodyLimit: 0, answer: beaconOf }),
   'main-submit': route({ method: 'POST', path: '/v1/main/tx', node: false, bodyLimit: BODY_LIMITS.tx, body: mainSubmitBody, answer: intakeOf }),
   'main-status': route<undefined, AssignmentStatusJson>({ method: 'GET', path: '/v1/main/tx/:txid', node: false, bodyLimit: 0, answer: assignmentStatusOf }),
@@ -451,6 +463,7 @@ export const ROUTES = {
     body: recordBody,
     answer: assignmentStatusOf,
   }),
+  /** A challenge for one signed request of the key named in `x-pouw-key`. */
   challenge: route<undefined, ChallengeJson>({ method: 'POST', path: '/v1/auth/challenge', node: false, bodyLimit: -BODY_LIMITS.empty, answer: challengeOf }),
 } as const;
 

@@ -62,19 +62,24 @@ export function createApp(options: AppOptions): Hono {
     return c.json(res.body as object, res.status as ContentfulStatusCode);
   };
 
-  const request = (c: Context, op: RouteName, body?: unknown): EdgeRequest => ({
-    op,
-    ip: clientIp(c),
-    // Path parameters win over a query parameter of the same name.
-    params: { ...c.req.query(), ...(c.req.param() as Record<string, string>) },
-    body,
-    scope: `${c.req.method} ${c.req.path}`,
-    auth: { key: c.req.header(AUTH_HEADERS.key), challenge: c.req.header(AUTH_HEADERS.challenge), sig: c.req.header(AUTH_HEADERS.sig) },
-  });
+  const request = (c: Context, op: RouteName, body?: unknown, bodyText = ''): EdgeRequest => {
+    const url = new URL(c.req.url);
+    return {
+      op,
+      ip: clientIp(c),
+      // Path parameters win over a query parameter of the same name.
+      params: { ...c.req.query(), ...(c.req.param() as Record<string, string>) },
+      body,
+      // What the node signed: this edge as it named it, the method, the path with its query, the body's bytes.
+      signed: { method: c.req.method, path: url.pathname + url.search, body: bodyText, edge: c.req.header('host') ?? url.host },
+      auth: { key: c.req.header(AUTH_HEADERS.key), challenge: c.req.header(AUTH_HEADERS.challenge), sig: c.req.header(AUTH_HEADERS.sig) },
+    };
+  };
 
   /** A route whose body is JSON (limit > 0), ignored but bounded (limit < 0), or absent (0). */
   const handler = (op: RouteName, limit: number) => async (c: Context) => {
     let body: unknown;
+    let text = '';
     if (limit !== 0) {
       const read = await readBodyText(c.req.raw, Math.abs(limit));
       if (!read.ok) {
@@ -82,6 +87,7 @@ export function createApp(options: AppOptions): Hono {
         if (read.code === 'body-too-large') c.header('connection', 'close');
         return c.json(errorBody(read.code, read.message), statusOf(read.code) as ContentfulStatusCode);
       }
+      text = read.text;
       if (limit > 0) {
         try {
           body = JSON.parse(read.text);
@@ -90,7 +96,7 @@ export function createApp(options: AppOptions): Hono {
         }
       }
     }
-    return respond(c, await backend.handle(request(c, op, body)));
+    return respond(c, await backend.handle(request(c, op, body, text)));
   };
 
   const socket = async (c: Context) => {
@@ -98,7 +104,6 @@ export function createApp(options: AppOptions): Hono {
       return c.json(errorBody('upgrade-required', 'this route is a WebSocket: send Upgrade: websocket'), 426);
     }
     const req = request(c, 'socket');
-    req.auth = { key: c.req.query('key'), challenge: c.req.query('challenge'), sig: c.req.query('sig') };
     const res = await backend.handle(req);
     if (res.status !== 200) return respond(c, res);
     const ok = res.body as { sectorId: number; key: string };

@@ -33,7 +33,7 @@ import { encodeHeader, type BlockHeader } from '../core/header.js';
 import { specProblems, type NetworkSpec, type SectorParams } from '../core/params.js';
 import type { Verifier } from '../core/keys.js';
 import { windowOf } from '../core/time.js';
-import type { AuthInput } from '../api/auth.js';
+import type { AuthInput, AuthRequest } from '../api/auth.js';
 import { decimalOf, headerJson, sectorOf } from '../api/codec.js';
 import { errorBody, reject } from '../api/errors.js';
 import {
@@ -94,8 +94,8 @@ export interface EdgeRequest {
   /** Path parameters: sector, txid, window. */
   params?: Record<string, string>;
   body?: unknown;
-  /** What a node signs: "<METHOD> <path>". */
-  scope?: string;
+  /** The request as sent, which a node's signature must cover (api/auth.ts). */
+  signed?: AuthRequest;
   /** Authentication as presented (node-only operations). */
   auth?: AuthInput;
   /** A key the runtime already authenticated (a node's socket); never taken from HTTP input. */
@@ -199,7 +199,12 @@ export class Coordinator {
       if (req.ip !== undefined) this.rate.take('ip', req.ip, nowMs);
       return step(() => {
         let nodeKey = req.nodeKey ?? null;
-        if (nodeKey === null && NODE_OPS.has(req.op)) nodeKey = this.challenges.consume(req.auth, req.scope ?? '', nowMs);
+        if (nodeKey === null && req.op === 'socket') {
+          // A socket is opened with a ticket that a signed request got, never with a signature in its URL.
+          nodeKey = this.challenges.consumeTicket(req.params?.ticket, sectorOf(this.spec, req.params?.sector).id, nowMs);
+        } else if (nodeKey === null && NODE_OPS.has(req.op)) {
+          nodeKey = this.challenges.consume(req.auth, req.signed ?? { method: '', path: '', body: '', edge: '' }, nowMs);
+        }
         if (nodeKey !== null) this.rate.take('key', nodeKey, nowMs);
         return step(() => {
           const pushes: Push[] = [];
@@ -252,7 +257,9 @@ export class Coordinator {
       case 'conversion-record':
         return this.assignments.reportRecord('witness', p.txid, () => recordBody.parse(req.body, this.parseLimits), nodeKey!, nowMs);
       case 'challenge':
-        return { status: 201, body: this.challenges.issue(this.randomBytes(32), nowMs) };
+        return { status: 201, body: this.challenges.issue(this.randomBytes(32), req.auth?.key, nowMs) };
+      case 'socket-ticket':
+        return { status: 201, body: this.challenges.issueTicket(this.randomBytes(32), nodeKey!, sectorOf(this.spec, p.sector).id, nowMs) };
       case 'advance':
         return { status: 200, body: { ok: true } };
       default:

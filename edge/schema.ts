@@ -116,6 +116,21 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX rate_buckets_by_age ON rate_buckets (updated_ms);
   `,
+  // 2: challenges bound to the key that asked for them; single-use socket tickets.
+  `
+  DELETE FROM challenges;
+  ALTER TABLE challenges ADD COLUMN node_key BLOB NOT NULL DEFAULT x'';
+
+  -- A node's socket ticket: spent by the upgrade that uses it, for its key and sector only.
+  CREATE TABLE socket_tickets (
+    ticket     BLOB PRIMARY KEY,
+    sector_id  INTEGER NOT NULL,
+    node_key   TEXT NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    used_ms    INTEGER
+  ) STRICT;
+  CREATE INDEX socket_tickets_by_expiry ON socket_tickets (expires_ms);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

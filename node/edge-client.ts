@@ -7,9 +7,9 @@
  * Every request and frame is the contract's (api/routes.ts, api/frames.ts),
  * called through api/client.ts.
  *
- * - Connection: `POST /v1/auth/challenge`, then the sector WebSocket
- *   `GET /v1/sectors/:id/ws?key&challenge&sig`, the signature being over
- *   "GET /v1/sectors/:id/ws" (api/auth.ts). A lost or refused connection is
+ * - Connection: `POST /v1/auth/challenge` for our key, a signed
+ *   `POST /v1/sectors/:id/ws-ticket`, then the sector WebSocket
+ *   `GET /v1/sectors/:id/ws?ticket` (api/auth.ts). A lost or refused connection is
  *   retried with exponential backoff (with jitter) until `stop`; a socket
  *   that hears nothing for `idleMs` (pings included) is dropped and redialled.
  *   Every HTTP call has a timeout.

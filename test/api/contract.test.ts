@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { build } from 'esbuild';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { authMessage, authScope, signAuth } from '../../api/auth.js';
+import { authMessage, signAuth } from '../../api/auth.js';
 import { EdgeApi } from '../../api/client.js';
 import { headerOf, proofOf, selectionOf } from '../../api/codec.js';
 import { errorOf } from '../../api/errors.js';
@@ -112,7 +112,6 @@ test('routes: every route is unique, under /v1, and paths fill their parameters'
   assert.is(routePath(ROUTES['main-record'], { txid: 'ab' }), '/v1/main/tx/ab/records');
   assert.is(routePath(ROUTES.tip, { sector: 'gpu hi' }), '/v1/sectors/gpu%20hi/tip');
   assert.throws(() => routePath(ROUTES.tip), RangeError);
-  assert.is(authScope('post', '/v1/main/tx/ab/records'), 'POST /v1/main/tx/ab/records');
 });
 
 test('frames: node frames are read as the request their HTTP twin makes; refusals carry codes', () => {
@@ -152,12 +151,26 @@ test('frames: an assignment the edge writes, a node reads back field for field',
   assert.is(codeOf(() => parseAssignment({ ...frame, beacon: 'zz' })), 'bad-request');
 });
 
-test('auth: the signed message binds network, challenge and scope', () => {
+test('auth: the signed message binds network, challenge, edge, method, path with query and body', () => {
   const challenge = new Uint8Array(32).fill(3);
-  const sig = signAuth(key.secretKey, NID, challenge, 'GET /v1/sectors/1/ws');
-  assert.ok(verify(sig, authMessage(NID, challenge, 'GET /v1/sectors/1/ws'), key.publicKey));
-  assert.not.ok(verify(sig, authMessage(NID, challenge, 'GET /v1/sectors/2/ws'), key.publicKey));
-  assert.not.ok(verify(sig, authMessage(new Uint8Array(32), challenge, 'GET /v1/sectors/1/ws'), key.publicKey));
+  const req = { method: 'POST', path: '/v1/sectors/1/headers', body: '{"headers":[]}', edge: '127.0.0.1:8787' };
+  const sig = signAuth(key.secretKey, NID, challenge, req);
+  assert.ok(verify(sig, authMessage(NID, challenge, req), key.publicKey));
+  assert.ok(verify(sig, authMessage(NID, challenge, { ...req, method: 'post', edge: '127.0.0.1:8787'.toUpperCase() }), key.publicKey), 'method and host are case-free');
+  for (const other of [
+    { ...req, path: '/v1/sectors/2/headers' },
+    { ...req, path: '/v1/sectors/1/headers?x=1' },
+    { ...req, body: '{"headers":[1]}' },
+    { ...req, body: '' },
+    { ...req, edge: '127.0.0.1:8788' },
+    { ...req, method: 'GET' },
+    // Field boundaries are length-prefixed: moving a character from one field to the next changes the message.
+    { ...req, edge: '127.0.0.1:8787P', method: 'OST' },
+  ]) {
+    assert.not.ok(verify(sig, authMessage(NID, challenge, other), key.publicKey), JSON.stringify(other));
+  }
+  assert.not.ok(verify(sig, authMessage(new Uint8Array(32), challenge, req), key.publicKey));
+  assert.not.ok(verify(sig, authMessage(NID, new Uint8Array(32).fill(4), req), key.publicKey));
 });
 
 test('client: every public route of a real edge answers what its parser accepts; node routes sign themselves', async () => {

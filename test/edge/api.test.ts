@@ -16,6 +16,7 @@ import { medianTimePast, windowEnd } from '../../core/time.js';
 import { encodeTx, signTx, txId, type Tx } from '../../core/tx.js';
 import { checkHeaderWork } from '../../core/validate.js';
 import { proofJson } from '../../api/codec.js';
+import { authFor } from '../../api/auth.js';
 import { EdgeClient, type Answer, type NodeSocket } from './client.js';
 import { Chains, mineBlock, startNodeRuntime, startWorkerRuntime, testSpec, type Runtime } from './fixtures.js';
 
@@ -147,7 +148,7 @@ function defineApiSuite(name: string, start: (limits?: Parameters<typeof startNo
     log.push(h.body, stable, tip.body);
   });
 
-  s('node auth: bad signatures, replayed and unknown challenges are refused', async ({ client, chains, log }) => {
+  s('node auth: bad signatures, replayed, re-bodied and unknown challenges are refused, and nothing is spent by a refusal', async ({ client, chains, log }) => {
     const path = '/v1/sectors/1/headers';
     const body = { headers: [hexHeader(chains.chain(1)[1]!.header)] };
     const codes: string[] = [];
@@ -156,16 +157,27 @@ function defineApiSuite(name: string, start: (limits?: Parameters<typeof startNo
       codes.push(code);
     };
     await refused(await client.post(path, body), 401, 'auth-required');
+    // A challenge is issued to a key.
+    await refused(await client.request('POST', '/v1/auth/challenge'), 401, 'auth-required');
     const c = await client.challenge();
     assert.match(c, /^[0-9a-f]{64}$/);
-    await refused(await client.post(path, body, client.sign('POST', '/v1/sectors/2/headers', c)), 401, 'bad-signature');
-    const stolen = { ...client.sign('POST', path, c, otherKey), 'x-pouw-key': toHex(nodeKey.publicKey) };
+    await refused(await client.post(path, body, client.sign('POST', '/v1/sectors/2/headers', c, nodeKey, body)), 401, 'bad-signature');
+    const stolen = { ...client.sign('POST', path, c, otherKey, body), 'x-pouw-key': toHex(nodeKey.publicKey) };
     await refused(await client.post(path, body, stolen), 401, 'bad-signature');
+    // Another key cannot use it, even with its own valid signature.
+    await refused(await client.post(path, body, client.sign('POST', path, c, otherKey, body)), 401, 'challenge-wrong-key');
+    // Signed for another edge (a relay that got our node to sign for it), or with a query added.
+    const elsewhere = authFor(nodeKey, NID, fromHex(c), { method: 'POST', path, body: JSON.stringify(body), edge: 'other-edge.example' });
+    await refused(await client.post(path, body, { 'x-pouw-key': elsewhere.key, 'x-pouw-challenge': elsewhere.challenge, 'x-pouw-sig': elsewhere.sig }), 401, 'bad-signature');
     // A bad signature does not spend the challenge; the first good one does.
-    const good = client.sign('POST', path, c);
+    const good = client.sign('POST', path, c, nodeKey, body);
+    // The same signed headers with another body: refused, and the challenge still good.
+    const other = { headers: [hexHeader(chains.chain(1)[1]!.header), hexHeader(chains.chain(1)[1]!.header)] };
+    await refused(await client.post(path, other, good), 401, 'bad-signature');
+    await refused(await client.post(`${path}?x=1`, body, good), 401, 'bad-signature');
     assert.is((await client.post(path, body, good)).status, 200);
     await refused(await client.post(path, body, good), 401, 'challenge-used');
-    await refused(await client.post(path, body, client.sign('POST', path, 'ab'.repeat(32))), 401, 'challenge-unknown');
+    await refused(await client.post(path, body, client.sign('POST', path, 'ab'.repeat(32), nodeKey, body)), 401, 'challenge-unknown');
     await refused(await client.post(path, body, { ...good, 'x-pouw-key': 'zz' }), 400, 'bad-request');
     assert.is((await client.get('/v1/sectors/1/tip')).body.height, 1);
     log.push(codes);
@@ -267,11 +279,17 @@ function defineApiSuite(name: string, start: (limits?: Parameters<typeof startNo
     const { client, chains } = ctx;
     for (const id of SECTOR_IDS) ctx.sockets.set(id, await client.socket(id));
     // Refused upgrades: bad signature, no auth, unknown sector.
+    // Refused upgrades: a signature in the URL (the old way), no ticket, a used one, one for another sector, an unknown sector.
     const a = await client.auth('GET', '/v1/sectors/1/ws');
-    assert.is(await client.socketRefusal(1, `key=${a['x-pouw-key']}&challenge=${a['x-pouw-challenge']}&sig=${'00'.repeat(64)}`), 401);
+    assert.is(await client.socketRefusal(1, `key=${a['x-pouw-key']}&challenge=${a['x-pouw-challenge']}&sig=${a['x-pouw-sig']}`), 401);
     assert.is(await client.socketRefusal(1, ''), 401);
-    const b = await client.auth('GET', '/v1/sectors/99/ws');
-    assert.is(await client.socketRefusal(99, `key=${b['x-pouw-key']}&challenge=${b['x-pouw-challenge']}&sig=${b['x-pouw-sig']}`), 404);
+    const t = await client.ticket(1);
+    const once = await client.socket(1, t);
+    assert.is(await client.socketRefusal(1, `ticket=${t}`), 401, 'a ticket seen in a URL after use opens nothing');
+    once.close();
+    assert.is(await client.socketRefusal(2, `ticket=${await client.ticket(1)}`), 401);
+    assert.is(await client.socketRefusal(1, `ticket=${'ab'.repeat(32)}`), 401);
+    assert.is(await client.socketRefusal(99, `ticket=${'ab'.repeat(32)}`), 404);
     expectError(await client.get('/v1/sectors/1/ws'), 426, 'upgrade-required');
     // A header posted over HTTP reaches every sector's nodes.
     const h2 = chains.extend(2);
@@ -570,13 +588,13 @@ function defineApiSuite(name: string, start: (limits?: Parameters<typeof startNo
       const body = { headers: [hexHeader(base.chain(1)[1]!.header)] };
       const a = await client.challenge();
       const b = await client.challenge();
-      assert.is((await client.post(path, body, client.sign('POST', path, a))).status, 200);
+      assert.is((await client.post(path, body, client.sign('POST', path, a, nodeKey, body))).status, 200);
       // The key's bucket is empty: refused, and the challenge is not spent.
-      const limited = await client.post(path, body, client.sign('POST', path, b));
+      const limited = await client.post(path, body, client.sign('POST', path, b, nodeKey, body));
       expectError(limited, 429, 'rate-limited');
       assert.ok(Number(limited.headers.get('retry-after')) >= 1);
       await new Promise((r) => setTimeout(r, 700));
-      expectError(await client.post(path, body, client.sign('POST', path, b)), 401, 'challenge-expired');
+      expectError(await client.post(path, body, client.sign('POST', path, b, nodeKey, body)), 401, 'challenge-expired');
       for (let i = 0; i < 4; i++) assert.is((await client.get('/v1/health')).status, 200);
       const ip = await client.get('/v1/health');
       expectError(ip, 429, 'rate-limited');

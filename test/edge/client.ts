@@ -1,10 +1,11 @@
 // A small test client of the edge API: JSON requests, node authentication
-// (challenge → signature over "<METHOD> <path>"), and node sockets that
-// collect what the edge pushes. Only ever talks to 127.0.0.1.
+// (a challenge for the key → a signature over the whole request, body
+// included), sockets opened with tickets that collect what the edge pushes.
+// Only ever talks to 127.0.0.1.
 import { WebSocket } from 'ws';
-import { fromHex } from '../../core/bytes.js';
+import { fromHex, toHex } from '../../core/bytes.js';
 import type { KeyPair } from '../../core/keys.js';
-import { AUTH_HEADERS, authFor, authScope } from '../../api/auth.js';
+import { AUTH_HEADERS, authFor } from '../../api/auth.js';
 import { until } from '../wait.js';
 
 export interface Answer {
@@ -50,35 +51,45 @@ export class EdgeClient {
 
   /** POSTs `body` as JSON (a string is sent as it is), authenticated when `auth` says so. */
   async post(path: string, body: unknown, auth: boolean | AuthHeaders = false): Promise<Answer> {
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
     const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (auth === true) Object.assign(headers, await this.auth('POST', path));
+    if (auth === true) Object.assign(headers, await this.auth('POST', path, this.key, text));
     else if (auth) Object.assign(headers, auth);
-    return this.request('POST', path, { body: typeof body === 'string' ? body : JSON.stringify(body), headers });
+    return this.request('POST', path, { body: text, headers });
   }
 
-  async challenge(): Promise<string> {
-    const r = await this.request('POST', '/v1/auth/challenge');
+  /** A challenge issued to `key`. */
+  async challenge(key: KeyPair = this.key): Promise<string> {
+    const r = await this.request('POST', '/v1/auth/challenge', { headers: { [AUTH_HEADERS.key]: toHex(key.publicKey) } });
     if (r.status !== 201) throw new Error(`challenge: ${r.status} ${JSON.stringify(r.body)}`);
     return r.body.challenge as string;
   }
 
-  /** Headers authorizing one request "<method> <path>" with a fresh challenge. */
-  async auth(method: string, path: string, key: KeyPair = this.key): Promise<AuthHeaders> {
-    const challenge = await this.challenge();
-    return this.sign(method, path, challenge, key);
+  /** Headers authorizing one request (method, path with query, body) with a fresh challenge. */
+  async auth(method: string, path: string, key: KeyPair = this.key, body: unknown = ''): Promise<AuthHeaders> {
+    const challenge = await this.challenge(key);
+    return this.sign(method, path, challenge, key, body);
   }
 
-  sign(method: string, path: string, challenge: string, key: KeyPair = this.key): AuthHeaders {
-    const a = authFor(key, this.networkId, fromHex(challenge), authScope(method, path));
+  /** The auth headers of `key` for (method, path, body) with `challenge`; a non-string body is signed as its JSON. */
+  sign(method: string, path: string, challenge: string, key: KeyPair = this.key, body: unknown = ''): AuthHeaders {
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    const a = authFor(key, this.networkId, fromHex(challenge), { method, path, body: text, edge: new URL(this.url).host });
     return { [AUTH_HEADERS.key]: a.key, [AUTH_HEADERS.challenge]: a.challenge, [AUTH_HEADERS.sig]: a.sig } as AuthHeaders;
   }
 
-  /** Opens an authenticated node socket of a sector; resolves on the edge's welcome. */
-  async socket(sectorId: number | string, auth?: AuthHeaders): Promise<NodeSocket> {
-    const path = `/v1/sectors/${sectorId}/ws`;
-    const a = auth ?? (await this.auth('GET', path));
-    const q = `key=${a['x-pouw-key']}&challenge=${a['x-pouw-challenge']}&sig=${a['x-pouw-sig']}`;
-    const s = new NodeSocket(new WebSocket(`${this.url.replace(/^http/, 'ws')}${path}?${q}`));
+  /** A socket ticket for a sector (a signed POST). */
+  async ticket(sectorId: number | string): Promise<string> {
+    const path = `/v1/sectors/${sectorId}/ws-ticket`;
+    const r = await this.request('POST', path, { headers: { ...(await this.auth('POST', path)) } });
+    if (r.status !== 201) throw new Error(`ticket: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body.ticket as string;
+  }
+
+  /** Opens an authenticated node socket of a sector (with `ticket`, or a fresh one); resolves on the edge's welcome. */
+  async socket(sectorId: number | string, ticket?: string): Promise<NodeSocket> {
+    const t = ticket ?? (await this.ticket(sectorId));
+    const s = new NodeSocket(new WebSocket(`${this.url.replace(/^http/, 'ws')}/v1/sectors/${sectorId}/ws?ticket=${t}`));
     await s.opened;
     await s.next((m) => m.type === 'welcome');
     return s;

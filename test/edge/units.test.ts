@@ -4,14 +4,13 @@
 import Database from 'better-sqlite3';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { fromHex, toHex } from '../../core/bytes.js';
+import { toHex } from '../../core/bytes.js';
 import { PouwError } from '../../core/errors.js';
 import { networkId } from '../../core/genesis.js';
-import { keyPairFromSeed, verify } from '../../core/keys.js';
+import { keyPairFromSeed } from '../../core/keys.js';
 import { devnetSpec } from '../../core/params.js';
 import { encodeTx, signTx } from '../../core/tx.js';
 import { readBodyText } from '../../api/http.js';
-import { authMessage, signAuth } from '../../api/auth.js';
 import { limitsFromJson, specFromEnv, specFromJson, specToJson } from '../../edge/config.js';
 import { Coordinator, DEFAULT_EDGE_LIMITS } from '../../edge/coordinator.js';
 import { statusOf } from '../../edge/errors.js';
@@ -93,17 +92,6 @@ test('proofs in JSON are type-checked field by field', () => {
       assert.is((e as PouwError).code, 'bad-proof');
     }
   }
-});
-
-test('the auth message binds network, challenge and scope', () => {
-  const k = keyPairFromSeed(new Uint8Array(32).fill(1));
-  const net = new Uint8Array(32).fill(2);
-  const ch = fromHex('03'.repeat(32));
-  const sig = signAuth(k.secretKey, net, ch, 'GET /v1/sectors/1/ws');
-  assert.ok(verify(sig, authMessage(net, ch, 'GET /v1/sectors/1/ws'), k.publicKey));
-  assert.not.ok(verify(sig, authMessage(net, ch, 'GET /v1/sectors/2/ws'), k.publicKey));
-  assert.not.ok(verify(sig, authMessage(new Uint8Array(32), ch, 'GET /v1/sectors/1/ws'), k.publicKey));
-  assert.is(toHex(authMessage(net, ch, 'x')).length, 64);
 });
 
 test('pending windows are walked oldest first, window -1 included, each assigned once its beacon can be', () => {
