@@ -101,8 +101,12 @@ export class Assignments {
     const txid = unwrap(checkTx(tx, { networkId: this.networkId, chain: MAIN_CHAIN, verify: this.verify }));
     const known = this.row('main', txid);
     if (known) return { status: 200, body: this.intakeAnswer('main', known) };
+    // Until the MAIN ledger decides spends, one tx per (sender, nonce): two could never both be final.
+    const nonce = tx.nonce.toString();
+    const rival = this.sql.one<{ txid: Uint8Array }>('SELECT txid FROM main_txs WHERE sender = ? AND nonce = ?', tx.from, nonce);
+    if (rival) reject('nonce-conflict', `tx ${toHex(new Uint8Array(rival.txid))} from this sender already holds nonce ${nonce}`);
     const window = this.windowAt(nowMs);
-    this.sql.run('INSERT INTO main_txs (txid, raw, window_no, received_ms) VALUES (?, ?, ?, ?)', txid, raw, window, nowMs);
+    this.sql.run('INSERT INTO main_txs (txid, raw, window_no, received_ms, sender, nonce) VALUES (?, ?, ?, ?, ?, ?)', txid, raw, window, nowMs, tx.from, nonce);
     const answer: IntakeJson = { txid: toHex(txid), window, status: 'pending' };
     return { status: 202, body: answer };
   }

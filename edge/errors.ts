@@ -29,6 +29,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   'window-not-ended': 404,
   'beacon-undetermined': 409,
   'not-assigned': 409,
+  'nonce-conflict': 409,
   'insufficient-confirmations': 409,
   'body-too-large': 413,
   'upgrade-required': 426,

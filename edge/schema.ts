@@ -131,6 +131,12 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX socket_tickets_by_expiry ON socket_tickets (expires_ms);
   `,
+  // 3: one MAIN tx per (sender, nonce): a second spend of a nonce is refused, never reported final too.
+  `
+  ALTER TABLE main_txs ADD COLUMN sender BLOB;
+  ALTER TABLE main_txs ADD COLUMN nonce TEXT;
+  CREATE UNIQUE INDEX main_txs_by_sender_nonce ON main_txs (sender, nonce) WHERE sender IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

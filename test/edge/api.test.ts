@@ -48,9 +48,9 @@ const SETTLED = (() => {
   return w;
 })();
 
-function mainTx(nonce: bigint, chain = 0): Tx {
+function mainTx(nonce: bigint, chain = 0, amount = 1000n): Tx {
   return signTx(
-    { version: 1, chain, from: sender.publicKey, nonce, fee: 10n, payload: { kind: 'transfer', to: new Uint8Array(20).fill(3), amount: 1000n } },
+    { version: 1, chain, from: sender.publicKey, nonce, fee: 10n, payload: { kind: 'transfer', to: new Uint8Array(20).fill(3), amount } },
     sender.secretKey,
     NID,
   );
@@ -347,12 +347,15 @@ function defineApiSuite(name: string, start: (limits?: Parameters<typeof startNo
       [{ tx: toHex(encodeTx(tx)).toUpperCase() }, 400, 'bad-request'],
       [{ tx: 5 }, 400, 'bad-request'],
       [{ tx: toHex(encodeTx(convertTx(0, 1n))) }, 422, 'tx-convert-on-main'],
+      // Another tx spending the same nonce: refused while the first is pending (or final), so both can never be final.
+      [{ tx: toHex(encodeTx(mainTx(0n, 0, 999n))) }, 409, 'nonce-conflict'],
     ] as const) {
       const a = await client.post('/v1/main/tx', body);
       expectError(a, st, code);
       codes.push([a.status, a.body.error.code]);
     }
     expectError(await client.get(`/v1/main/tx/${'0'.repeat(64)}`), 404, 'unknown-tx');
+    expectError(await client.get(`/v1/main/tx/${toHex(txId(mainTx(0n, 0, 999n)))}`), 404, 'unknown-tx');
     expectError(await client.get('/v1/main/tx/xyz'), 400, 'bad-request');
     log.push(codes);
     ctx.mainTx = tx;
