@@ -74,6 +74,11 @@ export interface EdgeLimits {
   challengeTtlMs: number;
   /** Headers per relay request or frame. */
   maxHeadersPerRequest: number;
+  /** A relayed branch must end within this many tip-difficulty blocks of the best tip's work. */
+  forkMarginBlocks: number;
+  /** Headers off the best chain kept per sector, and per relaying key. */
+  maxSideHeaders: number;
+  maxSideHeadersPerKey: number;
   /** Assignments one request or wake-up makes at most; the rest follow on an immediate wake-up. */
   maxAssignmentsPerCall: number;
 }
@@ -84,6 +89,9 @@ export const DEFAULT_EDGE_LIMITS: EdgeLimits = {
   key: { burst: 2400, perMinute: 12_000 },
   challengeTtlMs: 60_000,
   maxHeadersPerRequest: 2000,
+  forkMarginBlocks: 12,
+  maxSideHeaders: 4096,
+  maxSideHeadersPerKey: 512,
   maxAssignmentsPerCall: 256,
 };
 
@@ -235,7 +243,7 @@ export class Coordinator {
       }
       case 'headers': {
         const sector = sectorOf(this.spec, p.sector);
-        return this.relayHeaders(sector, relayBody.parse(req.body, this.parseLimits).headers, nowMs, pushes);
+        return this.relayHeaders(sector, relayBody.parse(req.body, this.parseLimits).headers, nodeKey, nowMs, pushes);
       }
       case 'socket':
         return { status: 200, body: { sectorId: sectorOf(this.spec, p.sector).id, key: nodeKey } };
@@ -267,13 +275,21 @@ export class Coordinator {
     }
   }
 
-  /** Checks and stores a batch of headers in order; one refusal refuses the batch. */
-  private relayHeaders(sector: SectorParams, list: BlockHeader[], nowMs: number, pushes: Push[]): Answer {
+  /**
+   * Checks and stores a batch of headers in order; one refusal refuses the
+   * batch. A batch must leave its branch within the fork margin of the best
+   * tip's work, and may not push the side-branch headers of the sector, or of
+   * its relayer, past their caps; only headers that end on the best chain are
+   * fanned out.
+   */
+  private relayHeaders(sector: SectorParams, list: BlockHeader[], nodeKey: string | null, nowMs: number, pushes: Push[]): Answer {
     const accepted: RelayJson['accepted'] = [];
     const fresh: TreeHeader[] = [];
+    const before = this.tree.tip(sector.id);
+    const margin = BigInt(this.limits.forkMarginBlocks) * this.tree.tipBlockWork(sector.id);
     for (let i = 0; i < list.length; i++) {
       try {
-        const r = this.tree.accept(list[i]!, sector, nowMs);
+        const r = this.tree.accept(list[i]!, sector, nowMs, nodeKey);
         accepted.push({ id: toHex(r.header.id), height: r.header.height, status: r.status });
         if (r.status === 'new') fresh.push(r.header);
       } catch (e) {
@@ -281,8 +297,24 @@ export class Coordinator {
         throw e;
       }
     }
-    if (fresh.length > 0) {
-      pushes.push({ sectors: this.spec.sectors.map((s) => s.id), message: { type: 'headers', sectorId: sector.id, headers: fresh.map(headerJson) } });
+    const last = fresh[fresh.length - 1];
+    if (last !== undefined) {
+      // Cheap headers far below the best chain cost us storage and every node a fan-out, and can never matter.
+      if (last.work + margin < before.work) {
+        reject('low-work-branch', `the branch ends ${before.work - last.work} work below the best tip, more than the ${this.limits.forkMarginBlocks}-block margin`);
+      }
+      if (!this.tree.onBest(last)) {
+        const side = this.tree.sideHeaders(sector.id);
+        if (side > this.limits.maxSideHeaders) reject('side-branch-full', `sector ${sector.slug} holds ${side} headers off its best chain`);
+        if (nodeKey !== null) {
+          const mine = this.tree.sideHeaders(sector.id, nodeKey);
+          if (mine > this.limits.maxSideHeadersPerKey) reject('side-branch-full', `this key relayed ${mine} headers off the best chain of ${sector.slug}`);
+        }
+      }
+    }
+    const best = fresh.filter((h) => this.tree.onBest(h));
+    if (best.length > 0) {
+      pushes.push({ sectors: this.spec.sectors.map((s) => s.id), message: { type: 'headers', sectorId: sector.id, headers: best.map(headerJson) } });
     }
     const body: RelayJson = { sectorId: sector.id, accepted, tip: tipJson(this.tree.tip(sector.id)) };
     return { status: 200, body };

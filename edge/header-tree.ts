@@ -16,6 +16,13 @@
  * Bodies are never seen here, so body rules are the nodes' business; the edge
  * checks everything a header alone can prove.
  *
+ * Cheap headers at the easiest bits cannot flood it (the coordinator applies
+ * this per batch): a batch whose last new header leaves its branch more than
+ * `forkMarginBlocks` tip-difficulty blocks below the best tip's work is
+ * refused (`low-work-branch`), side-branch headers (not on the best chain)
+ * are capped per sector and per relaying key (`side-branch-full`), and only
+ * headers that end on the best chain are fanned out.
+ *
  * Genesis headers are the spec's and are seeded, not relayed.
  * @module
  */
@@ -167,7 +174,7 @@ export class HeaderTree {
    * Checks one header for `sector` and stores it; 'known' when it was stored
    * already (nothing changes). Refusals throw with the codes listed above.
    */
-  accept(header: BlockHeader, sector: SectorParams, nowMs: number): { status: 'new' | 'known'; header: TreeHeader } {
+  accept(header: BlockHeader, sector: SectorParams, nowMs: number, relayedBy: string | null = null): { status: 'new' | 'known'; header: TreeHeader } {
     // A header posted for one sector must belong to it.
     if (header.sectorId !== sector.id) reject('bad-sector', `header of sector ${header.sectorId} posted for sector ${sector.id}`);
     // Unknown versions cannot be interpreted.
@@ -203,7 +210,7 @@ export class HeaderTree {
       work: parent.work + blockWork(header.bits),
     };
     this.sql.run(
-      `INSERT INTO headers (${HEADER_COLUMNS}, time_ms, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO headers (${HEADER_COLUMNS}, time_ms, received_ms, relayed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       id,
       sector.id,
       header.height,
@@ -213,9 +220,32 @@ export class HeaderTree {
       workText(stored.work),
       header.timeMs,
       nowMs,
+      relayedBy,
     );
     if (stored.work > this.tip(sector.id).work) this.moveTip(stored);
     return { status: 'new', header: stored };
+  }
+
+  /** Whether `h` is on its sector's best chain. */
+  onBest(h: Pick<TreeHeader, 'id' | 'sectorId' | 'height'>): boolean {
+    const r = this.sql.one<{ id: Uint8Array }>('SELECT id FROM best_chain WHERE sector_id = ? AND height = ?', h.sectorId, h.height);
+    return r !== undefined && equalBytes(r.id, h.id);
+  }
+
+  /** Work of one block at the tip's difficulty. */
+  tipBlockWork(sectorId: number): bigint {
+    return blockWork(this.tip(sectorId).header.bits);
+  }
+
+  /** Headers of a sector that are not on its best chain, in all or relayed by `key`. */
+  sideHeaders(sectorId: number, key?: string): number {
+    const byKey = key === undefined ? '' : ' AND h.relayed_by = ?';
+    const r = this.sql.one<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM headers h LEFT JOIN best_chain b ON b.sector_id = h.sector_id AND b.height = h.height AND b.id = h.id
+       WHERE h.sector_id = ?${byKey} AND b.id IS NULL`,
+      ...(key === undefined ? [sectorId] : [sectorId, key]),
+    );
+    return r?.n ?? 0;
   }
 
   /** Times of `h` and its ancestors, oldest first, at most `count`: one query, not one per ancestor. */

@@ -137,6 +137,11 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE main_txs ADD COLUMN nonce TEXT;
   CREATE UNIQUE INDEX main_txs_by_sender_nonce ON main_txs (sender, nonce) WHERE sender IS NOT NULL;
   `,
+  // 4: who relayed each header, so side-branch headers can be capped per key.
+  `
+  ALTER TABLE headers ADD COLUMN relayed_by TEXT;
+  CREATE INDEX headers_by_relayer ON headers (sector_id, relayed_by);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

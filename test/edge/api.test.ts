@@ -583,6 +583,41 @@ function defineApiSuite(name: string, start: (limits?: Parameters<typeof startNo
     log.push(answers.map(([w, st, c]) => `${w}: ${st} ${c}`));
   });
 
+  s('header spam: a branch far below the best is refused, side branches are capped per key, only the best chain is fanned out', async () => {
+    const rt = await start({ forkMarginBlocks: 2, maxSideHeaders: 50, maxSideHeadersPerKey: 3 });
+    try {
+      const client = new EdgeClient(rt.url, NID, nodeKey);
+      const chains = new Chains(spec);
+      const sector = chains.sector(3);
+      const t0 = Date.now() - 60_000;
+      const main = Array.from({ length: 8 }, (_, i) => chains.extend(3, { timeMs: t0 + i * 1000 }));
+      const path = '/v1/sectors/3/headers';
+      const post = (blocks: Block[]) => client.post(path, { headers: blocks.map((b) => hexHeader(b.header)) }, true);
+      assert.is((await post(main)).status, 200);
+      const sock = await client.socket(3);
+      // A one-block branch off genesis: eight blocks of work below the tip, the margin is two.
+      const g = chains.chain(3)[0]!.header;
+      const low = mineBlock(spec, sector, g, { ...emptyBody(new Uint8Array(20).fill(9)) }, t0 + 500);
+      expectError(await post([low]), 422, 'low-work-branch');
+      assert.is((await client.get('/v1/sectors/3/headers?from=1&count=1')).body.headers[0].id, toHex(blockId(main[0]!.header)));
+      // Side blocks at the tip's height (within the margin) are kept, three per key, and never fanned out.
+      const parent = main[main.length - 2]!.header;
+      const side = (i: number) => mineBlock(spec, sector, parent, { ...emptyBody(new Uint8Array(20).fill(10 + i)) }, parent.timeMs + 1 + i);
+      for (let i = 0; i < 3; i++) assert.is((await post([side(i)])).status, 200, `side ${i}`);
+      expectError(await post([side(3)]), 429, 'side-branch-full');
+      // Another key still may (the cap is per key), and a header that extends the best chain is always taken and fanned out.
+      const other = new EdgeClient(rt.url, NID, otherKey);
+      assert.is((await other.post(path, { headers: [hexHeader(side(4).header)] }, true)).status, 200);
+      const next = chains.extend(3, { timeMs: t0 + 9000 });
+      assert.is((await post([next])).status, 200);
+      const pushed = await sock.next((m) => m.type === 'headers' && m.sectorId === 3);
+      assert.equal(pushed.headers.map((h: any) => h.id), [toHex(blockId(next.header))], 'only the header on the best chain was pushed');
+      sock.close();
+    } finally {
+      await rt.close();
+    }
+  });
+
   s('rate limits per address and per key, and challenge expiry', async ({ log }) => {
     const tight = await start({ ip: { burst: 9, perMinute: 1 }, key: { burst: 1, perMinute: 1 }, challengeTtlMs: 500 });
     try {
