@@ -22,7 +22,7 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { PouwError } from '../core/errors.js';
 import type { Verifier } from '../core/keys.js';
 import type { NetworkSpec } from '../core/params.js';
@@ -48,6 +48,8 @@ export interface StartEdgeOptions {
   /** ed25519 verification of tx and node signatures (default platform/node/verify.ts `fastVerifier()`). */
   verify?: Verifier;
   log?: (line: string) => void;
+  /** Unsent bytes a node socket may hold before it is dropped (default SEND_BUDGET_BYTES). */
+  sendBudgetBytes?: number;
 }
 
 export interface EdgeServer {
@@ -58,28 +60,64 @@ export interface EdgeServer {
   close(): Promise<void>;
 }
 
-/** Nodes' sockets of this process, per sector. */
-class LocalHub implements SocketHub {
+/** Bytes a node's socket may have queued and unsent before it is dropped (default of `sendBudgetBytes`). */
+export const SEND_BUDGET_BYTES = 8 << 20;
+/** The close code of a socket dropped for not reading (when the close frame gets through at all). */
+export const CLOSE_SEND_BUDGET = 4008;
+
+/**
+ * Nodes' sockets of this process, per sector. Every socket has a send budget:
+ * one whose unsent bytes (`bufferedAmount`) would pass it is closed with
+ * CLOSE_SEND_BUDGET and its connection dropped at once, so a node that never
+ * reads costs the edge at most the budget; what it missed it gets back by the
+ * normal catch-up (header ranges and assignment re-pushes on reconnect).
+ */
+export class LocalHub implements SocketHub {
   private readonly sockets = new Map<number, Set<WSContext>>();
+  /** Sockets dropped for going over their send budget. */
+  dropped = 0;
 
   constructor(
     private readonly backend: NodeMessageBackend,
     private readonly log: (line: string) => void,
+    private readonly sendBudgetBytes = SEND_BUDGET_BYTES,
   ) {}
+
+  /** Registers an open node socket of `sectorId` for pushes. */
+  add(sectorId: number, ws: WSContext): void {
+    let set = this.sockets.get(sectorId);
+    if (set === undefined) this.sockets.set(sectorId, (set = new Set()));
+    set.add(ws);
+  }
+
+  /** Sends `frames` within the socket's budget; false (and the socket dropped) when they do not fit. */
+  sendWithin(ws: WSContext, frames: readonly string[]): boolean {
+    const raw = ws.raw as WebSocket | undefined;
+    const bytes = frames.reduce((n, f) => n + Buffer.byteLength(f), 0);
+    if (raw && raw.bufferedAmount + bytes > this.sendBudgetBytes) {
+      this.dropped++;
+      this.log(`a node socket has ${raw.bufferedAmount} bytes unread: closed (${CLOSE_SEND_BUDGET})`);
+      raw.close(CLOSE_SEND_BUDGET, 'send budget exceeded: read your socket');
+      // Its buffer is what we are freeing: the close handshake cannot wait for a reader that does not read.
+      raw.terminate();
+      for (const set of this.sockets.values()) set.delete(ws);
+      return false;
+    }
+    for (const f of frames) ws.send(f);
+    return true;
+  }
 
   accept(c: Context, sectorId: number, key: string): Promise<Response> {
     return upgradeWebSocket(c, {
       onOpen: (_e, ws) => {
-        let set = this.sockets.get(sectorId);
-        if (set === undefined) this.sockets.set(sectorId, (set = new Set()));
-        set.add(ws);
+        this.add(sectorId, ws);
         ws.send(JSON.stringify({ type: 'welcome', sectorId, key } satisfies EdgeFrame));
       },
       onMessage: (e, ws) => {
         const data = typeof e.data === 'string' || e.data instanceof ArrayBuffer ? e.data : '';
         handleNodeMessage(this.backend, sectorId, key, data)
           .then(({ reply, pushes }) => {
-            ws.send(JSON.stringify(reply));
+            this.sendWithin(ws, [JSON.stringify(reply)]);
             this.publish(pushes);
           })
           .catch((err: Error) => this.log(`socket frame failed: ${err.message}`));
@@ -95,7 +133,7 @@ class LocalHub implements SocketHub {
       const frames = messages.map((m) => JSON.stringify(m));
       for (const ws of this.sockets.get(sectorId) ?? []) {
         try {
-          for (const f of frames) ws.send(f);
+          this.sendWithin(ws, frames);
         } catch (e) {
           // A socket closing under us misses the push; the node resyncs from the API.
           this.log(`push to a sector ${sectorId} socket failed: ${(e as Error).message}`);
@@ -161,7 +199,7 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
       return res;
     },
   };
-  const hub = new LocalHub(backend, log);
+  const hub = new LocalHub(backend, log, options.sendBudgetBytes);
 
   const app = createApp({
     backend,
