@@ -45,6 +45,8 @@ export interface HealthJson {
   service: string;
   network: string;
   networkId: string;
+  /** Why the edge is not ok although it answers: `storage-full` (writes are refused). */
+  degraded?: string;
 }
 
 export interface TipJson {
@@ -243,7 +245,13 @@ const stateOf = (v: unknown, what: string): AssignmentState =>
 
 export function healthOf(json: unknown): HealthJson {
   const o = objectOf(json, 'health');
-  return { ok: booleanOf(o.ok, 'ok'), service: stringOf(o.service, 'service'), network: stringOf(o.network, 'network'), networkId: hexStringOf(o.networkId, 'networkId', HEX32) };
+  return {
+    ok: booleanOf(o.ok, 'ok'),
+    service: stringOf(o.service, 'service'),
+    network: stringOf(o.network, 'network'),
+    networkId: hexStringOf(o.networkId, 'networkId', HEX32),
+    ...(o.degraded !== undefined ? { degraded: stringOf(o.degraded, 'degraded') } : {}),
+  };
 }
 
 export function tipOf(json: unknown, what = 'tip'): TipJson {

@@ -156,6 +156,8 @@ export class Coordinator {
   private readonly assignments: Assignments;
   private readonly challenges: Challenges;
   private readonly rate: RateLimiter;
+  /** When a write last failed for want of space. */
+  private storageFullAtMs?: number;
   private readonly genesisIds: Map<number, string>;
   private readonly parseLimits: ParseLimits;
 
@@ -176,7 +178,7 @@ export class Coordinator {
     this.beacons = new Beacons(sql, this.spec, this.tree, this.networkId);
     this.assignments = new Assignments(sql, this.spec, this.tree, this.beacons, this.networkId, options.verify, this.limits.maxAssignmentsPerCall);
     this.challenges = new Challenges(sql, this.networkId, this.limits.challengeTtlMs, options.verify);
-    this.rate = new RateLimiter(sql, { ip: this.limits.ip, key: this.limits.key });
+    this.rate = new RateLimiter({ ip: this.limits.ip, key: this.limits.key });
     this.genesisIds = new Map(this.spec.sectors.map((s) => [s.id, toHex(genesisId(this.spec, s))]));
     migrate(sql);
     sql.transaction(() => {
@@ -200,9 +202,23 @@ export class Coordinator {
         return this.sql.transaction(fn);
       } catch (e) {
         if (e instanceof PouwError) return failure(e);
+        // SQLite may roll the whole transaction back on a full disk: the savepoints around are gone too.
+        if (isStorageFull(e)) full = true;
         throw e;
       }
     };
+    let full = false;
+    try {
+      return this.steps(req, nowMs, step);
+    } catch (e) {
+      if (!full) throw e;
+      this.storageFullAtMs = nowMs;
+      return failure(new PouwError('storage-full', 'the edge cannot write: its storage is full; reads still work'));
+    }
+  }
+
+  /** The steps of one request (see `handle`): the IP's token, authentication and the key's token, then the operation. */
+  private steps(req: EdgeRequest, nowMs: number, step: (fn: () => EdgeResponse) => EdgeResponse): EdgeResponse {
     return step(() => {
       if (req.ip !== undefined) this.rate.take('ip', req.ip, nowMs);
       return step(() => {
@@ -227,8 +243,14 @@ export class Coordinator {
   private dispatch(req: EdgeRequest, nodeKey: string | null, nowMs: number, pushes: Push[]): Answer {
     const p = req.params ?? {};
     switch (req.op) {
-      case 'health':
-        return { status: 200, body: { ok: true, service: 'pouw-edge', network: this.spec.name, networkId: toHex(this.networkId) } };
+      case 'health': {
+        // Reads and health keep working on a full disk; health says so for a minute after a write failed.
+        const degraded = this.storageFullAtMs !== undefined && nowMs - this.storageFullAtMs < DEGRADED_FOR_MS;
+        return {
+          status: 200,
+          body: { ok: !degraded, service: 'pouw-edge', network: this.spec.name, networkId: toHex(this.networkId), ...(degraded ? { degraded: 'storage-full' } : {}) },
+        };
+      }
       case 'sectors':
         return { status: 200, body: this.sectorsJson(nowMs) };
       case 'tip':
@@ -352,6 +374,15 @@ export class Coordinator {
     };
   }
 }
+
+/** A write refused because the disk (or the storage quota) is full: SQLITE_FULL on either driver. */
+function isStorageFull(e: unknown): boolean {
+  const err = e as { code?: unknown; message?: unknown };
+  return err?.code === 'SQLITE_FULL' || /SQLITE_FULL|database or disk is full/i.test(String(err?.message ?? ''));
+}
+
+/** How long after a refused write health still says degraded. */
+const DEGRADED_FOR_MS = 60_000;
 
 function failure(e: PouwError): EdgeResponse {
   const retryAfterS = (e.details as { retryAfterS?: number } | undefined)?.retryAfterS;

@@ -30,6 +30,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   'beacon-undetermined': 409,
   'not-assigned': 409,
   'nonce-conflict': 409,
+  'storage-full': 507,
   'side-branch-full': 429,
   'insufficient-confirmations': 409,
   'body-too-large': 413,

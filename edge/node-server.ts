@@ -18,7 +18,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import Database from 'better-sqlite3';
 import type { Context } from 'hono';
 import type { WSContext } from 'hono/ws';
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, statfsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -148,12 +148,35 @@ export class LocalHub implements SocketHub {
   }
 }
 
+/** Free space under which the edge warns at start (writes will soon be refused with storage-full). */
+export const LOW_DISK_BYTES = 256 << 20;
+
+/** A read-only data directory is an error that says so; little free space is a warning. */
+function checkDataDir(dir: string, log: (line: string) => void): void {
+  let at = dir;
+  // The nearest existing ancestor is where the directory would be made.
+  while (!existsSync(at) && dirname(at) !== at) at = dirname(at);
+  try {
+    accessSync(at, constants.W_OK);
+  } catch {
+    throw new PouwError('edge-data-read-only', `the edge's data directory ${at} is not writable (read-only file system or permissions)`);
+  }
+  try {
+    const fs = statfsSync(at);
+    const free = fs.bavail * fs.bsize;
+    if (free < LOW_DISK_BYTES) log(`warning: ${Math.floor(free / 2 ** 20)} MiB free under ${at}; below ${LOW_DISK_BYTES >> 20} MiB writes may soon be refused (storage-full)`);
+  } catch {
+    // No statfs on this platform: nothing to warn about.
+  }
+}
+
 /** Starts the edge on Node and resolves once it listens. */
 export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> {
   const host = options.host ?? '127.0.0.1';
   const now = options.now ?? (() => Date.now());
   const log = options.log ?? (() => undefined);
   let db: Database.Database;
+  if (options.dbPath !== ':memory:') checkDataDir(dirname(options.dbPath), log);
   try {
     if (options.dbPath !== ':memory:') mkdirSync(dirname(options.dbPath), { recursive: true });
     db = new Database(options.dbPath);

@@ -2,16 +2,18 @@
  * Rate limits: token buckets per client IP and per authenticated node key.
  *
  * A bucket holds at most `burst` tokens and refills at `perMinute`; each
- * request takes one. The arithmetic is in integer milli-tokens, and the
- * bucket state lives in the coordinator's SQL (`rate_buckets`) so that every
- * Worker isolate and every Node process behind one database shares it. Idle
- * buckets are full again after burst/perMinute minutes and are pruned.
+ * request takes one. The arithmetic is in integer milli-tokens. The buckets
+ * live in memory — the Durable Object's on Workers (one coordinator object
+ * serves every request), the process's on Node — never in storage: counting
+ * a request must not write to disk, or a full disk would refuse every route,
+ * health included. A restart forgets them (every bucket starts full).
+ * Idle buckets are full again after burst/perMinute minutes and are pruned;
+ * at most `maxBuckets` are held (the oldest go first).
  *
- * `refillBucket` and `takeToken` are pure; `RateLimiter` is the SQL part.
+ * `refillBucket` and `takeToken` are pure; `RateLimiter` holds the buckets.
  * @module
  */
 import { PouwError } from '../core/errors.js';
-import type { Sql } from './sql.js';
 
 export interface RateLimit {
   /** Tokens a new or idle bucket holds: the largest burst of requests. */
@@ -53,33 +55,37 @@ export type RateKind = 'ip' | 'key';
 export class RateLimiter {
   /** Idle time after which every bucket is full again, whatever its kind. */
   private readonly fullAfterMs: number;
+  /** Buckets by `kind:id`, least recently used first. */
+  private readonly buckets = new Map<string, Bucket>();
 
   constructor(
-    private readonly sql: Sql,
     private readonly limits: Readonly<Record<RateKind, RateLimit>>,
+    private readonly maxBuckets = 100_000,
   ) {
     this.fullAfterMs = Math.max(...Object.values(limits).map((l) => (l.perMinute > 0 ? Math.ceil((l.burst * 60_000) / l.perMinute) : 3_600_000)));
   }
 
-  /** Takes a token from the bucket of `kind:id`, or refuses with `rate-limited` (429); writes only on success. */
+  /** Buckets held. */
+  get size(): number {
+    return this.buckets.size;
+  }
+
+  /** Takes a token from the bucket of `kind:id`, or refuses with `rate-limited` (429). */
   take(kind: RateKind, id: string, nowMs: number): void {
     const key = `${kind}:${id}`;
-    const row = this.sql.one<{ tokens: number; updated_ms: number }>('SELECT tokens, updated_ms FROM rate_buckets WHERE key = ?', key);
-    const r = takeToken(row && { tokens: row.tokens, updatedMs: row.updated_ms }, this.limits[kind], nowMs);
+    const r = takeToken(this.buckets.get(key), this.limits[kind], nowMs);
     if (!r.ok) {
       const retryAfterS = Math.ceil(r.retryAfterMs / 1000);
       throw new PouwError('rate-limited', `too many requests for this ${kind === 'ip' ? 'address' : 'node key'}; retry in ${retryAfterS} s`, { retryAfterS });
     }
-    this.sql.run(
-      'INSERT INTO rate_buckets (key, tokens, updated_ms) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET tokens = excluded.tokens, updated_ms = excluded.updated_ms',
-      key,
-      r.bucket.tokens,
-      nowMs,
-    );
-    // A bucket idle this long is full again; forgetting it changes nothing.
-    this.sql.run(
-      `DELETE FROM rate_buckets WHERE key IN (SELECT key FROM rate_buckets WHERE updated_ms < ? LIMIT ${PRUNE_BATCH})`,
-      nowMs - this.fullAfterMs,
-    );
+    this.buckets.delete(key);
+    this.buckets.set(key, r.bucket);
+    // The oldest buckets first: one idle this long is full again, and forgetting it changes nothing.
+    let pruned = 0;
+    for (const [k, b] of this.buckets) {
+      if (pruned >= PRUNE_BATCH || (b.updatedMs >= nowMs - this.fullAfterMs && this.buckets.size <= this.maxBuckets)) break;
+      this.buckets.delete(k);
+      pruned++;
+    }
   }
 }

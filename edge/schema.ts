@@ -142,6 +142,10 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE headers ADD COLUMN relayed_by TEXT;
   CREATE INDEX headers_by_relayer ON headers (sector_id, relayed_by);
   `,
+  // 5: rate buckets move to memory (counting a request must never write to disk).
+  `
+  DROP TABLE rate_buckets;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

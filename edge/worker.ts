@@ -6,7 +6,7 @@
  *   sends each request to the coordinator Durable Object over RPC.
  * - `CoordinatorObject` (one per network) holds everything in its SQLite
  *   storage: the sectors' header trees, beacons, MAIN txs and assignments,
- *   conversions, records, challenges and rate buckets. It runs
+ *   conversions, records and challenges (rate buckets in its memory). It runs
  *   `Coordinator.handle` (one storage transaction per request) and an alarm
  *   at the end of the earliest window a pending assignment waits on.
  * - `SectorHub` (one per sector) holds that sector's nodes' WebSockets with

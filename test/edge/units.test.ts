@@ -220,3 +220,35 @@ test('asking for a beacon that is not determined yet keeps the earlier beacons i
 });
 
 test.run();
+
+test('a full disk: writes get 507 storage-full, reads and health keep working and health says degraded; rate limits never write', () => {
+  const G = Date.now() - 10_000;
+  const spec = devnetSpec(G);
+  const db = new Database(':memory:');
+  const c = new Coordinator(betterSqlite(db), { spec, limits: { ip: { burst: 3, perMinute: 1 } } });
+  // Freeze the database at its current size: every later write that needs a page fails with SQLITE_FULL.
+  const pages = db.pragma('page_count', { simple: true }) as number;
+  db.pragma(`max_page_count = ${pages}`);
+  const sender = keyPairFromSeed(new Uint8Array(32).fill(9));
+  let refused = 0;
+  for (let nonce = 0n; nonce < 400n && refused === 0; nonce++) {
+    const tx = signTx(
+      { version: 1, chain: 0, from: sender.publicKey, nonce, fee: 1n, payload: { kind: 'transfer', to: new Uint8Array(20).fill(1), amount: 5n } },
+      sender.secretKey,
+      networkId(spec),
+    );
+    const r = c.handle({ op: 'main-submit', body: { tx: toHex(encodeTx(tx)) } });
+    if (r.status === 507) {
+      assert.is((r.body as { error: { code: string } }).error.code, 'storage-full');
+      refused++;
+    } else assert.is(r.status, 202);
+  }
+  assert.is(refused, 1, 'the disk filled up and the write was refused with its code');
+  const health = c.handle({ op: 'health' });
+  assert.equal([health.status, (health.body as { ok: boolean; degraded?: string }).ok, (health.body as { degraded?: string }).degraded], [200, false, 'storage-full']);
+  assert.is(c.handle({ op: 'sectors' }).status, 200, 'reads keep working');
+  // Rate limits are counted in memory: three requests from one address pass on the full disk, the fourth is limited.
+  for (let i = 0; i < 3; i++) assert.is(c.handle({ op: 'health', ip: '10.0.0.1' }).status, 200);
+  assert.is(c.handle({ op: 'health', ip: '10.0.0.1' }).status, 429);
+  db.close();
+});
