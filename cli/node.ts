@@ -22,6 +22,7 @@ import { PouwError } from '../core/errors.js';
 import { addressOf, decodeAddress, keyPairFromSeed } from '../core/keys.js';
 import { devnetSpec, findSector } from '../core/params.js';
 import { createApi } from '../node/api.js';
+import { answerClientErrors } from '../platform/node/http-errors.js';
 import { EdgeClient, type EdgeClientEvent } from '../node/edge-client.js';
 import { directPool, workerPool } from '../platform/node/kernel-pool.js';
 import { selectKernel } from '../platform/node/kernels.js';
@@ -184,6 +185,7 @@ async function start(opts: StartOpts): Promise<void> {
   chmodSync(cookie, 0o600);
   const api = createApi(node, { miner, token, hosts: opts.apiHost });
   const server = serve({ fetch: api.fetch, hostname: '127.0.0.1', port: opts.apiPort });
+  answerClientErrors(server);
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const apiPort = (server.address() as { port: number }).port;
   const info = { pid: process.pid, api: `http://127.0.0.1:${apiPort}`, p2p: `ws://127.0.0.1:${p2pPort}`, sector: sector.slug, cookie };

@@ -26,6 +26,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { PouwError } from '../core/errors.js';
 import type { Verifier } from '../core/keys.js';
 import type { NetworkSpec } from '../core/params.js';
+import { answerClientErrors } from '../platform/node/http-errors.js';
 import { fastVerifier } from '../platform/node/verify.js';
 import { createApp, type SocketHub } from './app.js';
 import { limitsFromEnv, specFromEnv } from './config.js';
@@ -232,6 +233,7 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
   });
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_NODE_FRAME_BYTES });
   const server = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: host, websocket: { server: wss } });
+  answerClientErrors(server);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
