@@ -31,8 +31,8 @@ export interface EdgeBackend {
 
 /** Where nodes' sockets live: in-process on Node, per-sector Durable Objects on Workers. */
 export interface SocketHub {
-  /** Completes the upgrade of an authenticated node of `sectorId`. */
-  accept(c: Context, sectorId: number, nodeKey: string): Response | Promise<Response>;
+  /** Completes the upgrade of an authenticated node of `sectorId` from address `ip` (its frames count against it). */
+  accept(c: Context, sectorId: number, nodeKey: string, ip: string): Response | Promise<Response>;
   /** Sends each push to every connected node of its sectors. */
   publish(pushes: readonly Push[]): void | Promise<void>;
 }
@@ -107,7 +107,7 @@ export function createApp(options: AppOptions): Hono {
     const res = await backend.handle(req);
     if (res.status !== 200) return respond(c, res);
     const ok = res.body as { sectorId: number; key: string };
-    return hub.accept(c, ok.sectorId, ok.key);
+    return hub.accept(c, ok.sectorId, ok.key, req.ip ?? 'unknown');
   };
 
   // Exactly the contract's routes (api/routes.ts).

@@ -134,6 +134,7 @@ export function limitsFromJson(text: string): EdgeLimits {
     key: o.key === undefined ? d.key : rateFromJson(o.key, 'limits.key', d.key),
     challengeTtlMs: o.challengeTtlMs === undefined ? d.challengeTtlMs : int(o.challengeTtlMs, 'limits.challengeTtlMs'),
     maxHeadersPerRequest: o.maxHeadersPerRequest === undefined ? d.maxHeadersPerRequest : int(o.maxHeadersPerRequest, 'limits.maxHeadersPerRequest'),
+    maxSocketsPerIp: o.maxSocketsPerIp === undefined ? d.maxSocketsPerIp : int(o.maxSocketsPerIp, 'limits.maxSocketsPerIp'),
     forkMarginBlocks: o.forkMarginBlocks === undefined ? d.forkMarginBlocks : int(o.forkMarginBlocks, 'limits.forkMarginBlocks'),
     maxSideHeaders: o.maxSideHeaders === undefined ? d.maxSideHeaders : int(o.maxSideHeaders, 'limits.maxSideHeaders'),
     maxSideHeadersPerKey: o.maxSideHeadersPerKey === undefined ? d.maxSideHeadersPerKey : int(o.maxSideHeadersPerKey, 'limits.maxSideHeadersPerKey'),

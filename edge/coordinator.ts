@@ -61,7 +61,8 @@ import { migrate } from './schema.js';
 import type { Sql } from './sql.js';
 
 /** What a request asks: one of the contract's routes, or 'advance' (the runtime's timer or alarm). */
-export type EdgeOp = RouteName | 'advance';
+/** `advance`: the timer's wake-up; `frame`: a node socket frame that is no operation (a ping, garbage), which still spends tokens. */
+export type EdgeOp = RouteName | 'advance' | 'frame';
 
 /** Operations only an authenticated node may call: the contract's node routes. */
 export const NODE_OPS: ReadonlySet<EdgeOp> = new Set(ROUTE_NAMES.filter((n) => ROUTES[n].node));
@@ -76,6 +77,8 @@ export interface EdgeLimits {
   maxHeadersPerRequest: number;
   /** A relayed branch must end within this many tip-difficulty blocks of the best tip's work. */
   forkMarginBlocks: number;
+  /** Node sockets one address may hold open (per sector hub on Workers). */
+  maxSocketsPerIp: number;
   /** Headers off the best chain kept per sector, and per relaying key. */
   maxSideHeaders: number;
   maxSideHeadersPerKey: number;
@@ -90,6 +93,7 @@ export const DEFAULT_EDGE_LIMITS: EdgeLimits = {
   challengeTtlMs: 60_000,
   maxHeadersPerRequest: 2000,
   forkMarginBlocks: 12,
+  maxSocketsPerIp: 16,
   maxSideHeaders: 4096,
   maxSideHeadersPerKey: 512,
   maxAssignmentsPerCall: 256,
@@ -291,6 +295,7 @@ export class Coordinator {
       case 'socket-ticket':
         return { status: 201, body: this.challenges.issueTicket(this.randomBytes(32), nodeKey!, sectorOf(this.spec, p.sector).id, nowMs) };
       case 'advance':
+      case 'frame':
         return { status: 200, body: { ok: true } };
       default:
         return reject('not-found', `no operation ${String((req as { op: unknown }).op)}`);

@@ -36,6 +36,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   'body-too-large': 413,
   'upgrade-required': 426,
   'rate-limited': 429,
+  'too-many-sockets': 429,
   'internal-error': 500,
 };
 

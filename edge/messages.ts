@@ -21,10 +21,12 @@ export interface Push {
 /** What handling a node's frame needs of the coordinator: one request in, one answer out. */
 export interface NodeMessageBackend {
   handle(req: {
-    op: Extract<RouteName, 'headers' | 'main-record' | 'conversion-record'>;
-    params: Record<string, string>;
-    body: unknown;
+    op: Extract<RouteName, 'headers' | 'main-record' | 'conversion-record'> | 'frame';
+    params?: Record<string, string>;
+    body?: unknown;
     nodeKey: string;
+    /** The socket's address: its frames count against it too. */
+    ip?: string;
   }): { status: number; body: unknown; pushes: Push[] } | Promise<{ status: number; body: unknown; pushes: Push[] }>;
 }
 
@@ -37,16 +39,22 @@ export async function handleNodeMessage(
   sectorId: number,
   nodeKey: string,
   data: string | ArrayBuffer,
+  ip?: string,
 ): Promise<{ reply: EdgeFrame; pushes: Push[] }> {
   const reply = (id: FrameId, status: number, body: unknown): EdgeFrame => ({ type: 'reply', id, status, body });
   const f = parseNodeFrame(data);
-  if (!f.ok) return { reply: reply(f.id, statusOf(f.code), errorBody(f.code, f.message)), pushes: [] };
-  const r = f.request;
-  if (r.type === 'ping') return { reply: reply(r.id, 200, { type: 'pong' }), pushes: [] };
+  const r = f.ok ? f.request : undefined;
+  if (r === undefined || r.type === 'ping') {
+    // Every frame counts against the socket's address and key, pings and garbage included.
+    const gate = await backend.handle({ op: 'frame', ip, nodeKey });
+    if (gate.status !== 200) return { reply: reply(f.ok ? f.request.id : f.id, gate.status, gate.body), pushes: [] };
+    if (!f.ok) return { reply: reply(f.id, statusOf(f.code), errorBody(f.code, f.message)), pushes: [] };
+    return { reply: reply(f.request.id, 200, { type: 'pong' }), pushes: [] };
+  }
   const answer =
     r.type === 'headers'
-      ? await backend.handle({ op: 'headers', params: { sector: String(sectorId) }, body: r.body, nodeKey })
-      : await backend.handle({ op: r.kind === 'main' ? 'main-record' : 'conversion-record', params: { txid: String(r.txid) }, body: r.body, nodeKey });
+      ? await backend.handle({ op: 'headers', params: { sector: String(sectorId) }, body: r.body, nodeKey, ip })
+      : await backend.handle({ op: r.kind === 'main' ? 'main-record' : 'conversion-record', params: { txid: String(r.txid) }, body: r.body, nodeKey, ip });
   return { reply: reply(r.id, answer.status, answer.body), pushes: answer.pushes };
 }
 

@@ -30,7 +30,7 @@ import { answerClientErrors } from '../platform/node/http-errors.js';
 import { fastVerifier } from '../platform/node/verify.js';
 import { createApp, type SocketHub } from './app.js';
 import { limitsFromEnv, specFromEnv } from './config.js';
-import { Coordinator, type EdgeLimits, type EdgeRequest, type EdgeResponse } from './coordinator.js';
+import { Coordinator, DEFAULT_EDGE_LIMITS, type EdgeLimits, type EdgeRequest, type EdgeResponse } from './coordinator.js';
 import { MAX_NODE_FRAME_BYTES, type EdgeFrame } from '../api/frames.js';
 import { handleNodeMessage, messagesBySector, type NodeMessageBackend, type Push } from './messages.js';
 import { betterSqlite } from './sql.js';
@@ -75,6 +75,8 @@ export const CLOSE_SEND_BUDGET = 4008;
  */
 export class LocalHub implements SocketHub {
   private readonly sockets = new Map<number, Set<WSContext>>();
+  /** Open node sockets per address. */
+  private readonly perIp = new Map<string, number>();
   /** Sockets dropped for going over their send budget. */
   dropped = 0;
 
@@ -82,6 +84,7 @@ export class LocalHub implements SocketHub {
     private readonly backend: NodeMessageBackend,
     private readonly log: (line: string) => void,
     private readonly sendBudgetBytes = SEND_BUDGET_BYTES,
+    private readonly maxSocketsPerIp = DEFAULT_EDGE_LIMITS.maxSocketsPerIp,
   ) {}
 
   /** Registers an open node socket of `sectorId` for pushes. */
@@ -108,7 +111,20 @@ export class LocalHub implements SocketHub {
     return true;
   }
 
-  accept(c: Context, sectorId: number, key: string): Promise<Response> {
+  accept(c: Context, sectorId: number, key: string, ip: string): Response | Promise<Response> {
+    if ((this.perIp.get(ip) ?? 0) >= this.maxSocketsPerIp) {
+      return c.json({ error: { code: 'too-many-sockets', message: `this address already holds ${this.maxSocketsPerIp} node sockets` } }, 429);
+    }
+    // Counted from the upgrade on, so sockets still opening count too.
+    this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
+    let counted = true;
+    const release = () => {
+      if (!counted) return;
+      counted = false;
+      const n = (this.perIp.get(ip) ?? 1) - 1;
+      if (n > 0) this.perIp.set(ip, n);
+      else this.perIp.delete(ip);
+    };
     return upgradeWebSocket(c, {
       onOpen: (_e, ws) => {
         this.add(sectorId, ws);
@@ -116,7 +132,7 @@ export class LocalHub implements SocketHub {
       },
       onMessage: (e, ws) => {
         const data = typeof e.data === 'string' || e.data instanceof ArrayBuffer ? e.data : '';
-        handleNodeMessage(this.backend, sectorId, key, data)
+        handleNodeMessage(this.backend, sectorId, key, data, ip)
           .then(({ reply, pushes }) => {
             this.sendWithin(ws, [JSON.stringify(reply)]);
             this.publish(pushes);
@@ -125,7 +141,9 @@ export class LocalHub implements SocketHub {
       },
       onClose: (_e, ws) => {
         this.sockets.get(sectorId)?.delete(ws);
+        release();
       },
+      onError: () => release(),
     });
   }
 
@@ -223,7 +241,7 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
       return res;
     },
   };
-  const hub = new LocalHub(backend, log, options.sendBudgetBytes);
+  const hub = new LocalHub(backend, log, options.sendBudgetBytes, { ...DEFAULT_EDGE_LIMITS, ...options.limits }.maxSocketsPerIp);
 
   const app = createApp({
     backend,

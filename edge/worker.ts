@@ -95,6 +95,7 @@ export class CoordinatorObject extends DurableObject<Env> {
 interface SocketInfo {
   sectorId: number;
   key: string;
+  ip: string;
 }
 
 export class SectorHub extends DurableObject<Env> {
@@ -105,10 +106,15 @@ export class SectorHub extends DurableObject<Env> {
     if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket' || !Number.isSafeInteger(sectorId) || key === '') {
       return Response.json({ error: { code: 'bad-request', message: 'hubs take authenticated WebSocket upgrades from the Worker' } }, { status: 400 });
     }
+    const ip = request.headers.get('x-pouw-ip') ?? 'unknown';
+    const max = limitsFromEnv(this.env).maxSocketsPerIp;
+    if (this.ctx.getWebSockets(`ip:${ip}`).length >= max) {
+      return Response.json({ error: { code: 'too-many-sockets', message: `this address already holds ${max} node sockets of this sector` } }, { status: 429 });
+    }
     const pair = new WebSocketPair();
     const server = pair[1];
-    this.ctx.acceptWebSocket(server, [`key:${key}`]);
-    server.serializeAttachment({ sectorId, key } satisfies SocketInfo);
+    this.ctx.acceptWebSocket(server, [`key:${key}`, `ip:${ip}`]);
+    server.serializeAttachment({ sectorId, key, ip } satisfies SocketInfo);
     server.send(JSON.stringify({ type: 'welcome', sectorId, key } satisfies EdgeFrame));
     return new Response(null, { status: 101, webSocket: pair[0] } as ResponseInit);
   }
@@ -129,9 +135,9 @@ export class SectorHub extends DurableObject<Env> {
   }
 
   async webSocketMessage(ws: WorkerWebSocket, data: string | ArrayBuffer): Promise<void> {
-    const { sectorId, key } = ws.deserializeAttachment() as SocketInfo;
+    const { sectorId, key, ip } = ws.deserializeAttachment() as SocketInfo;
     const backend = { handle: (req: EdgeRequest) => coordinatorOf(this.env).handle(req) };
-    const { reply, pushes } = await handleNodeMessage(backend, sectorId, key, data);
+    const { reply, pushes } = await handleNodeMessage(backend, sectorId, key, data, ip);
     ws.send(JSON.stringify(reply));
     await publish(this.env, pushes);
   }
@@ -153,10 +159,11 @@ function appFor(env: Env): Hono {
     app = createApp({
       backend: { handle: (req) => coordinatorOf(env).handle(req) },
       hub: {
-        accept: (c, sectorId, key) => {
+        accept: (c, sectorId, key, ip) => {
           const headers = new Headers(c.req.raw.headers);
           headers.set('x-pouw-sector', String(sectorId));
           headers.set('x-pouw-node-key', key);
+          headers.set('x-pouw-ip', ip);
           return hubOf(env, sectorId).fetch(new Request(c.req.url, { headers }));
         },
         publish: (pushes) => publish(env, pushes),

@@ -618,6 +618,27 @@ function defineApiSuite(name: string, start: (limits?: Parameters<typeof startNo
     }
   });
 
+  s('every socket frame counts against the address, pings and garbage included; sockets per address are capped', async () => {
+    const rt = await start({ ip: { burst: 40, perMinute: 1 }, maxSocketsPerIp: 2 });
+    try {
+      const client = new EdgeClient(rt.url, NID, nodeKey);
+      const a = await client.socket(1);
+      const b = await new EdgeClient(rt.url, NID, otherKey).socket(1);
+      // A third socket of the sector from this address is refused, whatever its key (on Node the cap spans every sector).
+      const t = await new EdgeClient(rt.url, NID, otherKey).ticket(1);
+      assert.is(await client.socketRefusal(1, `ticket=${t}`), 429);
+      // Pings and garbage spend the address's tokens until they are refused like any request.
+      for (let i = 0; i < 40; i++) a.send(i % 2 === 0 ? { type: 'ping', id: i } : 'garbage');
+      const limited = await a.next((m) => m.type === 'reply' && m.status === 429);
+      assert.is(limited.body.error.code, 'rate-limited');
+      expectError(await client.get('/v1/health'), 429, 'rate-limited');
+      a.close();
+      b.close();
+    } finally {
+      await rt.close();
+    }
+  });
+
   s('rate limits per address and per key, and challenge expiry', async ({ log }) => {
     const tight = await start({ ip: { burst: 9, perMinute: 1 }, key: { burst: 1, perMinute: 1 }, challengeTtlMs: 500 });
     try {
