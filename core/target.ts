@@ -122,6 +122,16 @@ export function workForTarget(target: bigint): bigint {
 }
 
 /**
+ * Work of one block with `bits` already accepted (a header that passed its
+ * checks, a tip): bits that do not decode there are a programmer error.
+ */
+export function workOfAcceptedBits(bits: number): bigint {
+  const t = bitsToTarget(bits);
+  if (!t.ok) throw new RangeError(`bits 0x${bits.toString(16)} of an accepted header do not decode`);
+  return workForTarget(t.value);
+}
+
+/**
  * Cumulative work of a chain after a block with `bits`: the parent's
  * cumulative work plus the block's work. Fork choice prefers the larger sum;
  * invalid bits are a consensus failure, not a zero contribution.

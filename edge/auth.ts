@@ -53,8 +53,8 @@ export class Challenges {
    * challenge-unknown, challenge-wrong-key, challenge-expired, challenge-used,
    * bad-signature (all 401 but bad-request).
    */
-  consume(input: AuthInput | undefined, request: AuthRequest, nowMs: number): string {
-    if (!input?.key || !input.challenge || !input.sig) {
+  consume(input: AuthInput | undefined, request: AuthRequest | undefined, nowMs: number): string {
+    if (!input?.key || !input.challenge || !input.sig || request === undefined) {
       reject('auth-required', 'this request needs a node key, a challenge and a signature (x-pouw-key, x-pouw-challenge, x-pouw-sig)');
     }
     const key = hexOf(input.key, 'node key', { exact: 32 });

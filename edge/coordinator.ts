@@ -231,7 +231,7 @@ export class Coordinator {
           // A socket is opened with a ticket that a signed request got, never with a signature in its URL.
           nodeKey = this.challenges.consumeTicket(req.params?.ticket, sectorOf(this.spec, req.params?.sector).id, nowMs);
         } else if (nodeKey === null && NODE_OPS.has(req.op)) {
-          nodeKey = this.challenges.consume(req.auth, req.signed ?? { method: '', path: '', body: '', edge: '' }, nowMs);
+          nodeKey = this.challenges.consume(req.auth, req.signed, nowMs);
         }
         if (nodeKey !== null) this.rate.take('key', nodeKey, nowMs);
         return step(() => {
@@ -339,7 +339,7 @@ export class Coordinator {
         }
       }
     }
-    const best = fresh.filter((h) => this.tree.onBest(h));
+    const best = this.tree.onBestOf(fresh);
     if (best.length > 0) {
       pushes.push({ sectors: this.spec.sectors.map((s) => s.id), message: { type: 'headers', sectorId: sector.id, headers: best.map(headerJson) } });
     }

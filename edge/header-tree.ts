@@ -30,7 +30,7 @@ import { equalBytes, toHex } from '../core/bytes.js';
 import { genesisBlock } from '../core/genesis.js';
 import { blockId, decodeHeader, encodeHeader, HEADER_VERSION, type BlockHeader } from '../core/header.js';
 import type { NetworkSpec, SectorParams } from '../core/params.js';
-import { bitsToTarget, workForTarget } from '../core/target.js';
+import { workOfAcceptedBits } from '../core/target.js';
 import { medianTimePast } from '../core/time.js';
 import { checkHeaderContext, checkHeaderWork, expectedBits } from '../core/validate.js';
 import { reject, unwrap } from '../api/errors.js';
@@ -77,11 +77,6 @@ export function workText(work: bigint): string {
   return work.toString().padStart(WORK_DIGITS, '0');
 }
 
-function blockWork(bits: number): bigint {
-  const t = bitsToTarget(bits);
-  if (!t.ok) throw new RangeError(`bits 0x${bits.toString(16)} of an accepted header do not decode`);
-  return workForTarget(t.value);
-}
 
 export class HeaderTree {
   private readonly genesis = new Map<number, BlockHeader>();
@@ -108,7 +103,7 @@ export class HeaderTree {
         h.prevHash,
         encodeHeader(h),
         h.timeMs,
-        workText(blockWork(h.bits)),
+        workText(workOfAcceptedBits(h.bits)),
         h.timeMs,
         nowMs,
       );
@@ -147,9 +142,7 @@ export class HeaderTree {
 
   /** Confirmations of a header: 1 for the tip, 0 when it is not on the best chain. */
   confirmations(h: TreeHeader): number {
-    const r = this.sql.one<{ id: Uint8Array }>('SELECT id FROM best_chain WHERE sector_id = ? AND height = ?', h.sectorId, h.height);
-    if (r === undefined || !equalBytes(r.id, h.id)) return 0;
-    return this.tip(h.sectorId).height - h.height + 1;
+    return this.onBest(h) ? this.tip(h.sectorId).height - h.height + 1 : 0;
   }
 
   /**
@@ -207,7 +200,7 @@ export class HeaderTree {
       prevId: header.prevHash,
       header,
       mtpMs: medianTimePast([...times, header.timeMs], this.spec.limits.medianTimeSpan),
-      work: parent.work + blockWork(header.bits),
+      work: parent.work + workOfAcceptedBits(header.bits),
     };
     this.sql.run(
       `INSERT INTO headers (${HEADER_COLUMNS}, time_ms, received_ms, relayed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -228,13 +221,29 @@ export class HeaderTree {
 
   /** Whether `h` is on its sector's best chain. */
   onBest(h: Pick<TreeHeader, 'id' | 'sectorId' | 'height'>): boolean {
-    const r = this.sql.one<{ id: Uint8Array }>('SELECT id FROM best_chain WHERE sector_id = ? AND height = ?', h.sectorId, h.height);
-    return r !== undefined && equalBytes(r.id, h.id);
+    return this.onBestOf([h]).length === 1;
+  }
+
+  /** Those of `list` (headers of one sector) on its best chain: one query for the whole height range. */
+  onBestOf<H extends Pick<TreeHeader, 'id' | 'sectorId' | 'height'>>(list: readonly H[]): H[] {
+    if (list.length === 0) return [];
+    const heights = list.map((h) => h.height);
+    const rows = this.sql.all<{ height: number; id: Uint8Array }>(
+      'SELECT height, id FROM best_chain WHERE sector_id = ? AND height BETWEEN ? AND ?',
+      list[0]!.sectorId,
+      Math.min(...heights),
+      Math.max(...heights),
+    );
+    const best = new Map(rows.map((r) => [r.height, r.id]));
+    return list.filter((h) => {
+      const id = best.get(h.height);
+      return id !== undefined && equalBytes(id, h.id);
+    });
   }
 
   /** Work of one block at the tip's difficulty. */
   tipBlockWork(sectorId: number): bigint {
-    return blockWork(this.tip(sectorId).header.bits);
+    return workOfAcceptedBits(this.tip(sectorId).header.bits);
   }
 
   /** Headers of a sector that are not on its best chain, in all or relayed by `key`. */

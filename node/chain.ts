@@ -50,7 +50,7 @@ import type { StateDelta, StateView } from '../core/state.js';
 import type { BlockRejectCode } from './penalties.js';
 import type { BlockInfo, BlockStatus, ChainTip } from './store.js';
 import { applyBlock } from '../core/state-transition.js';
-import { bitsToTarget, cumulativeWork, workForTarget } from '../core/target.js';
+import { cumulativeWork, workOfAcceptedBits } from '../core/target.js';
 import { medianTimePast } from '../core/time.js';
 import { checkBlockBody, checkBlockHeader, checkBlockSignatures, checkHeaderContext, expectedBits } from '../core/validate.js';
 
@@ -134,11 +134,6 @@ interface PendingHeader {
   work: bigint;
 }
 
-function blockWork(bits: number): bigint {
-  const t = bitsToTarget(bits);
-  if (!t.ok) throw new RangeError(`bits 0x${bits.toString(16)} of a checked header do not decode`);
-  return workForTarget(t.value);
-}
 
 export class Chain<O = unknown> {
   /** Orphans by hex id, oldest first. */
@@ -214,7 +209,7 @@ export class Chain<O = unknown> {
   /** Work below the tip's that a branch may have and still be fetched. */
   private forkMargin(): bigint {
     const tip = this.header(this.tip().id)!;
-    return BigInt(this.opts.forkMarginBlocks ?? 6) * blockWork(tip.bits);
+    return BigInt(this.opts.forkMarginBlocks ?? 6) * workOfAcceptedBits(tip.bits);
   }
 
   /**

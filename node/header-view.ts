@@ -31,7 +31,7 @@ import { fail, ok, type Result } from '../core/errors.js';
 import { genesisBlock, genesisId, networkId } from '../core/genesis.js';
 import { blockId, HEADER_VERSION, type BlockHeader } from '../core/header.js';
 import type { NetworkSpec, SectorParams } from '../core/params.js';
-import { bitsToTarget, workForTarget } from '../core/target.js';
+import { workOfAcceptedBits } from '../core/target.js';
 import { medianTimePast, windowEnd } from '../core/time.js';
 import { checkHeaderContext, checkHeaderWork, expectedBits } from '../core/validate.js';
 
@@ -47,11 +47,6 @@ export interface ViewHeader {
 
 export type HeaderStatus = 'new' | 'known' | 'root';
 
-function blockWork(bits: number): bigint {
-  const t = bitsToTarget(bits);
-  if (!t.ok) throw new RangeError(`bits 0x${bits.toString(16)} of a checked header do not decode`);
-  return workForTarget(t.value);
-}
 
 /** One sector's headers as relayed, with its best chain. */
 export class SectorHeaderView {
@@ -94,7 +89,7 @@ export class SectorHeaderView {
   }
 
   private root(header: BlockHeader, id: Uint8Array, mtpMs: number | null): void {
-    const h: ViewHeader = { id, key: toHex(id), header, mtpMs, work: blockWork(header.bits) };
+    const h: ViewHeader = { id, key: toHex(id), header, mtpMs, work: workOfAcceptedBits(header.bits) };
     this.byKey.clear();
     this.byKey.set(h.key, h);
     this.best = [h];
@@ -133,7 +128,7 @@ export class SectorHeaderView {
       maxFutureBlockTimeMs: this.spec.limits.maxFutureBlockTimeMs,
     });
     if (!context.ok) return context;
-    const h: ViewHeader = { id: pow.value, key, header, mtpMs: this.mtpOf(header, parent), work: parent.work + blockWork(header.bits) };
+    const h: ViewHeader = { id: pow.value, key, header, mtpMs: this.mtpOf(header, parent), work: parent.work + workOfAcceptedBits(header.bits) };
     this.byKey.set(key, h);
     const tipMoved = h.work > this.tip().work;
     if (tipMoved) this.moveTip(h);
