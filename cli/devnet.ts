@@ -86,7 +86,7 @@ const TICK_MS = 1000;
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 20_000;
 /** Node events passed through to the devnet's own NDJSON. */
-const FORWARDED = new Set(['miner-start', 'edge-connection', 'assignment-accepted', 'assignment-rejected', 'edge-relay-refused', 'edge-header-refused', 'record-reported', 'stopped']);
+const FORWARDED = new Set(['miner-start', 'edge-connection', 'assignment-accepted', 'assignment-held', 'assignment-rejected', 'edge-relay-refused', 'edge-header-refused', 'record-reported', 'stopped']);
 
 /** A wait that does not keep the process alive: it only bounds waits on things that do. */
 const sleep = (ms: number) => delay(ms, undefined, { ref: false });

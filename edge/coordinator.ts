@@ -306,12 +306,14 @@ export class Coordinator {
    * Checks and stores a batch of headers in order; one refusal refuses the
    * batch. A batch must leave its branch within the fork margin of the best
    * tip's work, and may not push the side-branch headers of the sector, or of
-   * its relayer, past their caps; only headers that end on the best chain are
-   * fanned out.
+   * its relayer, past their caps; only headers the batch placed on the best
+   * chain (a reorg's whole branch) are fanned out.
    */
   private relayHeaders(sector: SectorParams, list: BlockHeader[], nodeKey: string | null, nowMs: number, pushes: Push[]): Answer {
     const accepted: RelayJson['accepted'] = [];
     const fresh: TreeHeader[] = [];
+    /** Headers this batch put on the best chain, by hex id (a reorg's branch includes side headers stored before). */
+    const placed = new Map<string, TreeHeader>();
     const before = this.tree.tip(sector.id);
     const margin = BigInt(this.limits.forkMarginBlocks) * this.tree.tipBlockWork(sector.id);
     for (let i = 0; i < list.length; i++) {
@@ -319,6 +321,7 @@ export class Coordinator {
         const r = this.tree.accept(list[i]!, sector, nowMs, nodeKey);
         accepted.push({ id: toHex(r.header.id), height: r.header.height, status: r.status });
         if (r.status === 'new') fresh.push(r.header);
+        for (const h of r.placed ?? []) placed.set(toHex(h.id), h);
       } catch (e) {
         if (e instanceof PouwError && list.length > 1) throw new PouwError(e.code, `headers[${i}]: ${e.message}`);
         throw e;
@@ -339,7 +342,8 @@ export class Coordinator {
         }
       }
     }
-    const best = this.tree.onBestOf(fresh);
+    // What the nodes' views need to follow the best chain: every header the batch placed on it that is still there, in height order.
+    const best = this.tree.onBestOf([...placed.values()].sort((a, b) => a.height - b.height));
     if (best.length > 0) {
       pushes.push({ sectors: this.spec.sectors.map((s) => s.id), message: { type: 'headers', sectorId: sector.id, headers: best.map(headerJson) } });
     }

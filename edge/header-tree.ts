@@ -21,7 +21,9 @@
  * `forkMarginBlocks` tip-difficulty blocks below the best tip's work is
  * refused (`low-work-branch`), side-branch headers (not on the best chain)
  * are capped per sector and per relaying key (`side-branch-full`), and only
- * headers that end on the best chain are fanned out.
+ * headers the batch placed on the best chain are fanned out — a reorg's whole
+ * new branch, side headers stored earlier included, so that every view can
+ * connect it.
  *
  * Genesis headers are the spec's and are seeded, not relayed.
  * @module
@@ -167,7 +169,12 @@ export class HeaderTree {
    * Checks one header for `sector` and stores it; 'known' when it was stored
    * already (nothing changes). Refusals throw with the codes listed above.
    */
-  accept(header: BlockHeader, sector: SectorParams, nowMs: number, relayedBy: string | null = null): { status: 'new' | 'known'; header: TreeHeader } {
+  accept(
+    header: BlockHeader,
+    sector: SectorParams,
+    nowMs: number,
+    relayedBy: string | null = null,
+  ): { status: 'new' | 'known'; header: TreeHeader; placed?: TreeHeader[] } {
     // A header posted for one sector must belong to it.
     if (header.sectorId !== sector.id) reject('bad-sector', `header of sector ${header.sectorId} posted for sector ${sector.id}`);
     // Unknown versions cannot be interpreted.
@@ -215,8 +222,8 @@ export class HeaderTree {
       nowMs,
       relayedBy,
     );
-    if (stored.work > this.tip(sector.id).work) this.moveTip(stored);
-    return { status: 'new', header: stored };
+    const placed = stored.work > this.tip(sector.id).work ? this.moveTip(stored) : [];
+    return { status: 'new', header: stored, placed };
   }
 
   /** Whether `h` is on its sector's best chain. */
@@ -271,8 +278,8 @@ export class HeaderTree {
     return rows.map((r) => r.time_ms);
   }
 
-  /** Makes `tip` the best chain's tip: the rows from the fork point up are replaced by its branch. */
-  private moveTip(tip: TreeHeader): void {
+  /** Makes `tip` the best chain's tip: the rows from the fork point up are replaced by its branch, which it returns (fork first). */
+  private moveTip(tip: TreeHeader): TreeHeader[] {
     const branch: TreeHeader[] = [];
     let cur = tip;
     for (;;) {
@@ -285,5 +292,6 @@ export class HeaderTree {
     for (const h of branch.reverse()) {
       this.sql.run('INSERT INTO best_chain (sector_id, height, id, mtp_ms) VALUES (?, ?, ?, ?)', h.sectorId, h.height, h.id, h.mtpMs);
     }
+    return branch;
   }
 }

@@ -120,6 +120,8 @@ export type EdgeClientEvent =
   /** A window beacon recomputed from our header view. */
   | { type: 'edge-beacon'; window: number; beacon: string; check: Exclude<BeaconCheck, 'unverified'> }
   | ({ type: 'assignment-accepted' } & AcceptedAssignment)
+  /** Checked but for its beacon, which our view cannot recompute yet: held apart until it can. */
+  | ({ type: 'assignment-held' } & AcceptedAssignment)
   | { type: 'assignment-rejected'; kind: AssignmentKind; txid: string; window: number | null; code: string; detail: string }
   /** One of our blocks records an assigned MAIN tx; the edge was told (status 201/200) or refused it (status 0: no answer). */
   | { type: 'record-reported'; txid: string; block: string; height: number; status: number; code?: string };
@@ -664,6 +666,7 @@ export class EdgeClient {
       return refuse('assignment-unverified-full', `${this.held.size} assignments already wait for a beacon this node can check`);
     }
     this.held.set(key, { a, tx, beacon });
+    this.emit({ type: 'assignment-held', ...a });
   }
 
   /**

@@ -612,6 +612,13 @@ function defineApiSuite(name: string, start: (limits?: Parameters<typeof startNo
       assert.is((await post([next])).status, 200);
       const pushed = await sock.next((m) => m.type === 'headers' && m.sectorId === 3);
       assert.equal(pushed.headers.map((h: any) => h.id), [toHex(blockId(next.header))], 'only the header on the best chain was pushed');
+      // A reorg onto the first side block: its whole branch is pushed, the side block stored earlier included.
+      const s0 = side(0);
+      const c1 = mineBlock(spec, sector, s0.header, { ...emptyBody(new Uint8Array(20).fill(20)) }, s0.header.timeMs + 1);
+      const c2 = mineBlock(spec, sector, c1.header, { ...emptyBody(new Uint8Array(20).fill(21)) }, c1.header.timeMs + 1);
+      assert.is((await post([c1, c2])).status, 200);
+      const reorg = await sock.next((m) => m.type === 'headers' && m.sectorId === 3);
+      assert.equal(reorg.headers.map((h: any) => h.id), [s0, c1, c2].map((b) => toHex(blockId(b.header))));
       sock.close();
     } finally {
       await rt.close();
