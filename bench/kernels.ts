@@ -19,6 +19,7 @@ import type { BackendName, KernelBackend, Sha256dScanJob } from '../core/kernel.
 import { directPool, workerPool, type ScanPool } from '../platform/node/kernel-pool.js';
 import type { SectorParams } from '../core/params.js';
 import { backendCandidates } from '../platform/node/kernels.js';
+import { measurePeaks, peakFor, type PeakFigure } from './peak.js';
 
 export interface BenchOptions {
   root: string;
@@ -62,8 +63,9 @@ export interface LotteryFigures {
   tile: string;
   /** Folded multiply-adds per second (m·n·k′), 1 thread, tickets included, no recovery. */
   macsPerSecond: number;
-  /** Against the peak of the unit the implementation uses (AMX or SIMD), same run. */
+  /** Against the peak of the unit the implementation uses (see peakUnit), same backend and run. */
   vsPeak?: number;
+  peakUnit?: string;
   /** The same backend's plain int8 GEMM of the same size (its lottery microkernel when it has one). */
   plainMacsPerSecond: number;
   /** lottery time / plain GEMM time. */
@@ -76,7 +78,9 @@ export interface BackendReport {
   reason?: string;
   checksum?: { ok: boolean; got: string; want: string };
   sha256d?: Sha256dFigures;
-  gemmI8?: GemmFigures & { vsPeak?: number };
+  /** The int8 ceilings of this backend's units on one thread (bench/peak.ts), when it has probes. */
+  peaksI8?: PeakFigure[];
+  gemmI8?: GemmFigures & { vsPeak?: number; peakUnit?: string };
   gemmF32?: GemmFigures;
   lottery?: LotteryFigures[];
 }
@@ -86,8 +90,6 @@ export interface BenchReport {
   references: {
     opensslSha256dHps: number;
     opensslBulkSha256dHps: number;
-    /** The CPU's int8 multiply-add ceilings on one thread per unit (AMX, VNNI...), when the native probe is available. */
-    peaksI8?: { macsPerSecond: number; impl: string }[];
   };
   backends: BackendReport[];
 }
@@ -254,7 +256,7 @@ const LOTTERY_SHAPE: Record<BackendName, { size: number; depth: number }> = {
   js: { size: 128, depth: 256 },
 };
 
-async function lotteryFigures(backend: KernelBackend, sector: SectorParams, seconds: number, peak?: number): Promise<LotteryFigures> {
+async function lotteryFigures(backend: KernelBackend, sector: SectorParams, seconds: number): Promise<LotteryFigures> {
   const { size, depth } = LOTTERY_SHAPE[backend.name];
   const { rank, tileRows, tileCols } = sector.lottery;
   let x = 99;
@@ -291,7 +293,6 @@ async function lotteryFigures(backend: KernelBackend, sector: SectorParams, seco
     rank,
     tile: `${tileRows}×${tileCols}`,
     macsPerSecond: lottery,
-    ...(peak ? { vsPeak: lottery / peak } : {}),
     plainMacsPerSecond: gemm,
     // Time of one lottery run over time of one plain GEMM of the same operands.
     overhead: folded / lottery / ((size * size * depth) / gemm),
@@ -303,16 +304,13 @@ async function poolFor(root: string, backend: KernelBackend, threads: number): P
 }
 
 export async function runBench(opts: BenchOptions): Promise<BenchReport> {
-  const total = 1 + opts.backends.length * (5 + opts.sectors.length);
+  const total = 1 + opts.backends.length * (6 + opts.sectors.length);
   let done = 0;
   const step = (label: string) => opts.onProgress?.(++done, total, label);
   const want = storedChecksums(opts.root).kernels;
   step('reference: OpenSSL SHA-256d, 1 thread');
   const openssl = opensslSha256dRate(opts.seconds);
   const opensslBulk = opensslBulkSha256dRate(opts.seconds);
-  let peaksI8: BenchReport['references']['peaksI8'];
-  /** The peak a kernel implementation is held to: its own unit's, else the widest SIMD one's. */
-  const peakFor = (impl: string) => peaksI8?.find((p) => p.impl === impl) ?? peaksI8?.find((p) => p.impl !== 'amx-int8');
   const reports: BackendReport[] = [];
   const candidates = backendCandidates(opts.root);
   for (const name of opts.backends) {
@@ -322,7 +320,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       backend = await c.load();
     } catch (e) {
       reports.push({ backend: name, available: false, reason: (e as Error).message });
-      done += 5 + opts.sectors.length;
+      done += 6 + opts.sectors.length;
       continue;
     }
     step(`${name}: checksum of every integer kernel on fixed inputs`);
@@ -330,7 +328,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     const report: BackendReport = { backend: name, available: true, checksum: { ok: got === want, got, want } };
     reports.push(report);
     if (got !== want) {
-      done += 4 + opts.sectors.length;
+      done += 5 + opts.sectors.length;
       continue;
     }
     step(`${name}: SHA-256d, 1 thread`);
@@ -350,31 +348,34 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       vsOpenssl: oneThreadHps / openssl,
       vsOpensslBulk: oneThreadHps / opensslBulk,
     };
-    if (backend.peakI8 && !peaksI8) {
-      const widest = backend.peakI8(opts.seconds);
-      peaksI8 = [widest];
-      if (widest.impl === 'amx-int8') peaksI8.push(backend.peakI8(opts.seconds, 'avx512-vnni'));
-    }
+    step(`${name}: int8 multiply-add peak per unit, 1 thread`);
+    const probes = backend.peakProbes?.() ?? [];
+    const peaks = probes.length ? measurePeaks(probes, opts.seconds) : [];
+    if (peaks.length) report.peaksI8 = peaks;
+    const held = (impl: string, rate: number) => {
+      const p = peakFor(peaks, impl);
+      return p ? { vsPeak: rate / p.macsPerSecond, peakUnit: p.unit } : {};
+    };
     const size = GEMM_SIZE[name];
     const ops = gemmOperands(size);
     const dims = { m: size, k: size, n: size, threads: 1 };
     step(`${name}: int8 GEMM ${size}³, 1 thread`);
     const i8 = await bestRate(size ** 3, opts.seconds, () => backend.gemmI8(ops.A8, ops.B8, dims));
-    const gemmPeak = peakFor(backend.capabilities.gemmI8);
-    report.gemmI8 = { impl: backend.capabilities.gemmI8, size, macsPerSecond: i8, ...(gemmPeak ? { vsPeak: i8 / gemmPeak.macsPerSecond } : {}) };
+    report.gemmI8 = { impl: backend.capabilities.gemmI8, size, macsPerSecond: i8, ...held(backend.capabilities.gemmI8, i8) };
     step(`${name}: float32 GEMM ${size}³, 1 thread`);
     const f32 = await bestRate(size ** 3, opts.seconds, () => backend.gemmF32(ops.Af, ops.Bf, dims));
     report.gemmF32 = { impl: backend.capabilities.gemmF32, size, macsPerSecond: f32 };
     report.lottery = [];
     for (const sector of opts.sectors) {
       step(`${name}: ${sector.slug} lottery ${LOTTERY_SHAPE[name].size}²×${LOTTERY_SHAPE[name].depth}, 1 thread`);
-      report.lottery.push(await lotteryFigures(backend, sector, opts.seconds, peakFor(backend.capabilities.lottery)?.macsPerSecond));
+      const figures = await lotteryFigures(backend, sector, opts.seconds);
+      report.lottery.push({ ...figures, ...held(figures.impl, figures.macsPerSecond) });
     }
     await backend.close();
   }
   return {
     machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), node: process.version, platform: `${process.platform}-${process.arch}` },
-    references: { opensslSha256dHps: openssl, opensslBulkSha256dHps: opensslBulk, ...(peaksI8 ? { peaksI8 } : {}) },
+    references: { opensslSha256dHps: openssl, opensslBulkSha256dHps: opensslBulk },
     backends: reports,
   };
 }

@@ -42,12 +42,11 @@ function parseSeconds(value: string): number {
 const rate = (hps: number) => (hps >= 1e6 ? `${(hps / 1e6).toFixed(2)} MH/s` : `${(hps / 1e3).toFixed(1)} kH/s`);
 
 export function formatReport(r: BenchReport): string {
-  const peaks = r.references.peaksI8 ?? [];
+  const held = (f: { vsPeak?: number; peakUnit?: string }) => (f.vsPeak ? `${(100 * f.vsPeak).toFixed(0)}% of ${f.peakUnit}` : '-');
   const lines = [
     `machine: ${r.machine.cpu}, ${r.machine.cores} threads, node ${r.machine.node}, ${r.machine.platform}`,
     `references (1 thread, same run): node:crypto SHA-256d ${rate(r.references.opensslSha256dHps)} (one call per hash); ` +
-      `OpenSSL bulk SHA-256 as midstate SHA-256d ${rate(r.references.opensslBulkSha256dHps)}` +
-      (peaks.length ? `; CPU int8 peak ${peaks.map((p) => `${(p.macsPerSecond / 1e9).toFixed(0)} G multiply-adds/s (${p.impl})`).join(', ')}` : ''),
+      `OpenSSL bulk SHA-256 as midstate SHA-256d ${rate(r.references.opensslBulkSha256dHps)}`,
     '',
     'SHA-256d nonce search (104-byte header, 8-byte nonce; the same work in every sector)',
   ];
@@ -80,10 +79,18 @@ export function formatReport(r: BenchReport): string {
         b.gemmI8.impl,
         `${b.gemmI8.size}³`,
         (b.gemmI8.macsPerSecond / 1e9).toFixed(1),
-        b.gemmI8.vsPeak ? `${(100 * b.gemmI8.vsPeak).toFixed(0)}%` : '-',
+        held(b.gemmI8),
         b.gemmF32.impl,
         ((2 * b.gemmF32.macsPerSecond) / 1e9).toFixed(1),
       ]);
+    }
+  }
+  const peak: string[][] = [['backend', 'unit', 'sequence', 'G mult-adds/s', '']];
+  for (const b of r.backends) {
+    for (const p of b.peaksI8 ?? []) {
+      for (const q of p.sequences) {
+        peak.push([b.backend, p.unit, q.sequence, (q.macsPerSecond / 1e9).toFixed(1), q.sequence === p.sequence ? 'peak' : '']);
+      }
     }
   }
   const lot: string[][] = [['backend', 'sector', 'impl', 'm=n × k', 'rank', 'tile', 'G mult-adds/s', 'of its peak', 'plain GEMM', 'overhead']];
@@ -97,7 +104,7 @@ export function formatReport(r: BenchReport): string {
         String(l.rank),
         l.tile,
         (l.macsPerSecond / 1e9).toFixed(1),
-        l.vsPeak ? `${(100 * l.vsPeak).toFixed(0)}%` : '-',
+        held(l),
         `${(l.plainMacsPerSecond / 1e9).toFixed(1)} G`,
         `${l.overhead.toFixed(2)}×`,
       ]);
@@ -105,6 +112,9 @@ export function formatReport(r: BenchReport): string {
   }
   lines.push(
     formatTable(sha, '  '),
+    '',
+    "int8 multiply-add ceiling per kernel unit, 1 thread (each unit's fastest instruction sequence, operands in registers; a kernel's share of it is 'of its peak')",
+    peak.length > 1 ? formatTable(peak, '  ') : '  no probe for this CPU',
     '',
     'GEMM, 1 thread (int8 exact; G = 10^9 multiply-adds/s, twice that in GOP/s)',
     formatTable(gemm, '  '),

@@ -90,11 +90,22 @@ export interface KernelBackend {
   /** A plain int8 GEMM through the lottery's own packing and microkernel: the baseline of its overhead (bench only). */
   lotteryPlainGemm?(A: Int8Array, B: Int8Array, dims: GemmDims): Promise<Int32Array>;
   /**
-   * The CPU's own int8 multiply-add ceiling on one thread, measured for about
-   * `seconds` with the widest unit or the one named ("amx-int8", "avx512-vnni"); native only.
+   * The int8 multiply-add probes this backend can run here, one per instruction
+   * sequence of a kernel unit (native/src/peak.h); none where no SIMD unit is known.
+   * A unit's peak is the fastest of its probes (bench/peak.ts).
    */
-  peakI8?(seconds: number, unit?: string): { macsPerSecond: number; impl: string };
+  peakProbes?(): PeakProbe[];
   close(): Promise<void>;
+}
+
+/** One multiply-add instruction sequence a kernel unit issues, run on the calling thread. */
+export interface PeakProbe {
+  /** The kernel implementation it bounds, named as in `capabilities` ("avx512-vnni", "avx2", "simd128", ...). */
+  unit: string;
+  /** The instructions of one step, e.g. "vpdpbusd zmm (16 accumulators)". */
+  sequence: string;
+  /** Runs `iterations` rounds (an integer in [1, 2^32)); returns the multiply-adds done. The caller times it. */
+  run(iterations: number): number;
 }
 
 export interface LotteryJob {

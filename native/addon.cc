@@ -9,7 +9,6 @@
 #include <memory>
 #include <atomic>
 #include <functional>
-#include <chrono>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -331,27 +330,34 @@ Napi::Value GemmF32(const Napi::CallbackInfo& info) {
   return p;
 }
 
-// peakI8(seconds, unit?) -> {macsPerSecond, impl}: the CPU's int8 multiply-add ceiling
-// on one thread, with the widest unit or the one named ("amx-int8", "avx512-vnni").
-Napi::Value PeakI8(const Napi::CallbackInfo& info) {
+// peakProbes() -> [{index, unit, sequence}]: the int8 multiply-add probes this CPU
+// can run (see peak.h). peakRun(index, iterations) -> multiply-adds done, on the
+// calling thread; the caller times it.
+Napi::Value PeakProbes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  double seconds = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0.2;
-  if (!(seconds > 0 && seconds <= 60)) return RangeError(env, "seconds must be within (0, 60]");
-  std::string unit = info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
-  const char* impl = "";
-  uint64_t iterations = 1 << 16, macs = 0;
-  double elapsed = 0;
-  for (;;) {
-    auto t0 = std::chrono::steady_clock::now();
-    macs = pouw_peak_i8_probe(iterations, unit.empty() ? nullptr : unit.c_str(), &impl);
-    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (elapsed >= seconds) break;
-    iterations *= elapsed > 0 ? std::max(2.0, std::min(64.0, 1.2 * seconds / elapsed)) : 64;
+  auto list = Napi::Array::New(env);
+  uint32_t n = 0;
+  for (int i = 0; i < pouw_peak_i8_count(); i++) {
+    if (!pouw_peak_i8_available(i)) continue;
+    auto o = Napi::Object::New(env);
+    o.Set("index", Napi::Number::New(env, i));
+    o.Set("unit", Napi::String::New(env, pouw_peak_i8_unit(i)));
+    o.Set("sequence", Napi::String::New(env, pouw_peak_i8_sequence(i)));
+    list.Set(n++, o);
   }
-  auto o = Napi::Object::New(env);
-  o.Set("macsPerSecond", Napi::Number::New(env, static_cast<double>(macs) / elapsed));
-  o.Set("impl", Napi::String::New(env, impl));
-  return o;
+  return list;
+}
+
+Napi::Value PeakRun(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber())
+    return TypeError(env, "peakRun(index, iterations) takes two numbers");
+  const int index = info[0].As<Napi::Number>().Int32Value();
+  const double iterations = info[1].As<Napi::Number>().DoubleValue();
+  if (!(iterations >= 1 && iterations <= 4294967295.0) || iterations != static_cast<double>(static_cast<uint32_t>(iterations)))
+    return RangeError(env, "iterations must be an integer within [1, 2^32)");
+  if (!pouw_peak_i8_available(index)) return RangeError(env, "no such peak probe on this CPU");
+  return Napi::Number::New(env, pouw_peak_i8_run(index, static_cast<uint32_t>(iterations)));
 }
 
 // Runs `work` on the libuv pool and resolves with what `done` builds on the JS
@@ -698,7 +704,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("lottery", Napi::Function::New(env, Lottery));
   exports.Set("tileState", Napi::Function::New(env, TileState));
   exports.Set("lotteryPlainGemm", Napi::Function::New(env, LotteryPlainGemm));
-  exports.Set("peakI8", Napi::Function::New(env, PeakI8));
+  exports.Set("peakProbes", Napi::Function::New(env, PeakProbes));
+  exports.Set("peakRun", Napi::Function::New(env, PeakRun));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures));
   exports.Set("cudaDevices", Napi::Function::New(env, CudaDevices));
   return exports;

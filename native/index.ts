@@ -48,7 +48,8 @@ interface Addon {
   }): Promise<LotteryResult>;
   lotteryPlainGemm(o: { A: Int8Array; B: Int8Array; m: number; k: number; n: number }): Promise<Int32Array>;
   tileState(o: { AE: Int8Array; BFT: Int8Array; h: number; w: number; k: number; rank: number }): Promise<Uint32Array>;
-  peakI8(seconds: number, unit?: string): { macsPerSecond: number; impl: string };
+  peakProbes(): { index: number; unit: string; sequence: string }[];
+  peakRun(index: number, iterations: number): number;
   commitLines(o: { M: Int8Array; rows: number; cols: number; byColumns: boolean }): Promise<Uint8Array>;
   freivalds(o: { A: Int8Array; B: Int8Array; C: Int32Array; m: number; k: number; n: number; seed: Uint8Array; rounds: number }): Promise<boolean>;
   cpuFeatures(): Record<string, boolean | number>;
@@ -112,7 +113,7 @@ export async function loadNative(root: string, options: { sha256dImpl?: string }
       checkGemm(A, B, dims);
       return addon.gemmF32({ A, B, m: dims.m, k: dims.k, n: dims.n, threads: clampThreads(dims) });
     },
-    peakI8: (seconds, unit) => addon.peakI8(seconds, unit),
+    peakProbes: () => addon.peakProbes().map((p) => ({ unit: p.unit, sequence: p.sequence, run: (iterations: number) => addon.peakRun(p.index, iterations) })),
     lottery: (job) =>
       addon.lottery({
         A: job.A,

@@ -24,6 +24,7 @@ export const SOURCES = [
   'native/src/lottery_stream.cc',
   'native/src/lottery_portable.cc',
   'native/src/lottery_simd128.cc',
+  'native/src/peak.cc',
 ];
 export const EXPORTS = [
   'pouw_sha256d_scan',
@@ -45,6 +46,11 @@ export const EXPORTS = [
   'pouw_lottery_impl',
   'pouw_lottery_plain_gemm',
   'pouw_lottery_plain_scratch_bytes',
+  'pouw_peak_i8_count',
+  'pouw_peak_i8_unit',
+  'pouw_peak_i8_sequence',
+  'pouw_peak_i8_available',
+  'pouw_peak_i8_run',
   '__heap_base',
 ];
 

@@ -11,7 +11,7 @@
  * between them, which is also where cancellation is seen.
  * @module
  */
-import { checkGemm, checkScanJob, targetBytes, type GemmDims, type KernelBackend, type LotteryResult } from '../core/kernel.js';
+import { checkGemm, checkScanJob, targetBytes, type GemmDims, type KernelBackend, type LotteryResult, type PeakProbe } from '../core/kernel.js';
 
 export const WASM_MODULE = 'wasm/pouw_kernels.wasm';
 
@@ -40,6 +40,11 @@ interface Exports {
   pouw_lottery_plain_gemm(a: number, b: number, m: number, k: number, n: number, c: number, scratch: number): number;
   pouw_lottery_plain_scratch_bytes(m: number, k: number, n: number): number;
   pouw_tile_state(ae: number, bft: number, h: number, w: number, k: number, rank: number, state: number, scratch: number): number;
+  pouw_peak_i8_count(): number;
+  pouw_peak_i8_unit(i: number): number;
+  pouw_peak_i8_sequence(i: number): number;
+  pouw_peak_i8_available(i: number): number;
+  pouw_peak_i8_run(i: number, iterations: number): number;
 }
 
 // Scratch layout (offsets from __heap_base, 8-aligned).
@@ -88,6 +93,21 @@ export async function loadWasm(source: Uint8Array | WebAssembly.Module): Promise
       lottery: cString(x.pouw_lottery_impl()),
       maxThreads: 1,
       details: {},
+    },
+    peakProbes() {
+      const probes: PeakProbe[] = [];
+      for (let i = 0; i < x.pouw_peak_i8_count(); i++) {
+        if (!x.pouw_peak_i8_available(i)) continue;
+        probes.push({
+          unit: cString(x.pouw_peak_i8_unit(i)),
+          sequence: cString(x.pouw_peak_i8_sequence(i)),
+          run(iterations) {
+            if (!Number.isInteger(iterations) || iterations < 1 || iterations >= 2 ** 32) throw new RangeError('iterations must be an integer within [1, 2^32)');
+            return x.pouw_peak_i8_run(i, iterations >>> 0);
+          },
+        });
+      }
+      return probes;
     },
     sha256d(data) {
       ensure(OUT32 + 32 + 64 + data.length);

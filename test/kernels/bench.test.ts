@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { checksumJob, checksumOf, kernelsChecksum, storedChecksums } from '../../bench/kernels.js';
 import { loadAll, root } from './backends.js';
+import { measurePeaks, peakFor } from '../../bench/peak.js';
 
 const { backends } = await loadAll();
 
@@ -51,6 +52,45 @@ test('pouw bench --json measures JS against the references', () => {
   assert.is(bad.status, 2);
   const badSector = spawnSync(process.execPath, ['bin/pouw.js', 'bench', '--sector', 'nope', '--backend', 'js'], { cwd: root, encoding: 'utf8' });
   assert.is(badSector.status, 2);
+});
+
+for (const b of backends) {
+  const probes = b.peakProbes?.() ?? [];
+  if (!probes.length) continue;
+  test(`${b.name}: peak probes count exactly what they run, and refuse bad round counts`, () => {
+    for (const p of probes) {
+      const one = p.run(1);
+      assert.ok(one > 0 && Number.isInteger(one), `${p.unit} ${p.sequence}`);
+      assert.is(p.run(1000), 1000 * one, `${p.unit} ${p.sequence} counts linearly`);
+      for (const bad of [0, -1, 0.5, 2 ** 32, Number.NaN]) assert.throws(() => p.run(bad), RangeError, `${p.unit}: run(${bad})`);
+    }
+    const peaks = measurePeaks(probes, 0.05);
+    assert.equal([...new Set(probes.map((p) => p.unit))], peaks.map((p) => p.unit));
+    for (const p of peaks) assert.is(p.macsPerSecond, Math.max(...p.sequences.map((q) => q.macsPerSecond)), `${p.unit}: its fastest sequence`);
+    // A kernel without a unit of its own is held to the fastest one.
+    assert.is(peakFor(peaks, 'portable')!.macsPerSecond, Math.max(...peaks.map((p) => p.macsPerSecond)));
+  });
+}
+
+test('pouw bench: no int8 kernel of native or WASM is reported above its unit peak', () => {
+  const r = spawnSync(process.execPath, ['bin/pouw.js', 'bench', '--json', '--backend', 'native,wasm', '--seconds', '0.2', '--threads', '1'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  assert.is(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  let held = 0;
+  for (const b of report.backends) {
+    if (!b.available) continue;
+    assert.ok(b.checksum.ok, b.backend);
+    assert.ok(b.peaksI8?.length, `${b.backend}: a peak per unit`);
+    for (const f of [b.gemmI8, ...b.lottery]) {
+      assert.type(f.vsPeak, 'number', `${b.backend} ${f.impl}`);
+      assert.ok(f.vsPeak > 0 && f.vsPeak <= 1, `${b.backend} ${f.impl}${f.sector ? ` (${f.sector})` : ''}: ${(100 * f.vsPeak).toFixed(0)}% of ${f.peakUnit}`);
+      held++;
+    }
+  }
+  assert.ok(held >= 5, 'the GEMM and four lotteries of at least one backend');
 });
 
 test.run();
