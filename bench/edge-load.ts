@@ -38,6 +38,7 @@ import autocannon from 'autocannon';
 import { fork, type ChildProcess } from 'node:child_process';
 import { createPrivateKey, sign as opensslSign, type KeyObject } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createHistogram, performance, type RecordableHistogram } from 'node:perf_hooks';
@@ -93,6 +94,11 @@ function usage(problem?: string): never {
     'usage: npm run bench:edge [-- --seconds N (10)] [--warmup N (2)] [--connections N (10)]\n' +
     '         [--runtimes node,workerd] [--workloads intake,relay] [--batch N (1 header per frame)]\n' +
     '         [--txs N] [--headers N (per sector)] [--senders N (1024)] [--profile DIR (Node edge CPU profile)] [--json]';
+  return exitWithUsage(text, problem);
+}
+
+/** Prints `text` and exits: 2 with `problem` on stderr first, 0 for --help. */
+export function exitWithUsage(text: string, problem?: string): never {
   if (problem) {
     console.error(`${problem}\n${text}`);
     process.exit(2);
@@ -204,40 +210,71 @@ export function mainTxBodies(spec: NetworkSpec, count: number, senders = TX_SEND
 
 export const MINER = new Uint8Array(20).fill(7);
 
+/**
+ * `count` headers of `sector`, each the child of the one before, from `parent`
+ * on schedule; `miner` names the coinbase, so two miners fork apart.
+ */
+export function mineBranch(spec: NetworkSpec, sectorId: number, parent: BlockHeader, count: number, miner = MINER): BlockHeader[] {
+  const sector = spec.sectors.find((s) => s.id === sectorId)!;
+  const genesis = genesisBlock(spec, sector).header;
+  const root = bodyRoot(emptyBody(miner));
+  const list: BlockHeader[] = [];
+  for (let i = 0; i < count; i++) {
+    const height = parent.height + 1;
+    let header: BlockHeader = {
+      version: 1,
+      sectorId,
+      height,
+      prevHash: blockId(parent),
+      bodyRoot: root,
+      timeMs: spec.genesisTimeMs + height * sector.blockTimeMs,
+      bits: expectedBits(sector, genesis, parent),
+      workKind: 'hash',
+      nonce: 0n,
+    };
+    while (!checkHeaderWork(header, sector).ok) header = { ...header, nonce: header.nonce + 1n };
+    list.push(header);
+    parent = header;
+  }
+  return list;
+}
+
 /** `count` hex headers per sector, each the child of the one before, on schedule from genesis. */
 export function mineHeaders(spec: NetworkSpec, count: number): Map<number, string[]> {
-  const root = bodyRoot(emptyBody(MINER));
   const out = new Map<number, string[]>();
   for (const sector of spec.sectors) {
-    const genesis = genesisBlock(spec, sector).header;
-    const list: string[] = [];
-    let parent = genesis;
-    for (let h = 1; h <= count; h++) {
-      let header: BlockHeader = {
-        version: 1,
-        sectorId: sector.id,
-        height: h,
-        prevHash: blockId(parent),
-        bodyRoot: root,
-        timeMs: spec.genesisTimeMs + h * sector.blockTimeMs,
-        bits: expectedBits(sector, genesis, parent),
-        workKind: 'hash',
-        nonce: 0n,
-      };
-      while (!checkHeaderWork(header, sector).ok) header = { ...header, nonce: header.nonce + 1n };
-      list.push(toHex(encodeHeader(header)));
-      parent = header;
-    }
-    out.set(sector.id, list);
+    out.set(sector.id, mineBranch(spec, sector.id, genesisBlock(spec, sector).header, count).map((h) => toHex(encodeHeader(h))));
   }
   return out;
+}
+
+/**
+ * A `fetch` whose requests leave from `localAddress` (another loopback address
+ * than 127.0.0.1 makes another client IP for the edge), over keep-alive.
+ */
+export function fetchFrom(localAddress: string): typeof fetch {
+  const agent = new HttpAgent({ keepAlive: true, localAddress });
+  return (input, init) =>
+    new Promise<Response>((resolve, reject) => {
+      const req = httpRequest(new URL(String(input)), { method: init?.method ?? 'GET', headers: init?.headers as Record<string, string>, agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve(new Response(res.statusCode === 204 ? null : Buffer.concat(chunks), { status: res.statusCode ?? 500 })));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      if (init?.body) req.write(init.body as string);
+      req.end();
+    });
 }
 
 // ---------------------------------------------------------------------------
 // The edge under load, in a child process.
 
-interface Target {
+export interface Target {
   url: string;
+  /** The edge's process id (for its memory). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -304,8 +341,9 @@ async function serve(runtime: RuntimeName): Promise<void> {
   process.once('disconnect', stop);
 }
 
-async function startTarget(runtime: RuntimeName, spec: NetworkSpec, profileDir: string | null): Promise<Target> {
-  const env = { ...process.env, POUW_SPEC: specToJson(spec), POUW_LIMITS: JSON.stringify(BENCH_LIMITS) };
+/** A fresh edge of `runtime` in a child process, with `limits` (default: raised far above the load). */
+export async function startTarget(runtime: RuntimeName, spec: NetworkSpec, profileDir: string | null, limits: Partial<EdgeLimits> = BENCH_LIMITS): Promise<Target> {
+  const env = { ...process.env, POUW_SPEC: specToJson(spec), POUW_LIMITS: JSON.stringify(limits) };
   const execArgv = runtime === 'node' && profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--serve', runtime], { env, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const url = await new Promise<string>((resolve, reject) => {
@@ -324,6 +362,7 @@ async function startTarget(runtime: RuntimeName, spec: NetworkSpec, profileDir: 
   if (u.hostname !== HOST) throw new Error(`the edge listens on ${u.hostname}, not ${HOST}`);
   return {
     url,
+    pid: child.pid!,
     stop: () =>
       new Promise<void>((resolve) => {
         const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
@@ -360,7 +399,7 @@ export interface CaseResult {
   loadAverage: number;
 }
 
-function summarize(h: RecordableHistogram): { p50Ms: number; p90Ms: number; p99Ms: number; maxMs: number } {
+export function summarize(h: RecordableHistogram): { p50Ms: number; p90Ms: number; p99Ms: number; maxMs: number } {
   // Recorded in microseconds.
   const ms = (us: number) => Math.round(us) / 1000;
   return { p50Ms: ms(h.percentile(50)), p90Ms: ms(h.percentile(90)), p99Ms: ms(h.percentile(99)), maxMs: ms(h.max) };
@@ -415,7 +454,7 @@ interface Reply {
 }
 
 /** A node's socket of one sector: frames out, replies matched by id, pushes counted. */
-class NodeSocket {
+export class NodeSocket {
   private readonly waiting = new Map<number, (r: Reply) => void>();
   pushes = 0;
 
@@ -433,11 +472,13 @@ class NodeSocket {
     });
   }
 
-  static async open(url: string, nid: Uint8Array, sectorId: number, seed: number): Promise<NodeSocket> {
-    const key = keyPairFromSeed(new Uint8Array(32).fill(seed));
-    const socketUrl = await new EdgeApi({ url, timeoutMs: 15_000, node: { key, networkId: nid } }).socketUrl(sectorId);
+  /** Opens a node socket of `sectorId` with the key of `seed`; `from` is the local address to leave from. */
+  static async open(url: string, nid: Uint8Array, sectorId: number, seed: number | Uint8Array, from?: string): Promise<NodeSocket> {
+    const key = keyPairFromSeed(typeof seed === 'number' ? new Uint8Array(32).fill(seed) : seed);
+    const api = new EdgeApi({ url, timeoutMs: 15_000, node: { key, networkId: nid }, ...(from ? { fetch: fetchFrom(from) } : {}) });
+    const socketUrl = await api.socketUrl(sectorId);
     if (!socketUrl.ok) throw new Error(`challenge refused: ${socketUrl.status} ${socketUrl.code}`);
-    const ws = new WebSocket(socketUrl.value, { maxPayload: 16 << 20 });
+    const ws = new WebSocket(socketUrl.value, { maxPayload: 16 << 20, ...(from ? { localAddress: from } : {}) });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('no welcome within 15 s')), 15_000);
       ws.once('message', (data) => {

@@ -31,8 +31,29 @@ export interface NodeMessageBackend {
 }
 
 /**
+ * The close code of a node socket whose frames ran over its address's or key's
+ * budget. A client that keeps sending past its budget loses the socket instead
+ * of an error reply per frame: answering a flood frame by frame is the flood.
+ * It reconnects through a signed ticket request, which spends the same budget.
+ */
+export const CLOSE_RATE_LIMITED = 4029;
+
+/** The answer to one node frame: the reply, the pushes to fan out, and a close when the socket must go. */
+export interface NodeMessageResult {
+  reply: EdgeFrame;
+  pushes: Push[];
+  close?: { code: number; reason: string };
+}
+
+const overBudget = (status: number, body: unknown): NodeMessageResult['close'] =>
+  status === 429 && (body as { error?: { code?: string } } | undefined)?.error?.code === 'rate-limited'
+    ? { code: CLOSE_RATE_LIMITED, reason: 'over the frame budget of this address or key' }
+    : undefined;
+
+/**
  * Handles one frame from an authenticated node of `sectorId`: the reply to
- * send back and the pushes to fan out.
+ * send back, the pushes to fan out, and whether to close the socket after
+ * the reply (over budget: `CLOSE_RATE_LIMITED`).
  */
 export async function handleNodeMessage(
   backend: NodeMessageBackend,
@@ -40,14 +61,14 @@ export async function handleNodeMessage(
   nodeKey: string,
   data: string | ArrayBuffer,
   ip?: string,
-): Promise<{ reply: EdgeFrame; pushes: Push[] }> {
+): Promise<NodeMessageResult> {
   const reply = (id: FrameId, status: number, body: unknown): EdgeFrame => ({ type: 'reply', id, status, body });
   const f = parseNodeFrame(data);
   const r = f.ok ? f.request : undefined;
   if (r === undefined || r.type === 'ping') {
     // Every frame counts against the socket's address and key, pings and garbage included.
     const gate = await backend.handle({ op: 'frame', ip, nodeKey });
-    if (gate.status !== 200) return { reply: reply(f.ok ? f.request.id : f.id, gate.status, gate.body), pushes: [] };
+    if (gate.status !== 200) return withClose({ reply: reply(f.ok ? f.request.id : f.id, gate.status, gate.body), pushes: [] }, gate);
     if (!f.ok) return { reply: reply(f.id, statusOf(f.code), errorBody(f.code, f.message)), pushes: [] };
     return { reply: reply(f.request.id, 200, { type: 'pong' }), pushes: [] };
   }
@@ -55,7 +76,22 @@ export async function handleNodeMessage(
     r.type === 'headers'
       ? await backend.handle({ op: 'headers', params: { sector: String(sectorId) }, body: r.body, nodeKey, ip })
       : await backend.handle({ op: r.kind === 'main' ? 'main-record' : 'conversion-record', params: { txid: String(r.txid) }, body: r.body, nodeKey, ip });
-  return { reply: reply(r.id, answer.status, answer.body), pushes: answer.pushes };
+  return withClose({ reply: reply(r.id, answer.status, answer.body), pushes: answer.pushes }, answer);
+}
+
+function withClose(result: NodeMessageResult, answer: { status: number; body: unknown }): NodeMessageResult {
+  const close = overBudget(answer.status, answer.body);
+  return close ? { ...result, close } : result;
+}
+
+/**
+ * Counts a protocol-level ping (a control frame the WebSocket library answers
+ * by itself, never seen by `handleNodeMessage`) against the socket's budget;
+ * the close to apply when it is over.
+ */
+export async function countControlFrame(backend: NodeMessageBackend, nodeKey: string, ip?: string): Promise<NodeMessageResult['close']> {
+  const gate = await backend.handle({ op: 'frame', ip, nodeKey });
+  return overBudget(gate.status, gate.body);
 }
 
 /** The pushes grouped per sector, each sector's frames in order. */

@@ -32,7 +32,7 @@ import { createApp, type SocketHub } from './app.js';
 import { limitsFromEnv, specFromEnv } from './config.js';
 import { Coordinator, DEFAULT_EDGE_LIMITS, type EdgeLimits, type EdgeRequest, type EdgeResponse } from './coordinator.js';
 import { MAX_NODE_FRAME_BYTES, type EdgeFrame } from '../api/frames.js';
-import { handleNodeMessage, messagesBySector, type NodeMessageBackend, type Push } from './messages.js';
+import { countControlFrame, handleNodeMessage, messagesBySector, type NodeMessageBackend, type Push } from './messages.js';
 import { betterSqlite } from './sql.js';
 
 export interface StartEdgeOptions {
@@ -79,6 +79,8 @@ export class LocalHub implements SocketHub {
   private readonly perIp = new Map<string, number>();
   /** Sockets dropped for going over their send budget. */
   dropped = 0;
+  /** Sockets closed for sending past their frame budget (CLOSE_RATE_LIMITED). */
+  overBudget = 0;
 
   constructor(
     private readonly backend: NodeMessageBackend,
@@ -129,13 +131,22 @@ export class LocalHub implements SocketHub {
       onOpen: (_e, ws) => {
         this.add(sectorId, ws);
         ws.send(JSON.stringify({ type: 'welcome', sectorId, key } satisfies EdgeFrame));
+        // Pings are answered by the library; they still count against the budget.
+        (ws.raw as WebSocket | undefined)?.on('ping', () => {
+          if (ws.readyState !== 1) return;
+          countControlFrame(this.backend, key, ip)
+            .then((close) => close && this.closeOverBudget(ws, close))
+            .catch((err: Error) => this.log(`socket ping failed: ${err.message}`));
+        });
       },
       onMessage: (e, ws) => {
+        if (ws.readyState !== 1) return; // closing: what it still sends is not read
         const data = typeof e.data === 'string' || e.data instanceof ArrayBuffer ? e.data : '';
         handleNodeMessage(this.backend, sectorId, key, data, ip)
-          .then(({ reply, pushes }) => {
+          .then(({ reply, pushes, close }) => {
             this.sendWithin(ws, [JSON.stringify(reply)]);
             this.publish(pushes);
+            if (close) this.closeOverBudget(ws, close);
           })
           .catch((err: Error) => this.log(`socket frame failed: ${err.message}`));
       },
@@ -145,6 +156,19 @@ export class LocalHub implements SocketHub {
       },
       onError: () => release(),
     });
+  }
+
+  /** Closes a socket that sent past its budget; later frames already read are dropped with it. */
+  private closeOverBudget(ws: WSContext, close: { code: number; reason: string }): void {
+    if (ws.readyState !== 1) return;
+    this.overBudget++;
+    ws.close(close.code, close.reason);
+    for (const set of this.sockets.values()) set.delete(ws);
+    // Read nothing more from a flooding client (what it already queued is never parsed); the
+    // close frame has a moment to leave, then the connection goes.
+    const raw = ws.raw as WebSocket | undefined;
+    raw?.pause();
+    setTimeout(() => raw?.terminate(), 250).unref();
   }
 
   publish(pushes: readonly Push[]): void {

@@ -137,9 +137,11 @@ export class SectorHub extends DurableObject<Env> {
   async webSocketMessage(ws: WorkerWebSocket, data: string | ArrayBuffer): Promise<void> {
     const { sectorId, key, ip } = ws.deserializeAttachment() as SocketInfo;
     const backend = { handle: (req: EdgeRequest) => coordinatorOf(this.env).handle(req) };
-    const { reply, pushes } = await handleNodeMessage(backend, sectorId, key, data, ip);
+    const { reply, pushes, close } = await handleNodeMessage(backend, sectorId, key, data, ip);
     ws.send(JSON.stringify(reply));
     await publish(this.env, pushes);
+    // Protocol pings are answered by the runtime and never reach this object; every other frame counts.
+    if (close) ws.close(close.code, close.reason);
   }
 
   webSocketClose(ws: WorkerWebSocket, code: number, reason: string): void {

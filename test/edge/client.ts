@@ -116,10 +116,13 @@ export class EdgeClient {
 export class NodeSocket {
   readonly messages: any[] = [];
   readonly opened: Promise<void>;
+  /** The close code the socket ends with. */
+  readonly closed: Promise<number>;
   private seen = 0;
 
   constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => this.messages.push(JSON.parse(String(data))));
+    this.closed = new Promise((resolve) => ws.once('close', (code) => resolve(code)));
     this.opened = new Promise((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('unexpected-response', (_req, res) => reject(new Error(`socket refused with ${res.statusCode}`)));
