@@ -56,7 +56,7 @@ import { Beacons } from './beacons.js';
 import { statusOf } from './errors.js';
 import { HeaderTree, type TreeHeader } from './header-tree.js';
 import type { Push } from './messages.js';
-import { RateLimiter, type RateLimit } from './rate.js';
+import { RateLimiter, shareOf, type RateLimit } from './rate.js';
 import { migrate } from './schema.js';
 import type { Sql } from './sql.js';
 
@@ -182,7 +182,7 @@ export class Coordinator {
     this.beacons = new Beacons(sql, this.spec, this.tree, this.networkId);
     this.assignments = new Assignments(sql, this.spec, this.tree, this.beacons, this.networkId, options.verify, this.limits.maxAssignmentsPerCall);
     this.challenges = new Challenges(sql, this.networkId, this.limits.challengeTtlMs, options.verify);
-    this.rate = new RateLimiter({ ip: this.limits.ip, key: this.limits.key });
+    this.rate = new RateLimiter({ ip: this.limits.ip, key: this.limits.key, share: shareOf(this.limits.ip) });
     this.genesisIds = new Map(this.spec.sectors.map((s) => [s.id, toHex(genesisId(this.spec, s))]));
     migrate(sql);
     sql.transaction(() => {
@@ -221,9 +221,11 @@ export class Coordinator {
     }
   }
 
-  /** The steps of one request (see `handle`): the IP's token, authentication and the key's token, then the operation. */
+  /** The steps of one request (see `handle`): a socket key's share of its IP, the IP's token, authentication and the key's token, then the operation. */
   private steps(req: EdgeRequest, nowMs: number, step: (fn: () => EdgeResponse) => EdgeResponse): EdgeResponse {
     return step(() => {
+      // A socket's key is known before anything is spent: its share of the address comes first.
+      if (req.ip !== undefined && req.nodeKey !== undefined) this.rate.take('share', `${req.ip}|${req.nodeKey}`, nowMs);
       if (req.ip !== undefined) this.rate.take('ip', req.ip, nowMs);
       return step(() => {
         let nodeKey = req.nodeKey ?? null;

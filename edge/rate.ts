@@ -50,7 +50,20 @@ export function takeToken(b: Bucket | undefined, limit: RateLimit, nowMs: number
   return { ok: false, retryAfterMs: limit.perMinute > 0 ? Math.ceil((missing * 60) / limit.perMinute) : 60_000 };
 }
 
-export type RateKind = 'ip' | 'key';
+/**
+ * `share`: one authenticated socket key's part of its address's budget, keyed
+ * by address and key, at half the address's limit (`shareOf`). It is taken
+ * before the address's token, so one key flooding over a socket runs dry at
+ * half of its address's budget and the other keys behind that address keep
+ * the rest. (HTTP requests name their key only after the address's token
+ * paid for checking the signature, so they take no share.)
+ */
+export type RateKind = 'ip' | 'key' | 'share';
+
+/** Half the address's burst and rate, at least one token. */
+export function shareOf(ip: RateLimit): RateLimit {
+  return { burst: Math.max(1, Math.floor(ip.burst / 2)), perMinute: ip.perMinute / 2 };
+}
 
 export class RateLimiter {
   /** Idle time after which every bucket is full again, whatever its kind. */
@@ -76,7 +89,8 @@ export class RateLimiter {
     const r = takeToken(this.buckets.get(key), this.limits[kind], nowMs);
     if (!r.ok) {
       const retryAfterS = Math.ceil(r.retryAfterMs / 1000);
-      throw new PouwError('rate-limited', `too many requests for this ${kind === 'ip' ? 'address' : 'node key'}; retry in ${retryAfterS} s`, { retryAfterS });
+      const whose = kind === 'ip' ? 'address' : kind === 'key' ? 'node key' : "node key's half of its address";
+      throw new PouwError('rate-limited', `too many requests for this ${whose}; retry in ${retryAfterS} s`, { retryAfterS });
     }
     this.buckets.delete(key);
     this.buckets.set(key, r.bucket);

@@ -20,7 +20,7 @@ import { bodyInclusionProof } from '../../core/block.js';
 import { encodeHeader, type BlockHeader } from '../../core/header.js';
 import { encodeMainRecord, MAIN_RECORD_MAX_DELAY_WINDOWS } from '../../core/record.js';
 import { windowEnd, windowOf, windowStart } from '../../core/time.js';
-import { refillBucket, takeToken } from '../../edge/rate.js';
+import { RateLimiter, refillBucket, shareOf, takeToken } from '../../edge/rate.js';
 import { betterSqlite } from '../../edge/sql.js';
 
 test('token buckets start full, refill per minute and say when to retry', () => {
@@ -34,6 +34,18 @@ test('token buckets start full, refill per minute and say when to retry', () => 
   assert.equal(refused, { ok: false, retryAfterMs: 500 });
   assert.ok(takeToken(empty, limit, 1000).ok);
   assert.equal(refillBucket(empty, limit, 10 * 60_000), { tokens: 2000, updatedMs: 600_000 });
+});
+
+test("a socket key's share is half its address's budget, kept per address and key", () => {
+  assert.equal(shareOf({ burst: 1200, perMinute: 6000 }), { burst: 600, perMinute: 3000 });
+  assert.equal(shareOf({ burst: 1, perMinute: 1 }), { burst: 1, perMinute: 0.5 });
+  const ip = { burst: 10, perMinute: 1 };
+  const r = new RateLimiter({ ip, key: ip, share: shareOf(ip) });
+  for (let i = 0; i < 5; i++) r.take('share', '127.0.0.1|a', 0);
+  assert.throws(() => r.take('share', '127.0.0.1|a', 0), (e: Error) => /half of its address/.test(e.message));
+  // Another key behind the same address, and the same key behind another, have their own shares.
+  r.take('share', '127.0.0.1|b', 0);
+  r.take('share', '127.0.0.2|a', 0);
 });
 
 test('error codes map to statuses', () => {
