@@ -2,6 +2,11 @@
 // spec and limits configuration text, and the node auth message; and the
 // coordinator's walk over pending windows, on an in-memory database.
 import Database from 'better-sqlite3';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { toHex } from '../../core/bytes.js';
@@ -231,7 +236,25 @@ test('asking for a beacon that is not determined yet keeps the earlier beacons i
   db.close();
 });
 
-test.run();
+
+test('a read-only data directory is refused by name at start (edge-data-read-only), not as ENOENT', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pouw-ro-'));
+  chmodSync(dir, 0o555);
+  try {
+    // Permissions do not bind root: as root the edge is started as nobody.
+    const asOther = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+    // The built edge (npm test builds first), in a plain Node child.
+    const server = new URL('../../dist/edge/node-server.js', import.meta.url).href;
+    const script = `import(${JSON.stringify(server)}).then((m) => m.startEdge({ port: 0, dbPath: ${JSON.stringify(join(dir, 'data', 'edge.db'))} })).then(
+      () => console.log('started'), (e) => console.log(e.code + ' ' + e.message))`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', cwd: fileURLToPath(new URL('../../', import.meta.url)), ...asOther, timeout: 30_000 });
+    assert.match(r.stdout, /^edge-data-read-only .*not writable/, r.stdout + r.stderr);
+    assert.ok(r.stdout.includes(dir), 'the message names the directory');
+  } finally {
+    chmodSync(dir, 0o755);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('a full disk: writes get 507 storage-full, reads and health keep working and health says degraded; rate limits never write', () => {
   const G = Date.now() - 10_000;
@@ -264,3 +287,5 @@ test('a full disk: writes get 507 storage-full, reads and health keep working an
   assert.is(c.handle({ op: 'health', ip: '10.0.0.1' }).status, 429);
   db.close();
 });
+
+test.run();
