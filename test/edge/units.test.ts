@@ -6,7 +6,6 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { toHex } from '../../core/bytes.js';
@@ -241,13 +240,14 @@ test('a read-only data directory is refused by name at start (edge-data-read-onl
   const dir = mkdtempSync(join(tmpdir(), 'pouw-ro-'));
   chmodSync(dir, 0o555);
   try {
-    // Permissions do not bind root: as root the edge is started as nobody.
-    const asOther = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
-    // The built edge (npm test builds first), in a plain Node child.
-    const server = new URL('../../dist/edge/node-server.js', import.meta.url).href;
-    const script = `import(${JSON.stringify(server)}).then((m) => m.startEdge({ port: 0, dbPath: ${JSON.stringify(join(dir, 'data', 'edge.db'))} })).then(
-      () => console.log('started'), (e) => console.log(e.code + ' ' + e.message))`;
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', cwd: fileURLToPath(new URL('../../', import.meta.url)), ...asOther, timeout: 30_000 });
+    // Permissions do not bind root: a child run as root loads the edge, then drops to nobody
+    // before starting it (so it needs no access to the checkout as nobody).
+    const server = new URL('../../dist/edge/node-server.js', import.meta.url).href; // npm test builds first
+    const script = `const m = await import(${JSON.stringify(server)});
+      if (process.getuid() === 0) { process.setgid(65534); process.setuid(65534); }
+      await m.startEdge({ port: 0, dbPath: ${JSON.stringify(join(dir, 'data', 'edge.db'))} }).then(
+        () => console.log('started'), (e) => console.log(e.code + ' ' + e.message));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
     assert.match(r.stdout, /^edge-data-read-only .*not writable/, r.stdout + r.stderr);
     assert.ok(r.stdout.includes(dir), 'the message names the directory');
   } finally {
