@@ -281,7 +281,7 @@ export interface Target {
 type ChildMessage = { type: 'ready'; url: string } | { type: 'failed'; message: string };
 
 /** The repository root: the folder above this file that holds wrangler.toml. */
-function repoRoot(): string {
+export function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'wrangler.toml'))) {
     const up = dirname(dir);

@@ -1,15 +1,14 @@
 /**
- * Flood benchmark: one attacker against one edge, beside an honest client,
+ * Flood benchmark: one attacker against one target beside an honest client,
  * each attack side by side with the same run without it (`quiet`).
  *
- * The edge runs in a child process (Node runtime, its default limits: the
- * limits are part of what is measured). The honest client submits distinct
- * signed MAIN txs open-loop at `--rate` per second from 127.0.0.1 and records
- * each answer's latency; the attacker leaves from 127.0.0.2, another client IP
- * on the same loopback. Every case gets a fresh edge that first takes a
- * 64-block honest chain per sector, so side branches are side branches.
- *
- * Attacks (what docs/security.md defends against):
+ * Edge attacks: the edge runs in a child process (Node runtime, its default
+ * limits: the limits are part of what is measured). The honest client submits
+ * distinct signed MAIN txs open-loop at `--rate` per second from 127.0.0.1
+ * and records each answer's latency; the attacker leaves from 127.0.0.2,
+ * another client IP on the same loopback. Every case gets a fresh edge that
+ * first takes a 64-block honest chain per sector, so side branches are side
+ * branches.
  *   slow-reader  8 node sockets that never read, while a ninth relays valid
  *                headers of their sector, so every header is pushed to them;
  *                a socket closed by the send budget is reopened.
@@ -20,37 +19,50 @@
  *   key-minting  16 connections asking for challenges, each with a fresh key.
  *   auth-replay  one captured signed request (a socket ticket) replayed and
  *                re-bodied on 16 connections.
- * The node-side orphan flood is measured in test/node/headers-first.test.ts
- * (memory held by the node), not here.
+ * Node attack: a fresh cpu-edge node mining on one thread (`pouw node start
+ * --mine`) in its own process; the honest client polls its local status.
+ *   orphan-flood blocks of about 400 KB (2,000 txs) whose parent nobody has,
+ *                at the easiest bits, over P2P as fast as the socket drains,
+ *                reconnecting when dropped.
  *
  * The honest client runs in its own process; the attacker in this one.
- * Per case: the edge's resident memory growth over the measured interval
+ * Per case: the target's resident memory growth over the measured interval
  * (peak minus the value when the attack starts, sampled every 50 ms), the
- * honest p50/p99 latency and throughput (answered 202 per second over what
- * was offered), and what the attacker got (its answers by status).
+ * honest p50/p99 latency and throughput (answered per second over what was
+ * offered), for the node its miner's hash rate over the last 10 s, and what
+ * the attacker got (its answers by status).
  *
  *   npm run bench:flood [-- --seconds 8 --rate 40 --attacks slow-reader,... --json]
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createHistogram, performance } from 'node:perf_hooks';
-import { fork } from 'node:child_process';
+import type { IncomingMessage } from 'node:http';
+import { fork, spawn } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { WebSocket } from 'ws';
+import { bodyRoot, emptyBody, encodeBlock } from '../core/block.js';
 import { toHex } from '../core/bytes.js';
 import { genesisBlock, networkId as computeNetworkId } from '../core/genesis.js';
-import { encodeHeader, type BlockHeader } from '../core/header.js';
-import { keyPairFromSeed } from '../core/keys.js';
-import type { NetworkSpec } from '../core/params.js';
+import { blockId, encodeHeader, type BlockHeader } from '../core/header.js';
+import { addressOf, keyPairFromSeed } from '../core/keys.js';
+import { signTx } from '../core/tx.js';
+import { checkHeaderWork } from '../core/validate.js';
+import { encodeMessage, WIRE_VERSION } from '../core/wire.js';
+import { DEFAULT_LIMITS, devnetSpec, type NetworkSpec } from '../core/params.js';
 import { EdgeApi } from '../api/client.js';
 import { AUTH_HEADERS } from '../api/auth.js';
 import { ROUTES } from '../api/routes.js';
-import { benchSpec, exitWithUsage, fetchFrom, mainTxBodies, mineBranch, NodeSocket, startTarget, summarize, type Target } from './edge-load.js';
+import { benchSpec, exitWithUsage, fetchFrom, repoRoot, mainTxBodies, mineBranch, NodeSocket, startTarget, summarize, type Target } from './edge-load.js';
 
-export const ATTACKS = ['slow-reader', 'header-spam', 'frame-flood', 'key-minting', 'auth-replay'] as const;
+export const ATTACKS = ['slow-reader', 'header-spam', 'frame-flood', 'key-minting', 'auth-replay', 'orphan-flood'] as const;
+/** The attack whose target is a mining sector node, not the edge. */
+const NODE_ATTACKS: readonly AttackName[] = ['orphan-flood'];
 export type AttackName = (typeof ATTACKS)[number];
 
 const HONEST = '127.0.0.1';
@@ -122,8 +134,12 @@ interface Honest {
   maxMs: number;
 }
 
-/** Open-loop MAIN submissions at `rate`/s for `seconds` from the honest address. */
-async function honestLoad(url: string, bodies: string[], rate: number, seconds: number): Promise<Honest> {
+/**
+ * Open-loop requests at `rate`/s for `seconds` from the honest address: MAIN
+ * submissions to an edge (`bodies`, 202 counts), or a node's status (no
+ * bodies: GET /v1/status, 200 counts).
+ */
+async function honestLoad(url: string, bodies: string[] | null, rate: number, seconds: number): Promise<Honest> {
   const agent = new HttpAgent({ keepAlive: true, localAddress: HONEST, maxSockets: 64 });
   const latency = createHistogram();
   const other: Record<string, number> = {};
@@ -134,15 +150,18 @@ async function honestLoad(url: string, bodies: string[], rate: number, seconds: 
   const post = (body: string) =>
     new Promise<void>((resolve) => {
       const sent = performance.now();
-      const req = httpRequest(`${url}${ROUTES['main-submit'].path}`, { method: 'POST', agent, headers: { 'content-type': 'application/json' }, timeout: 10_000 }, (res) => {
+      const req = bodies
+        ? httpRequest(`${url}${ROUTES['main-submit'].path}`, { method: 'POST', agent, headers: { 'content-type': 'application/json' }, timeout: 10_000 }, answered)
+        : httpRequest(`${url}/v1/status`, { method: 'GET', agent, timeout: 10_000 }, answered);
+      function answered(res: IncomingMessage) {
         res.resume();
         res.on('end', () => {
           latency.record(Math.max(1, Math.round((performance.now() - sent) * 1000)));
-          if (res.statusCode === 202) accepted++;
+          if (res.statusCode === (bodies ? 202 : 200)) accepted++;
           else other[String(res.statusCode)] = (other[String(res.statusCode)] ?? 0) + 1;
           resolve();
         });
-      });
+      }
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', (e) => {
         other[e.message === 'timeout' ? 'timeout' : 'error'] = (other[e.message === 'timeout' ? 'timeout' : 'error'] ?? 0) + 1;
@@ -152,7 +171,10 @@ async function honestLoad(url: string, bodies: string[], rate: number, seconds: 
     });
   while (performance.now() - t0 < seconds * 1000) {
     const due = Math.floor(((performance.now() - t0) / 1000) * rate);
-    while (offered < due && offered < bodies.length) pending.push(post(bodies[offered++]!));
+    while (offered < due && (!bodies || offered < bodies.length)) {
+      pending.push(post(bodies?.[offered] ?? ''));
+      offered++;
+    }
     await new Promise((r) => setTimeout(r, 5));
   }
   await Promise.all(pending);
@@ -164,7 +186,7 @@ async function honestLoad(url: string, bodies: string[], rate: number, seconds: 
  * The honest load in its own process, so its latencies are the edge's and not
  * the attacker's event loop (both would share this process otherwise).
  */
-function honestProcess(url: string, bodies: string[], rate: number, seconds: number): Promise<Honest> {
+function honestProcess(url: string, bodies: string[] | null, rate: number, seconds: number): Promise<Honest> {
   const child = fork(fileURLToPath(import.meta.url), ['--honest'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     child.once('message', (m: Honest) => resolve(m));
@@ -175,7 +197,7 @@ function honestProcess(url: string, bodies: string[], rate: number, seconds: num
 
 /** Runs inside the honest child: one load, one report. */
 function serveHonest(): void {
-  process.once('message', (m: { url: string; bodies: string[]; rate: number; seconds: number }) => {
+  process.once('message', (m: { url: string; bodies: string[] | null; rate: number; seconds: number }) => {
     honestLoad(m.url, m.bodies, m.rate, m.seconds).then(
       (r) => process.send!(r, () => process.exit(0)),
       (e: Error) => {
@@ -382,6 +404,114 @@ async function authReplay(c: Context): Promise<Attacker> {
   return requestLoops(c.url, 16, () => ({ path, headers, body: n++ % 2 ? '{"x":1}' : '' }));
 }
 
+// ---------------------------------------------------------------------------
+// The node target: a mining cpu-edge node in its own process.
+
+interface NodeTarget {
+  pid: number;
+  api: string;
+  p2p: string;
+  spec: NetworkSpec;
+  stop(): Promise<void>;
+}
+
+async function startMiningNode(): Promise<NodeTarget> {
+  const dir = mkdtempSync(join(tmpdir(), 'pouw-flood-node-'));
+  const genesisTimeMs = Date.now() - 60_000;
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('POUW_')));
+  const args = ['node', 'start', '--sector', 'cpu-edge', '--mine', '--data', dir, '--genesis-time', String(genesisTimeMs), '--verify-threads', '0', '--json'];
+  const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'pouw.js'), ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const ready = await new Promise<{ api: string; p2p: string }>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      const e = JSON.parse(line) as { type: string; api: string; p2p: string };
+      if (e.type === 'ready') resolve(e);
+    });
+    child.once('exit', (code) => reject(new Error(`the node exited with ${code} before it was ready`)));
+  });
+  return {
+    pid: child.pid!,
+    ...ready,
+    spec: devnetSpec(genesisTimeMs),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          rmSync(dir, { recursive: true, force: true });
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+async function nodeHashRate(api: string): Promise<number> {
+  const res = await fetch(`${api}/v1/status`);
+  const status = (await res.json()) as { mining?: { hashesPerSecond10s?: number } };
+  return status.mining?.hashesPerSecond10s ?? 0;
+}
+
+/**
+ * Blocks whose parent nobody has, at the easiest bits, each carrying 2,000
+ * txs (about 400 KB): only their proof of work holds. Sent over P2P from the
+ * attacker's address as fast as the socket drains, reconnecting when dropped.
+ */
+function orphanFlood(t: NodeTarget): Attacker {
+  const tally: Record<string, number> = {};
+  const sector = t.spec.sectors.find((x) => x.slug === 'cpu-edge')!;
+  const nid = computeNetworkId(t.spec);
+  const genesisId = blockId(genesisBlock(t.spec, sector).header);
+  const key = keyPairFromSeed(new Uint8Array(32).fill(42));
+  const to = addressOf(key.publicKey);
+  const one = signTx({ version: 1, chain: sector.id, from: key.publicKey, nonce: 0n, fee: 1n, payload: { kind: 'transfer', to, amount: 1n } }, key.secretKey, nid);
+  const body = { ...emptyBody(to), txs: Array.from({ length: 2000 }, (_, i) => ({ ...one, nonce: BigInt(i) })) };
+  const root = bodyRoot(body);
+  const frames = Array.from({ length: 64 }, (_, i) => {
+    let header: BlockHeader = { version: 1, sectorId: sector.id, height: 1000 + i, prevHash: new Uint8Array(randomBytes(32)), bodyRoot: root, timeMs: Date.now(), bits: sector.powLimitBits, workKind: 'hash', nonce: 0n };
+    while (!checkHeaderWork(header, sector).ok) header = { ...header, nonce: header.nonce + 1n };
+    return encodeMessage({ type: 'block', block: encodeBlock({ header, body, workProof: new Uint8Array(0) }, DEFAULT_LIMITS) });
+  });
+  const hello = encodeMessage({ type: 'hello', version: WIRE_VERSION, networkId: nid, sectorId: sector.id, genesisId, tipHeight: 0, tipId: genesisId, listen: '' });
+  let stop = false;
+  const run = async () => {
+    while (!stop) {
+      const ws = new WebSocket(t.p2p, { localAddress: ATTACKER });
+      await new Promise<void>((resolve) => {
+        let sent = 0;
+        ws.once('open', () => {
+          count(tally, 'connections');
+          ws.send(hello);
+          const pump = () => {
+            if (stop) return ws.terminate();
+            if (ws.readyState !== WebSocket.OPEN) return;
+            if (ws.bufferedAmount < 1 << 20) {
+              ws.send(frames[sent++ % frames.length]!);
+              count(tally, 'blocks');
+            }
+            setTimeout(pump, ws.bufferedAmount < 1 << 20 ? 0 : 5);
+          };
+          pump();
+        });
+        ws.once('close', (code) => {
+          count(tally, `closed-${code}`);
+          resolve();
+        });
+        ws.once('error', () => count(tally, 'refused'));
+      });
+      await sleep(100);
+    }
+  };
+  const runs = run();
+  return {
+    async stop() {
+      stop = true;
+      await runs;
+      return tally;
+    },
+  };
+}
+
 async function startAttack(name: AttackName, c: Context): Promise<Attacker> {
   switch (name) {
     case 'slow-reader':
@@ -394,19 +524,26 @@ async function startAttack(name: AttackName, c: Context): Promise<Attacker> {
       return keyMinting(c);
     case 'auth-replay':
       return authReplay(c);
+    case 'orphan-flood':
+      throw new Error('orphan-flood targets a node (runNodeCase)');
   }
 }
 
 // ---------------------------------------------------------------------------
 
 export interface FloodCase {
+  /** What was attacked: the edge, or a mining sector node. */
+  target: 'edge' | 'node';
   attack: AttackName | 'quiet';
   seconds: number;
   rssStartMiB: number;
   rssGrowthMiB: number;
   honest: Honest;
-  /** accepted per second over the quiet run's. */
+  /** accepted per second over the quiet run's (of the same target). */
   throughputRetained?: number;
+  /** Node target: its miner's hash rate over the last 10 s, and that over the quiet run's. */
+  hashesPerSecond?: number;
+  miningRetained?: number;
   attacker: Record<string, number>;
   /** Every target met (RSS growth, honest p99, throughput retained). */
   pass?: boolean;
@@ -439,8 +576,31 @@ async function runCase(attack: AttackName | 'quiet', args: Args, spec: NetworkSp
     const tally = attacker ? await attacker.stop() : {};
     clearInterval(sampler);
     peak = Math.max(peak, rssOf(target.pid));
-    const mib = (b: number) => Math.round((b / 2 ** 20) * 10) / 10;
-    return { attack, seconds: args.seconds, rssStartMiB: mib(rssStart), rssGrowthMiB: mib(peak - rssStart), honest, attacker: tally };
+    return { target: 'edge', attack, seconds: args.seconds, rssStartMiB: mib(rssStart), rssGrowthMiB: mib(peak - rssStart), honest, attacker: tally };
+  } finally {
+    await target.stop();
+  }
+}
+
+const mib = (b: number) => Math.round((b / 2 ** 20) * 10) / 10;
+
+/** One case against a fresh mining node: its status polled by the honest client, its hash rate read at the end. */
+async function runNodeCase(attack: 'orphan-flood' | 'quiet', args: Args): Promise<FloodCase> {
+  const target = await startMiningNode();
+  try {
+    // The miner's 10 s rate must cover the measured interval only.
+    const seconds = Math.max(args.seconds, 10);
+    await sleep(2000);
+    const rssStart = rssOf(target.pid);
+    let peak = rssStart;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssOf(target.pid))), 50);
+    const attacker = attack === 'quiet' ? null : orphanFlood(target);
+    const honest = await honestProcess(target.api, null, args.rate, seconds);
+    const hashesPerSecond = await nodeHashRate(target.api);
+    const tally = attacker ? await attacker.stop() : {};
+    clearInterval(sampler);
+    peak = Math.max(peak, rssOf(target.pid));
+    return { target: 'node', attack, seconds, rssStartMiB: mib(rssStart), rssGrowthMiB: mib(peak - rssStart), honest, hashesPerSecond, attacker: tally };
   } finally {
     await target.stop();
   }
@@ -448,14 +608,16 @@ async function runCase(attack: AttackName | 'quiet', args: Args, spec: NetworkSp
 
 function table(cases: FloodCase[]): string {
   const rows = [
-    ['attack', 'edge RSS +MiB', 'honest p50 ms', 'honest p99 ms', 'accepted/s', 'retained', 'verdict', 'attacker got'],
+    ['target', 'attack', 'RSS +MiB', 'honest p50 ms', 'honest p99 ms', 'served/s', 'retained', 'mining', 'verdict', 'attacker got'],
     ...cases.map((r) => [
+      r.target,
       r.attack,
       r.rssGrowthMiB.toFixed(1),
       r.honest.p50Ms.toFixed(1),
       r.honest.p99Ms.toFixed(1),
       (r.honest.accepted / r.seconds).toFixed(1),
       r.throughputRetained === undefined ? '-' : `${Math.round(100 * r.throughputRetained)}%`,
+      r.hashesPerSecond === undefined ? '-' : `${(r.hashesPerSecond / 1e6).toFixed(1)} MH/s${r.miningRetained === undefined ? '' : ` (${Math.round(100 * r.miningRetained)}%)`}`,
       r.pass === undefined ? '-' : r.pass ? 'ok' : 'MISSED',
       Object.entries(r.attacker)
         .sort((a, b) => b[1] - a[1])
@@ -490,22 +652,38 @@ async function main(): Promise<void> {
   const bodies = mainTxBodies(spec, Math.ceil(args.rate * args.seconds * 1.2) + 10, 256);
   const c = { spec, nid, relay, spam };
   const cases: FloodCase[] = [];
-  for (const attack of ['quiet', ...args.attacks] as const) {
-    log(`${attack}: fresh edge, ${args.seconds} s, honest ${args.rate} MAIN txs/s`);
+  const edgeAttacks = args.attacks.filter((a) => !NODE_ATTACKS.includes(a));
+  const nodeAttacks = args.attacks.filter((a) => NODE_ATTACKS.includes(a)) as 'orphan-flood'[];
+  for (const attack of edgeAttacks.length ? (['quiet', ...edgeAttacks] as const) : []) {
+    log(`edge ${attack}: fresh edge, ${args.seconds} s, honest ${args.rate} MAIN txs/s`);
     cases.push(await runCase(attack, args, spec, c, chains, bodies));
   }
-  const quiet = cases[0]!;
-  for (const r of cases.slice(1)) {
-    r.throughputRetained = quiet.honest.accepted ? r.honest.accepted / quiet.honest.accepted : 0;
-    r.pass = r.rssGrowthMiB <= TARGETS.rssGrowthMiB && r.honest.p99Ms <= TARGETS.honestP99Ms && r.throughputRetained >= TARGETS.throughputRetained;
+  for (const attack of nodeAttacks.length ? (['quiet', ...nodeAttacks] as const) : []) {
+    log(`node ${attack}: fresh mining node, honest ${args.rate} status requests/s`);
+    cases.push(await runNodeCase(attack, args));
+  }
+  for (const target of ['edge', 'node'] as const) {
+    const quiet = cases.find((r) => r.target === target && r.attack === 'quiet');
+    for (const r of cases.filter((x) => x.target === target && x.attack !== 'quiet')) {
+      r.throughputRetained = quiet?.honest.accepted ? r.honest.accepted / quiet.honest.accepted : 0;
+      if (r.hashesPerSecond !== undefined) r.miningRetained = quiet?.hashesPerSecond ? r.hashesPerSecond / quiet.hashesPerSecond : 0;
+      r.pass =
+        r.rssGrowthMiB <= TARGETS.rssGrowthMiB &&
+        r.honest.p99Ms <= TARGETS.honestP99Ms &&
+        r.throughputRetained >= TARGETS.throughputRetained &&
+        (r.miningRetained === undefined || r.miningRetained >= TARGETS.throughputRetained);
+    }
   }
   const machine = { cpus: availableParallelism(), model: cpus()[0]?.model ?? 'unknown', node: process.version };
   const command = `npm run bench:flood -- --seconds ${args.seconds} --rate ${args.rate} --attacks ${args.attacks.join(',')}`;
   if (args.json) {
     console.log(JSON.stringify({ machine, command, targets: TARGETS, cases }, null, 2));
   } else {
-    console.log(`flood, ${machine.cpus} CPUs (${machine.model}), ${machine.node}; edge on Node with its default limits; honest ${args.rate} MAIN txs/s open-loop from ${HONEST}, attacker from ${ATTACKER}`);
-    console.log(`targets: edge RSS growth ≤ ${TARGETS.rssGrowthMiB} MiB, honest p99 ≤ ${TARGETS.honestP99Ms} ms, honest throughput ≥ ${100 * TARGETS.throughputRetained}% of quiet`);
+    console.log(
+      `flood, ${machine.cpus} CPUs (${machine.model}), ${machine.node}; edge on Node with its default limits, node mining cpu-edge on 1 thread; ` +
+        `honest ${args.rate} requests/s open-loop from ${HONEST} (MAIN txs to the edge, status to the node), attacker from ${ATTACKER}`,
+    );
+    console.log(`targets: target's RSS growth ≤ ${TARGETS.rssGrowthMiB} MiB, honest p99 ≤ ${TARGETS.honestP99Ms} ms, honest throughput and mining rate ≥ ${100 * TARGETS.throughputRetained}% of quiet`);
     console.log(table(cases));
   }
   if (cases.some((r) => r.pass === false)) process.exitCode = 1;

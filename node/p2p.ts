@@ -155,7 +155,16 @@ export class P2P {
   }
 
   async start(): Promise<number> {
-    this.server = new WebSocketServer({ host: this.opts.host, port: this.opts.port, maxPayload: MAX_MESSAGE_BYTES });
+    // A refused host is turned away at the HTTP upgrade (403), before a WebSocket exists
+    // and before any frame it already sent is read.
+    const refused = (host: string) => !this.active || this.isHostBanned(host) || this.peerSet.size >= (this.opts.maxPeers ?? 32);
+    this.server = new WebSocketServer({
+      host: this.opts.host,
+      port: this.opts.port,
+      maxPayload: MAX_MESSAGE_BYTES,
+      verifyClient: (info: { req: { socket: { remoteAddress?: string } } }, done: (ok: boolean, code?: number, message?: string) => void) =>
+        refused(info.req.socket.remoteAddress ?? '') ? done(false, 403, 'refused') : done(true),
+    });
     await new Promise<void>((resolve, reject) => {
       this.server!.once('listening', resolve);
       this.server!.once('error', reject);
@@ -163,7 +172,8 @@ export class P2P {
     this.port = (this.server.address() as { port: number }).port;
     this.server.on('connection', (ws, req) => {
       const address = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
-      if (!this.active || this.isHostBanned(req.socket.remoteAddress ?? '') || this.peerSet.size >= (this.opts.maxPeers ?? 32)) {
+      // Checked again: the state may have changed while the upgrade completed.
+      if (refused(req.socket.remoteAddress ?? '')) {
         ws.close(1008, 'refused');
         return;
       }
