@@ -61,8 +61,11 @@ import { ROUTES } from '../api/routes.js';
 import { benchSpec, exitWithUsage, fetchFrom, repoRoot, mainTxBodies, mineBranch, NodeSocket, startTarget, summarize, type Target } from './edge-load.js';
 
 export const ATTACKS = ['slow-reader', 'header-spam', 'frame-flood', 'key-minting', 'auth-replay', 'orphan-flood'] as const;
-/** The attack whose target is a mining sector node, not the edge. */
-const NODE_ATTACKS: readonly AttackName[] = ['orphan-flood'];
+/** The attacks whose target is a mining sector node, not the edge. */
+const NODE_ATTACKS = ['orphan-flood'] as const;
+type NodeAttack = (typeof NODE_ATTACKS)[number];
+type EdgeAttack = Exclude<AttackName, NodeAttack>;
+const isNodeAttack = (a: AttackName): a is NodeAttack => (NODE_ATTACKS as readonly AttackName[]).includes(a);
 export type AttackName = (typeof ATTACKS)[number];
 
 const HONEST = '127.0.0.1';
@@ -125,10 +128,16 @@ function rssOf(pid: number): number {
   }
 }
 
+type Tally = Record<string, number>;
+const count = (tally: Tally, key: string, n = 1) => {
+  tally[key] = (tally[key] ?? 0) + n;
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 interface Honest {
   offered: number;
   accepted: number;
-  other: Record<string, number>;
+  other: Tally;
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
@@ -142,7 +151,7 @@ interface Honest {
 async function honestLoad(url: string, bodies: string[] | null, rate: number, seconds: number): Promise<Honest> {
   const agent = new HttpAgent({ keepAlive: true, localAddress: HONEST, maxSockets: 64 });
   const latency = createHistogram();
-  const other: Record<string, number> = {};
+  const other: Tally = {};
   let accepted = 0;
   let offered = 0;
   const pending: Promise<void>[] = [];
@@ -158,13 +167,13 @@ async function honestLoad(url: string, bodies: string[] | null, rate: number, se
         res.on('end', () => {
           latency.record(Math.max(1, Math.round((performance.now() - sent) * 1000)));
           if (res.statusCode === (bodies ? 202 : 200)) accepted++;
-          else other[String(res.statusCode)] = (other[String(res.statusCode)] ?? 0) + 1;
+          else count(other, String(res.statusCode));
           resolve();
         });
       }
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', (e) => {
-        other[e.message === 'timeout' ? 'timeout' : 'error'] = (other[e.message === 'timeout' ? 'timeout' : 'error'] ?? 0) + 1;
+        count(other, e.message === 'timeout' ? 'timeout' : 'error');
         resolve();
       });
       req.end(body);
@@ -212,13 +221,33 @@ function serveHonest(): void {
 // Attackers: each runs until `stop()` and reports what it got.
 
 interface Attacker {
-  stop(): Promise<Record<string, number>>;
+  stop(): Promise<Tally>;
 }
 
-const count = (tally: Record<string, number>, key: string, n = 1) => {
-  tally[key] = (tally[key] ?? 0) + n;
-};
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Starts an attacker's loops; they tally what they got and end once `stopping()`; `stop` waits for them. */
+function attacker(start: (tally: Tally, stopping: () => boolean) => Promise<unknown>[], after?: () => void): Attacker {
+  const tally: Tally = {};
+  let stop = false;
+  const runs = start(tally, () => stop);
+  return {
+    async stop() {
+      stop = true;
+      await Promise.all(runs);
+      after?.();
+      return tally;
+    },
+  };
+}
+
+/** Resolves when `ws` closes, tallying its close code. */
+const closed = (ws: WebSocket, tally: Tally) =>
+  new Promise<void>((resolve) =>
+    ws.once('close', (code) => {
+      count(tally, `closed-${code}`);
+      resolve();
+    }),
+  );
+
 
 interface Context {
   url: string;
@@ -233,7 +262,7 @@ interface Context {
 const freshSeed = () => new Uint8Array(randomBytes(32));
 
 /** Opens a node socket from the attacker's address, or tallies why it could not. */
-async function attackerSocket(c: Context, tally: Record<string, number>): Promise<NodeSocket | null> {
+async function attackerSocket(c: Context, tally: Tally): Promise<NodeSocket | null> {
   try {
     return await NodeSocket.open(c.url, c.nid, c.spec.sectors[0]!.id, freshSeed(), ATTACKER);
   } catch (e) {
@@ -244,89 +273,65 @@ async function attackerSocket(c: Context, tally: Record<string, number>): Promis
 }
 
 function slowReader(c: Context): Attacker {
-  const tally: Record<string, number> = {};
-  let stop = false;
-  const readers = async () => {
-    while (!stop) {
+  return attacker((tally, stopping) => {
+    const reader = async () => {
+      while (!stopping()) {
+        const s = await attackerSocket(c, tally);
+        if (!s) continue;
+        // Never read: the kernel buffers fill, then the edge's send queue does.
+        (s.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+        count(tally, 'readers-opened');
+        const poll = setInterval(() => stopping() && s.ws.terminate(), 100);
+        await closed(s.ws, tally);
+        clearInterval(poll);
+      }
+    };
+    const relay = async () => {
       const s = await attackerSocket(c, tally);
-      if (!s) continue;
-      // Never read: the kernel buffers fill, then the edge's send queue does.
-      (s.ws as unknown as { _socket: { pause(): void } })._socket.pause();
-      count(tally, 'readers-opened');
-      await new Promise<void>((resolve) => {
-        s.ws.once('close', (code) => {
-          count(tally, `closed-${code}`);
-          resolve();
-        });
-        const poll = setInterval(() => stop && (clearInterval(poll), s.ws.terminate()), 100);
-      });
-    }
-  };
-  const relay = async () => {
-    const s = await attackerSocket(c, tally);
-    if (!s) return;
-    for (let at = 0, id = 1; !stop && at < c.relay.length; at += RELAY_BATCH, id++) {
-      const r = await s.send(id, JSON.stringify({ type: 'headers', id, headers: c.relay.slice(at, at + RELAY_BATCH) })).catch(() => ({ status: 0 }));
-      count(tally, `relay-${r.status}`);
-    }
-    s.close();
-  };
-  const runs = [...Array.from({ length: 8 }, readers), relay()];
-  return {
-    async stop() {
-      stop = true;
-      await Promise.all(runs);
-      return tally;
-    },
-  };
+      if (!s) return;
+      for (let at = 0, id = 1; !stopping() && at < c.relay.length; at += RELAY_BATCH, id++) {
+        const r = await s.send(id, JSON.stringify({ type: 'headers', id, headers: c.relay.slice(at, at + RELAY_BATCH) })).catch(() => ({ status: 0 }));
+        count(tally, `relay-${r.status}`);
+      }
+      s.close();
+    };
+    return [...Array.from({ length: 8 }, reader), relay()];
+  });
 }
 
 function headerSpam(c: Context): Attacker {
-  const tally: Record<string, number> = {};
-  let stop = false;
   let next = 0; // shared by both loops: every branch is sent once
-  const run = async () => {
-    while (!stop && next < c.spam.length) {
-      const s = await attackerSocket(c, tally);
-      if (!s) continue;
-      // One key per 100 branches: fresh keys do not buy a fresh side-branch budget.
-      for (let n = 0; n < 100 && !stop && next < c.spam.length; n++) {
-        const branch = next++;
-        const r = await s.send(branch + 1, JSON.stringify({ type: 'headers', id: branch + 1, headers: c.spam[branch] })).catch(() => ({ status: 0, body: {} }));
-        count(tally, `status-${r.status}`);
-        const body = r.body as { error?: { code?: string }; accepted?: { status: string }[] };
-        if (body.error?.code) count(tally, body.error.code);
-        for (const a of body.accepted ?? []) count(tally, `header-${a.status}`);
+  return attacker((tally, stopping) => {
+    const run = async () => {
+      while (!stopping() && next < c.spam.length) {
+        const s = await attackerSocket(c, tally);
+        if (!s) continue;
+        // One key per 100 branches: fresh keys do not buy a fresh side-branch budget.
+        for (let n = 0; n < 100 && !stopping() && next < c.spam.length; n++) {
+          const branch = next++;
+          const r = await s.send(branch + 1, JSON.stringify({ type: 'headers', id: branch + 1, headers: c.spam[branch] })).catch(() => ({ status: 0, body: {} }));
+          count(tally, `status-${r.status}`);
+          const body = r.body as { error?: { code?: string }; accepted?: { status: string }[] };
+          if (body.error?.code) count(tally, body.error.code);
+          for (const a of body.accepted ?? []) count(tally, `header-${a.status}`);
+        }
+        s.close();
       }
-      s.close();
-    }
-  };
-  const runs = [run(), run()];
-  return {
-    async stop() {
-      stop = true;
-      await Promise.all(runs);
-      return tally;
-    },
-  };
+    };
+    return [run(), run()];
+  });
 }
 
 function frameFlood(c: Context): Attacker {
-  const tally: Record<string, number> = {};
-  let stop = false;
   const garbage = randomBytes(512).toString('base64');
-  const run = async () => {
-    while (!stop) {
-      const s = await attackerSocket(c, tally);
-      if (!s) continue;
-      const ws = s.ws;
-      await new Promise<void>((resolve) => {
-        ws.once('close', (code) => {
-          count(tally, `closed-${code}`);
-          resolve();
-        });
+  return attacker((tally, stopping) => {
+    const run = async () => {
+      while (!stopping()) {
+        const s = await attackerSocket(c, tally);
+        if (!s) continue;
+        const ws = s.ws;
         const pump = () => {
-          if (stop) return ws.terminate();
+          if (stopping()) return ws.terminate();
           if (ws.readyState !== WebSocket.OPEN) return;
           // Keep our own queue short: the flood is what reaches the edge.
           if (ws.bufferedAmount < 1 << 16) {
@@ -339,52 +344,41 @@ function frameFlood(c: Context): Attacker {
           setImmediate(pump);
         };
         pump();
-      });
-    }
-  };
-  const run1 = run();
-  return {
-    async stop() {
-      stop = true;
-      await run1;
-      return tally;
-    },
-  };
+        await closed(ws, tally);
+      }
+    };
+    return [run()];
+  });
 }
 
 /** `connections` closed loops of one request each from the attacker's address. */
 function requestLoops(url: string, connections: number, next: () => { path: string; headers: Record<string, string>; body: string }): Attacker {
-  const tally: Record<string, number> = {};
   const agent = new HttpAgent({ keepAlive: true, localAddress: ATTACKER, maxSockets: connections });
-  let stop = false;
-  const loop = async () => {
-    while (!stop) {
-      const { path, headers, body } = next();
-      await new Promise<void>((resolve) => {
-        const req = httpRequest(`${url}${path}`, { method: 'POST', agent, headers }, (res) => {
-          res.resume();
-          res.on('end', () => {
-            count(tally, `status-${res.statusCode}`);
-            resolve();
+  return attacker(
+    (tally, stopping) => {
+      const loop = async () => {
+        while (!stopping()) {
+          const { path, headers, body } = next();
+          await new Promise<void>((resolve) => {
+            const req = httpRequest(`${url}${path}`, { method: 'POST', agent, headers }, (res) => {
+              res.resume();
+              res.on('end', () => {
+                count(tally, `status-${res.statusCode}`);
+                resolve();
+              });
+            });
+            req.on('error', () => {
+              count(tally, 'error');
+              resolve();
+            });
+            req.end(body);
           });
-        });
-        req.on('error', () => {
-          count(tally, 'error');
-          resolve();
-        });
-        req.end(body);
-      });
-    }
-  };
-  const runs = Array.from({ length: connections }, loop);
-  return {
-    async stop() {
-      stop = true;
-      await Promise.all(runs);
-      agent.destroy();
-      return tally;
+        }
+      };
+      return Array.from({ length: connections }, loop);
     },
-  };
+    () => agent.destroy(),
+  );
 }
 
 function keyMinting(c: Context): Attacker {
@@ -458,7 +452,6 @@ async function nodeHashRate(api: string): Promise<number> {
  * attacker's address as fast as the socket drains, reconnecting when dropped.
  */
 function orphanFlood(t: NodeTarget): Attacker {
-  const tally: Record<string, number> = {};
   const sector = t.spec.sectors.find((x) => x.slug === 'cpu-edge')!;
   const nid = computeNetworkId(t.spec);
   const genesisId = blockId(genesisBlock(t.spec, sector).header);
@@ -473,17 +466,17 @@ function orphanFlood(t: NodeTarget): Attacker {
     return encodeMessage({ type: 'block', block: encodeBlock({ header, body, workProof: new Uint8Array(0) }, DEFAULT_LIMITS) });
   });
   const hello = encodeMessage({ type: 'hello', version: WIRE_VERSION, networkId: nid, sectorId: sector.id, genesisId, tipHeight: 0, tipId: genesisId, listen: '' });
-  let stop = false;
-  const run = async () => {
-    while (!stop) {
-      const ws = new WebSocket(t.p2p, { localAddress: ATTACKER });
-      await new Promise<void>((resolve) => {
-        let sent = 0;
+  return attacker((tally, stopping) => {
+    const run = async () => {
+      while (!stopping()) {
+        const ws = new WebSocket(t.p2p, { localAddress: ATTACKER });
+        ws.once('error', () => count(tally, 'refused'));
         ws.once('open', () => {
           count(tally, 'connections');
           ws.send(hello);
+          let sent = 0;
           const pump = () => {
-            if (stop) return ws.terminate();
+            if (stopping()) return ws.terminate();
             if (ws.readyState !== WebSocket.OPEN) return;
             if (ws.bufferedAmount < 1 << 20) {
               ws.send(frames[sent++ % frames.length]!);
@@ -493,26 +486,15 @@ function orphanFlood(t: NodeTarget): Attacker {
           };
           pump();
         });
-        ws.once('close', (code) => {
-          count(tally, `closed-${code}`);
-          resolve();
-        });
-        ws.once('error', () => count(tally, 'refused'));
-      });
-      await sleep(100);
-    }
-  };
-  const runs = run();
-  return {
-    async stop() {
-      stop = true;
-      await runs;
-      return tally;
-    },
-  };
+        await closed(ws, tally);
+        await sleep(100);
+      }
+    };
+    return [run()];
+  });
 }
 
-async function startAttack(name: AttackName, c: Context): Promise<Attacker> {
+async function startAttack(name: EdgeAttack, c: Context): Promise<Attacker> {
   switch (name) {
     case 'slow-reader':
       return slowReader(c);
@@ -524,8 +506,6 @@ async function startAttack(name: AttackName, c: Context): Promise<Attacker> {
       return keyMinting(c);
     case 'auth-replay':
       return authReplay(c);
-    case 'orphan-flood':
-      throw new Error('orphan-flood targets a node (runNodeCase)');
   }
 }
 
@@ -544,7 +524,7 @@ export interface FloodCase {
   /** Node target: its miner's hash rate over the last 10 s, and that over the quiet run's. */
   hashesPerSecond?: number;
   miningRetained?: number;
-  attacker: Record<string, number>;
+  attacker: Tally;
   /** Every target met (RSS growth, honest p99, throughput retained). */
   pass?: boolean;
 }
@@ -562,45 +542,57 @@ async function seedChains(target: Target, spec: NetworkSpec, nid: Uint8Array, ch
   }
 }
 
-async function runCase(attack: AttackName | 'quiet', args: Args, spec: NetworkSpec, c: Omit<Context, 'url'>, chains: Map<number, BlockHeader[]>, bodies: string[]): Promise<FloodCase> {
+const mib = (b: number) => Math.round((b / 2 ** 20) * 10) / 10;
+
+/**
+ * Runs `load` beside the attacker `start` gives (none for a quiet run) while
+ * sampling the memory of the target process `pid`; growth is from the start.
+ */
+async function underAttack<T>(pid: number, start: () => Attacker | null | Promise<Attacker | null>, load: () => Promise<T>) {
+  const rssStart = rssOf(pid);
+  let peak = rssStart;
+  const sampler = setInterval(() => (peak = Math.max(peak, rssOf(pid))), 50);
+  try {
+    const flood = await start();
+    const result = await load();
+    const attacker = flood ? await flood.stop() : {};
+    peak = Math.max(peak, rssOf(pid));
+    return { rssStartMiB: mib(rssStart), rssGrowthMiB: mib(peak - rssStart), result, attacker };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+async function runCase(attack: EdgeAttack | 'quiet', args: Args, spec: NetworkSpec, c: Omit<Context, 'url'>, chains: Map<number, BlockHeader[]>, bodies: string[]): Promise<FloodCase> {
   const target = await startTarget('node', spec, null, {});
   try {
     await seedChains(target, spec, c.nid, chains);
     await sleep(500);
-    const rssStart = rssOf(target.pid);
-    let peak = rssStart;
-    const sampler = setInterval(() => (peak = Math.max(peak, rssOf(target.pid))), 50);
     const ctx: Context = { ...c, url: target.url };
-    const attacker = attack === 'quiet' ? null : await startAttack(attack, ctx);
-    const honest = await honestProcess(target.url, bodies, args.rate, args.seconds);
-    const tally = attacker ? await attacker.stop() : {};
-    clearInterval(sampler);
-    peak = Math.max(peak, rssOf(target.pid));
-    return { target: 'edge', attack, seconds: args.seconds, rssStartMiB: mib(rssStart), rssGrowthMiB: mib(peak - rssStart), honest, attacker: tally };
+    const m = await underAttack(
+      target.pid,
+      () => (attack === 'quiet' ? null : startAttack(attack, ctx)),
+      () => honestProcess(target.url, bodies, args.rate, args.seconds),
+    );
+    return { target: 'edge', attack, seconds: args.seconds, rssStartMiB: m.rssStartMiB, rssGrowthMiB: m.rssGrowthMiB, honest: m.result, attacker: m.attacker };
   } finally {
     await target.stop();
   }
 }
 
-const mib = (b: number) => Math.round((b / 2 ** 20) * 10) / 10;
-
 /** One case against a fresh mining node: its status polled by the honest client, its hash rate read at the end. */
-async function runNodeCase(attack: 'orphan-flood' | 'quiet', args: Args): Promise<FloodCase> {
+async function runNodeCase(attack: NodeAttack | 'quiet', args: Args): Promise<FloodCase> {
   const target = await startMiningNode();
   try {
     // The miner's 10 s rate must cover the measured interval only.
     const seconds = Math.max(args.seconds, 10);
     await sleep(2000);
-    const rssStart = rssOf(target.pid);
-    let peak = rssStart;
-    const sampler = setInterval(() => (peak = Math.max(peak, rssOf(target.pid))), 50);
-    const attacker = attack === 'quiet' ? null : orphanFlood(target);
-    const honest = await honestProcess(target.api, null, args.rate, seconds);
-    const hashesPerSecond = await nodeHashRate(target.api);
-    const tally = attacker ? await attacker.stop() : {};
-    clearInterval(sampler);
-    peak = Math.max(peak, rssOf(target.pid));
-    return { target: 'node', attack, seconds, rssStartMiB: mib(rssStart), rssGrowthMiB: mib(peak - rssStart), honest, hashesPerSecond, attacker: tally };
+    const m = await underAttack(
+      target.pid,
+      () => (attack === 'quiet' ? null : orphanFlood(target)),
+      async () => ({ honest: await honestProcess(target.api, null, args.rate, seconds), hashesPerSecond: await nodeHashRate(target.api) }),
+    );
+    return { target: 'node', attack, seconds, rssStartMiB: m.rssStartMiB, rssGrowthMiB: m.rssGrowthMiB, ...m.result, attacker: m.attacker };
   } finally {
     await target.stop();
   }
@@ -652,8 +644,8 @@ async function main(): Promise<void> {
   const bodies = mainTxBodies(spec, Math.ceil(args.rate * args.seconds * 1.2) + 10, 256);
   const c = { spec, nid, relay, spam };
   const cases: FloodCase[] = [];
-  const edgeAttacks = args.attacks.filter((a) => !NODE_ATTACKS.includes(a));
-  const nodeAttacks = args.attacks.filter((a) => NODE_ATTACKS.includes(a)) as 'orphan-flood'[];
+  const edgeAttacks = args.attacks.filter((a): a is EdgeAttack => !isNodeAttack(a));
+  const nodeAttacks = args.attacks.filter(isNodeAttack);
   for (const attack of edgeAttacks.length ? (['quiet', ...edgeAttacks] as const) : []) {
     log(`edge ${attack}: fresh edge, ${args.seconds} s, honest ${args.rate} MAIN txs/s`);
     cases.push(await runCase(attack, args, spec, c, chains, bodies));

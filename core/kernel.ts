@@ -162,6 +162,11 @@ export interface GemmDims {
   threads?: number;
 }
 
+/** Checks a peak probe's round count (`PeakProbe.run`): an integer in [1, 2^32). */
+export function checkPeakIterations(iterations: number): void {
+  if (!Number.isInteger(iterations) || iterations < 1 || iterations >= 2 ** 32) throw new RangeError(`iterations must be an integer within [1, 2^32), got ${iterations}`);
+}
+
 /** Checks GEMM operands; TypeError/RangeError for what no backend would accept. */
 export function checkGemm(A: ArrayLike<number>, B: ArrayLike<number>, { m, k, n }: GemmDims): void {
   for (const [v, what] of [

@@ -79,7 +79,6 @@ export function workText(work: bigint): string {
   return work.toString().padStart(WORK_DIGITS, '0');
 }
 
-
 export class HeaderTree {
   private readonly genesis = new Map<number, BlockHeader>();
 

@@ -26,6 +26,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { PouwError } from '../core/errors.js';
 import type { Verifier } from '../core/keys.js';
 import type { NetworkSpec } from '../core/params.js';
+import { errorBody } from '../api/errors.js';
 import { answerClientErrors } from '../platform/node/http-errors.js';
 import { fastVerifier } from '../platform/node/verify.js';
 import { createApp, type SocketHub } from './app.js';
@@ -106,7 +107,7 @@ export class LocalHub implements SocketHub {
       raw.close(CLOSE_SEND_BUDGET, 'send budget exceeded: read your socket');
       // Its buffer is what we are freeing: the close handshake cannot wait for a reader that does not read.
       raw.terminate();
-      for (const set of this.sockets.values()) set.delete(ws);
+      this.forget(ws);
       return false;
     }
     for (const f of frames) ws.send(f);
@@ -115,7 +116,7 @@ export class LocalHub implements SocketHub {
 
   accept(c: Context, sectorId: number, key: string, ip: string): Response | Promise<Response> {
     if ((this.perIp.get(ip) ?? 0) >= this.maxSocketsPerIp) {
-      return c.json({ error: { code: 'too-many-sockets', message: `this address already holds ${this.maxSocketsPerIp} node sockets` } }, 429);
+      return c.json(errorBody('too-many-sockets', `this address already holds ${this.maxSocketsPerIp} node sockets`), 429);
     }
     // Counted from the upgrade on, so sockets still opening count too.
     this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
@@ -158,12 +159,17 @@ export class LocalHub implements SocketHub {
     });
   }
 
+  /** Takes `ws` out of the push lists (it is closing). */
+  private forget(ws: WSContext): void {
+    for (const set of this.sockets.values()) set.delete(ws);
+  }
+
   /** Closes a socket that sent past its budget; later frames already read are dropped with it. */
   private closeOverBudget(ws: WSContext, close: { code: number; reason: string }): void {
     if (ws.readyState !== 1) return;
     this.overBudget++;
     ws.close(close.code, close.reason);
-    for (const set of this.sockets.values()) set.delete(ws);
+    this.forget(ws);
     // Read nothing more from a flooding client (what it already queued is never parsed); the
     // close frame has a moment to leave, then the connection goes.
     const raw = ws.raw as WebSocket | undefined;
@@ -265,7 +271,7 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
       return res;
     },
   };
-  const hub = new LocalHub(backend, log, options.sendBudgetBytes, { ...DEFAULT_EDGE_LIMITS, ...options.limits }.maxSocketsPerIp);
+  const hub = new LocalHub(backend, log, options.sendBudgetBytes, options.limits?.maxSocketsPerIp);
 
   const app = createApp({
     backend,

@@ -28,6 +28,7 @@ import { createApp } from './app.js';
 import { limitsFromEnv, specFromEnv, type EdgeEnv } from './config.js';
 import { Coordinator, type EdgeRequest, type EdgeResponse } from './coordinator.js';
 import type { EdgeFrame } from '../api/frames.js';
+import { errorBody } from '../api/errors.js';
 import { handleNodeMessage, messagesBySector, type Push } from './messages.js';
 import { durableObjectSql } from './sql.js';
 
@@ -109,7 +110,7 @@ export class SectorHub extends DurableObject<Env> {
     const ip = request.headers.get('x-pouw-ip') ?? 'unknown';
     const max = limitsFromEnv(this.env).maxSocketsPerIp;
     if (this.ctx.getWebSockets(`ip:${ip}`).length >= max) {
-      return Response.json({ error: { code: 'too-many-sockets', message: `this address already holds ${max} node sockets of this sector` } }, { status: 429 });
+      return Response.json(errorBody('too-many-sockets', `this address already holds ${max} node sockets of this sector`), { status: 429 });
     }
     const pair = new WebSocketPair();
     const server = pair[1];

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { checkGemm, checkScanJob, targetBytes, type GemmDims, type KernelBackend, type LotteryResult, type Sha256dScanResult } from '../core/kernel.js';
+import { checkGemm, checkPeakIterations, checkScanJob, targetBytes, type GemmDims, type KernelBackend, type LotteryResult, type Sha256dScanResult } from '../core/kernel.js';
 
 export const NATIVE_ADDON = 'build/Release/pouw_native.node';
 
@@ -113,7 +113,15 @@ export async function loadNative(root: string, options: { sha256dImpl?: string }
       checkGemm(A, B, dims);
       return addon.gemmF32({ A, B, m: dims.m, k: dims.k, n: dims.n, threads: clampThreads(dims) });
     },
-    peakProbes: () => addon.peakProbes().map((p) => ({ unit: p.unit, sequence: p.sequence, run: (iterations: number) => addon.peakRun(p.index, iterations) })),
+    peakProbes: () =>
+      addon.peakProbes().map((p) => ({
+        unit: p.unit,
+        sequence: p.sequence,
+        run: (iterations: number) => {
+          checkPeakIterations(iterations);
+          return addon.peakRun(p.index, iterations);
+        },
+      })),
     lottery: (job) =>
       addon.lottery({
         A: job.A,

@@ -134,7 +134,6 @@ interface PendingHeader {
   work: bigint;
 }
 
-
 export class Chain<O = unknown> {
   /** Orphans by hex id, oldest first. */
   private readonly orphans = new Map<string, Orphan<O>>();

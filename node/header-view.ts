@@ -47,7 +47,6 @@ export interface ViewHeader {
 
 export type HeaderStatus = 'new' | 'known' | 'root';
 
-
 /** One sector's headers as relayed, with its best chain. */
 export class SectorHeaderView {
   private readonly byKey = new Map<string, ViewHeader>();

@@ -11,7 +11,7 @@
  * between them, which is also where cancellation is seen.
  * @module
  */
-import { checkGemm, checkScanJob, targetBytes, type GemmDims, type KernelBackend, type LotteryResult, type PeakProbe } from '../core/kernel.js';
+import { checkGemm, checkPeakIterations, checkScanJob, targetBytes, type GemmDims, type KernelBackend, type LotteryResult, type PeakProbe } from '../core/kernel.js';
 
 export const WASM_MODULE = 'wasm/pouw_kernels.wasm';
 
@@ -102,7 +102,7 @@ export async function loadWasm(source: Uint8Array | WebAssembly.Module): Promise
           unit: cString(x.pouw_peak_i8_unit(i)),
           sequence: cString(x.pouw_peak_i8_sequence(i)),
           run(iterations) {
-            if (!Number.isInteger(iterations) || iterations < 1 || iterations >= 2 ** 32) throw new RangeError('iterations must be an integer within [1, 2^32)');
+            checkPeakIterations(iterations);
             return x.pouw_peak_i8_run(i, iterations >>> 0);
           },
         });

@@ -7,11 +7,7 @@
  */
 import type { Duplex } from 'node:stream';
 
-/**
- * Requests Node's HTTP parser refuses before any route sees them (a header
- * block over its limit, a malformed request line) get the project's JSON
- * error body, not a bare status line.
- */
+/** Installs the JSON answer on `server`'s `clientError` (see the module note). */
 export function answerClientErrors(server: { on(event: 'clientError', fn: (err: NodeJS.ErrnoException, socket: Duplex) => void): unknown }): void {
   server.on('clientError', (err, socket) => {
     if (!socket.writable) return socket.destroy();
@@ -23,4 +19,3 @@ export function answerClientErrors(server: { on(event: 'clientError', fn: (err: 
     socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
   });
 }
-
