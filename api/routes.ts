@@ -37,6 +37,8 @@ import {
   type SelectionJson,
 } from './codec.js';
 import { reject } from './errors.js';
+import { mainAccountOf, mainStateOf, windowDataOf, windowListOf, type MainAccountJson, type MainStateJson, type WindowListJson } from './main.js';
+import type { WindowData } from '../core/main-ledger.js';
 
 // ---- answers: the JSON each route answers with ----
 
@@ -83,7 +85,16 @@ export interface SectorsJson {
   genesisTimeMs: number;
   /** The window the edge's clock is in (−1 before genesis). */
   window: number;
-  main: { windowMs: number; recordSectors: number; witnessSectors: number; mainConfirmations: number; beaconDepth: number };
+  main: {
+    windowMs: number;
+    recordSectors: number;
+    witnessSectors: number;
+    mainConfirmations: number;
+    beaconDepth: number;
+    recordWindows: number;
+    fallbackWindows: number;
+    tollBps: number;
+  };
   sectors: SectorJson[];
 }
 
@@ -115,7 +126,7 @@ export interface BeaconJson {
   anchors: AnchorJson[];
 }
 
-export type AssignmentState = 'pending' | 'assigned' | 'final';
+export type AssignmentState = 'pending' | 'assigned' | 'final' | 'void';
 
 export interface IntakeJson {
   txid: string;
@@ -148,6 +159,12 @@ export interface AssignmentStatusJson {
   records: RecordJson[];
   confirmationsRequired: number;
   final: boolean;
+  /** Sectors whose records count so far, in order (core recordProgress): primaries that recorded by their deadline, then fallbacks. */
+  counted: number[];
+  /** Fallback sectors the edge pushed the tx to after a primary's deadline passed. */
+  fallbackSent: number[];
+  /** Whether the window is decided on the edge's chains (no block can change the fate any more). */
+  decided: boolean;
   origin?: { sectorId: number; blockId: string; height: number; confirmations: number };
 }
 
@@ -241,7 +258,7 @@ const windowNo = (v: unknown, what: string) => intOf(v, what, -1, Number.MAX_SAF
 const sectorIdOf = (v: unknown, what: string) => intOf(v, what, 0, 0xffffffff);
 const idsOf = (v: unknown, what: string) => listOf(v, what, MAX_SECTOR_LIST).map((x, i) => sectorIdOf(x, `${what}[${i}]`));
 const stateOf = (v: unknown, what: string): AssignmentState =>
-  v === 'pending' || v === 'assigned' || v === 'final' ? v : reject('bad-request', `${what} must be pending, assigned or final`);
+  v === 'pending' || v === 'assigned' || v === 'final' || v === 'void' ? v : reject('bad-request', `${what} must be pending, assigned, final or void`);
 
 export function healthOf(json: unknown): HealthJson {
   const o = objectOf(json, 'health');
@@ -282,6 +299,9 @@ export function sectorsOf(json: unknown): SectorsJson {
       witnessSectors: safe(m.witnessSectors, 'main.witnessSectors'),
       mainConfirmations: safe(m.mainConfirmations, 'main.mainConfirmations'),
       beaconDepth: safe(m.beaconDepth, 'main.beaconDepth'),
+      recordWindows: safe(m.recordWindows, 'main.recordWindows'),
+      fallbackWindows: safe(m.fallbackWindows, 'main.fallbackWindows'),
+      tollBps: safe(m.tollBps, 'main.tollBps'),
     },
     sectors: listOf(o.sectors, 'sectors', 1024).map((v, i) => {
       const s = objectOf(v, `sectors[${i}]`);
@@ -379,6 +399,9 @@ export function assignmentStatusOf(json: unknown): AssignmentStatusJson {
     }),
     confirmationsRequired: safe(o.confirmationsRequired, 'confirmationsRequired'),
     final: booleanOf(o.final, 'final'),
+    counted: idsOf(o.counted, 'counted'),
+    fallbackSent: idsOf(o.fallbackSent, 'fallbackSent'),
+    decided: booleanOf(o.decided, 'decided'),
   };
   if (o.origin !== undefined) {
     const g = objectOf(o.origin, 'origin');
@@ -471,6 +494,14 @@ export const ROUTES = {
     body: recordBody,
     answer: assignmentStatusOf,
   }),
+  /** Windows after `after` that hold MAIN txs or conversions (at most `limit`, ≤ 1000). */
+  'main-windows': route<undefined, WindowListJson>({ method: 'GET', path: '/v1/main/windows', node: false, bodyLimit: 0, query: ['after', 'limit'], answer: windowListOf }),
+  /** One window's txs, beacon and record proofs, with the edge's root once folded (api/main.ts). */
+  'main-window': route<undefined, { data: WindowData; root: Uint8Array | null }>({ method: 'GET', path: '/v1/main/windows/:window', node: false, bodyLimit: 0, answer: windowDataOf }),
+  /** The edge's MAIN fold: last folded window, root, supply, treasury, pools. */
+  'main-state': route<undefined, MainStateJson>({ method: 'GET', path: '/v1/main/state', node: false, bodyLimit: 0, answer: mainStateOf }),
+  /** An account on the edge's fold (a node computes its own: `pouw main balance`). */
+  'main-account': route<undefined, MainAccountJson>({ method: 'GET', path: '/v1/main/accounts/:address', node: false, bodyLimit: 0, answer: mainAccountOf }),
   /** A challenge for one signed request of the key named in `x-pouw-key`. */
   challenge: route<undefined, ChallengeJson>({ method: 'POST', path: '/v1/auth/challenge', node: false, bodyLimit: -BODY_LIMITS.empty, answer: challengeOf }),
 } as const;

@@ -24,6 +24,7 @@ import { devnetSpec, findSector } from '../core/params.js';
 import { createApi } from '../node/api.js';
 import { answerClientErrors } from '../platform/node/http-errors.js';
 import { EdgeClient, type EdgeClientEvent } from '../node/edge-client.js';
+import { MainView } from '../node/main-view.js';
 import { directPool, workerPool } from '../platform/node/kernel-pool.js';
 import { selectKernel } from '../platform/node/kernels.js';
 import { Miner } from '../node/miner.js';
@@ -169,6 +170,7 @@ async function start(opts: StartOpts): Promise<void> {
     if (e.type === 'error') event('error', { message: e.error.message }, `error  ${e.error.message}`);
   });
   let edge: EdgeClient | undefined;
+  let mainView: MainView | undefined;
   if (opts.edge) {
     edge = new EdgeClient({ url: opts.edge, node, key: openKey(sectorDir, 'node-key') });
     edge.on((e) => {
@@ -177,13 +179,20 @@ async function start(opts: StartOpts): Promise<void> {
       else if (text) out.log(text);
     });
     edge.start();
+    mainView = new MainView({ spec, networkId: node.networkId, api: edge.api, view: edge.view, store: node.store.main });
+    mainView.on((e) => {
+      if (opts.json) return out.resultJson(e);
+      if (e.type === 'main-window') out.log(`main   window ${e.window} folded: ${e.applied} applied, ${e.void} void, root ${e.root.slice(0, 16)}…${e.edgeRoot === null ? '' : e.edgeRoot === e.root ? ' (edge agrees)' : ''}`);
+      if (e.type === 'main-root-mismatch') out.log(`main   ROOT MISMATCH at window ${e.window}: ours ${e.root}, the edge's ${e.edgeRoot}`);
+    });
+    mainView.start();
   }
   // The cookie token, new at every start, readable by this user alone: what POSTs to the API must carry.
   const token = randomBytes(32).toString('hex');
   const cookie = join(sectorDir, 'api.cookie');
   writeFileSync(cookie, token + '\n', { mode: 0o600 });
   chmodSync(cookie, 0o600);
-  const api = createApi(node, { miner, token, hosts: opts.apiHost });
+  const api = createApi(node, { miner, main: mainView, token, hosts: opts.apiHost });
   const server = serve({ fetch: api.fetch, hostname: '127.0.0.1', port: opts.apiPort });
   answerClientErrors(server);
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
@@ -200,6 +209,7 @@ async function start(opts: StartOpts): Promise<void> {
   });
   if (speedTimer) clearInterval(speedTimer);
   await miner?.stop();
+  await mainView?.stop();
   await edge?.stop();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   const height = node.chain.tip().height;

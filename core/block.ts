@@ -8,9 +8,10 @@
  * root_witness ‖ root_task ‖ root_obs), so an entry is proven in a block by
  * its section path plus the other four roots and the miner.
  *
- * In this protocol version only the txs section has a schema; the other four
- * carry opaque, size-limited entries and validation requires them to be empty
- * until the MAIN, task and observation rules that give them meaning exist.
+ * The txs section has a schema here; the other four carry opaque,
+ * size-limited entries. MAIN and witness records get their rules in
+ * core/record.ts; task and observation entries must stay empty until the rules
+ * that give them meaning exist.
  *
  * Block = header (104 bytes) ‖ body ‖ work proof (length-prefixed). The work
  * proof (matmul tile openings) is outside the body root: the lottery key is
@@ -19,6 +20,7 @@
  */
 import { equalBytes } from './bytes.js';
 import { decodeExact, encodeWith, type Reader, type Writer } from './codec.js';
+import { CodecError } from './errors.js';
 import { TAGS, taggedHash } from './hash.js';
 import { HEADER_BYTES, readHeader, writeHeader, type BlockHeader } from './header.js';
 import { ADDRESS_BYTES } from './keys.js';
@@ -30,7 +32,7 @@ export const OPAQUE_SECTIONS = ['mainRecords', 'witnessRecords', 'taskRecords', 
 export type OpaqueSection = (typeof OPAQUE_SECTIONS)[number];
 export const SECTIONS = ['txs', ...OPAQUE_SECTIONS] as const;
 /** Sections whose rules protocol version 1 does not have yet: blocks must leave them empty. */
-export const INACTIVE_SECTIONS: readonly OpaqueSection[] = ['witnessRecords', 'taskRecords', 'observations'];
+export const INACTIVE_SECTIONS: readonly OpaqueSection[] = ['taskRecords', 'observations'];
 export type SectionName = (typeof SECTIONS)[number];
 
 export interface BlockBody {
@@ -132,6 +134,37 @@ export function verifyBodyInclusion(leaf: Uint8Array, proof: BodyInclusionProof,
   if (!SECTIONS.includes(proof.section)) return false;
   if (!verifyLeaf(leaf, proof.index, proof.size, proof.path, proof.roots[proof.section])) return false;
   return equalBytes(bodyRootFromSections(proof.miner, proof.roots), root);
+}
+
+/** A merkle path is at most this long: sections are far below 2^32 entries. */
+const MAX_PROOF_PATH = 32;
+
+/**
+ * Binary form of a body inclusion proof (inside witness records):
+ * u8 section ‖ u32 index ‖ u32 size ‖ count-prefixed 32-byte path ‖ miner ‖
+ * the five section roots. The index must lie below the size.
+ */
+export function writeBodyProof(w: Writer, p: BodyInclusionProof): void {
+  const code = SECTIONS.indexOf(p.section);
+  if (code < 0) throw new RangeError(`unknown section ${p.section}`);
+  w.u8(code).u32(p.index).u32(p.size);
+  w.list(p.path, MAX_PROOF_PATH, (w2, h) => w2.fixed(h, 32));
+  w.fixed(p.miner, ADDRESS_BYTES);
+  for (const s of SECTIONS) w.fixed(p.roots[s], 32);
+}
+
+export function readBodyProof(r: Reader): BodyInclusionProof {
+  const code = r.u8('proof section');
+  const section = SECTIONS[code];
+  if (section === undefined) throw new CodecError('codec-bad-enum', `unknown section ${code}`);
+  const index = r.u32('proof index');
+  const size = r.u32('proof size');
+  if (index >= size) throw new CodecError('codec-out-of-range', `proof index ${index} not below size ${size}`);
+  const path = r.list(MAX_PROOF_PATH, (r2) => r2.fixed(32, 'proof path'), 'proof path');
+  const miner = r.fixed(ADDRESS_BYTES, 'proof miner');
+  const roots = {} as Record<SectionName, Uint8Array>;
+  for (const s of SECTIONS) roots[s] = r.fixed(32, 'proof root');
+  return { section, index, size, path, miner, roots };
 }
 
 export function writeBlock(w: Writer, b: Block, limits: BlockLimits): void {

@@ -46,7 +46,7 @@ export function genesisCommitment(spec: NetworkSpec, sector: SectorParams): Uint
     writeSector(w, sector);
     const m = spec.main;
     w.u64(BigInt(m.windowMs)).u32(m.recordSectors).u32(m.witnessSectors).u32(m.mainConfirmations);
-    w.u32(m.beaconDepth).u32(m.tollBps);
+    w.u32(m.beaconDepth).u32(m.tollBps).u32(m.recordWindows).u32(m.fallbackWindows);
     writeText(w, m.symbol);
     w.u8(m.decimals);
     const l = spec.limits;

@@ -38,6 +38,8 @@ export const TAGS = {
   lotterySeedA: 'pouw/lottery-seed-a',
   lotteryTicket: 'pouw/lottery-ticket',
   treasury: 'pouw/treasury',
+  mainJournal: 'pouw/main-journal',
+  release: 'pouw/release',
 } as const;
 
 type Hasher = ReturnType<typeof nobleSha256.create>;

@@ -18,6 +18,7 @@ export * from './header.js';
 export * from './kernel.js';
 export * from './keys.js';
 export * from './lottery.js';
+export * from './main-ledger.js';
 export * from './merkle.js';
 export * from './params.js';
 export * from './record.js';

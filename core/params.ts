@@ -65,6 +65,14 @@ export interface MainParams {
   beaconDepth: number;
   /** Protocol toll on MAIN fees paid out to recording miners, in basis points. */
   tollBps: number;
+  /**
+   * The recording deadline: a record of a tx of window w counts only in a
+   * block of window ≤ w + recordWindows, and blocks refuse older records. A
+   * window is decided once every sector's best chain has passed it (docs/protocol.md §19).
+   */
+  recordWindows: number;
+  /** A primary that has not recorded by window w + fallbackWindows loses its place to the next sector of the order. */
+  fallbackWindows: number;
   symbol: string;
   decimals: number;
 }
@@ -192,6 +200,8 @@ export function defaultMainParams(): MainParams {
     mainConfirmations: 3,
     beaconDepth: 2,
     tollBps: 100,
+    recordWindows: 24,
+    fallbackWindows: 12,
     symbol: 'MAIN',
     decimals: 8,
   };
@@ -252,5 +262,7 @@ export function specProblems(spec: NetworkSpec): string[] {
   }
   if (!(m.windowMs > 0)) out.push('main.windowMs must be positive');
   if (m.tollBps < 0 || m.tollBps > 10_000) out.push('main.tollBps must be within 0..10000');
+  if (!Number.isInteger(m.fallbackWindows) || m.fallbackWindows < 1) out.push('main.fallbackWindows must be an integer ≥ 1');
+  if (!Number.isInteger(m.recordWindows) || m.recordWindows <= m.fallbackWindows) out.push('main.recordWindows must be an integer above fallbackWindows');
   return out;
 }

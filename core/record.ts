@@ -2,25 +2,27 @@
  * Entries of the `mainRecords` and `witnessRecords` body sections (DESIGN §5).
  *
  *   MAIN record    = u8 version ‖ u64 window ‖ tx               (a signed MAIN tx, chain 0)
- *   witness record = u8 version ‖ u64 window ‖ u32 origin sector ‖ origin block id ‖ tx
- *                                                               (a signed convert tx of the origin)
+ *   witness record = u8 version ‖ u64 window ‖ u32 origin sector ‖ origin block id ‖ tx ‖ lock proof
+ *                    (a signed convert tx of the origin, and its body inclusion proof in the origin block)
  *
  * `window` is the MAIN window the edge assigned the tx in: the assignment is
  * made with that window's successor beacon R_{window+1}, so a node holding
  * the sectors' headers can recompute it from the entry alone. A witness
- * record also names the origin block that holds the convert tx, so the lock
- * can be checked against the origin's header chain.
+ * record also names the origin block that holds the convert tx and carries
+ * the tx's inclusion proof there, so any validator holding the origin's
+ * headers can recheck the lock.
  *
  * A record proves its inclusion in a sector block like any body entry: the
  * entry's bytes are the merkle leaf of its section (`bodyInclusionProof`).
- * MAIN records are active in blocks (`checkMainRecords`, docs/protocol.md
- * §17); witness records must still be empty (`section-not-active`). The edge
- * uses these encodings to verify inclusion reports.
+ * Blocks check both without chain state (`checkMainRecords`,
+ * `checkWitnessRecords`, docs/protocol.md §17); the edge uses these encodings
+ * to verify inclusion reports and the MAIN fold to count them.
  * @module
  */
+import { readBodyProof, writeBodyProof, type BodyInclusionProof } from './block.js';
 import { decodeExact, encodeWith, type Reader } from './codec.js';
 import { toHex } from './bytes.js';
-import { CodecError, fail, ok, type Result } from './errors.js';
+import { CodecError, fail, ok, type Fail, type Result } from './errors.js';
 import type { RejectCode } from './reject.js';
 import { windowOf } from './time.js';
 import { MAIN_CHAIN, MAX_TX_BYTES, readTx, writeTx, type Tx } from './tx.js';
@@ -38,6 +40,8 @@ export interface WitnessRecord {
   /** Id of the origin block holding the convert tx. */
   originBlock: Uint8Array;
   tx: Tx;
+  /** The convert tx in the origin block's `txs` section: what lets any validator recheck the lock. */
+  lockProof: BodyInclusionProof;
 }
 
 function checkWindow(window: number): void {
@@ -69,7 +73,8 @@ export function encodeWitnessRecord(rec: WitnessRecord): Uint8Array {
   return encodeWith((w) => {
     w.u8(RECORD_VERSION).u64(BigInt(rec.window)).u32(rec.originSector).fixed(rec.originBlock, 32);
     writeTx(w, rec.tx);
-  }, 45 + MAX_TX_BYTES);
+    writeBodyProof(w, rec.lockProof);
+  }, 45 + MAX_TX_BYTES + 1400);
 }
 
 export function decodeWitnessRecord(bytes: Uint8Array): WitnessRecord {
@@ -79,7 +84,8 @@ export function decodeWitnessRecord(bytes: Uint8Array): WitnessRecord {
       const window = readVersionAndWindow(r);
       const originSector = r.u32('origin sector');
       const originBlock = r.fixed(32, 'origin block');
-      return { window, originSector, originBlock, tx: readTx(r) };
+      const tx = readTx(r);
+      return { window, originSector, originBlock, tx, lockProof: readBodyProof(r) };
     },
     'witness record',
   );
@@ -90,25 +96,37 @@ export function blockWindowOf(spec: { genesisTimeMs: number; main: { windowMs: n
   return windowOf(timeMs, spec.genesisTimeMs, spec.main.windowMs);
 }
 
-/**
- * A MAIN record may enter a block only after its window has ended (R_{w+1},
- * which drew the sectors, is public from then on) and at most this many
- * windows later, so stale assignments do not linger.
- */
-export const MAIN_RECORD_MAX_DELAY_WINDOWS = 24;
+/** Block window and the recording deadline a block's records are checked against. */
+export interface RecordWindowRule {
+  /** windowOf(block time). */
+  blockWindow: number;
+  /** `recordWindows` of the MAIN params: no record older than this enters a block. */
+  recordWindows: number;
+}
+
+/** A record of window w may enter a block of window b only when w < b (R_{w+1} is public) and b − w ≤ recordWindows. */
+function checkRecordWindow(what: 'main' | 'witness', i: number, window: number, rule: RecordWindowRule): Fail<RejectCode> | null {
+  const early = what === 'main' ? 'main-record-too-early' : 'witness-record-too-early';
+  const late = what === 'main' ? 'main-record-too-late' : 'witness-record-too-late';
+  if (window >= rule.blockWindow) return fail(early, `${what} record ${i}: window ${window} has not ended by window ${rule.blockWindow}`);
+  if (rule.blockWindow - window > rule.recordWindows) {
+    return fail(late, `${what} record ${i}: window ${window} is more than ${rule.recordWindows} windows before ${rule.blockWindow}`);
+  }
+  return null;
+}
 
 /**
- * The `mainRecords` rules of a block whose time is `blockTimeMs`, needing no
- * chain state: each entry decodes, carries a MAIN tx (chain 0) valid under
- * `checkTx` (signature included), its window has ended by the block's window
- * and is at most MAIN_RECORD_MAX_DELAY_WINDOWS old, and no tx is recorded twice
- * in one block. Whether the sector was drawn is not a block rule: the edge and
- * finality count only records of drawn sectors (DESIGN §5), and a node may
- * refuse to include an assignment it cannot recompute.
+ * The `mainRecords` rules of a block, needing no chain state: each entry
+ * decodes, carries a MAIN tx (chain 0) valid under `checkTx` (signature
+ * included), its window has ended by the block's window and is at most
+ * `recordWindows` old, and no tx is recorded twice in one block. Whether the
+ * sector was drawn is not a block rule: the MAIN fold counts only records of
+ * drawn sectors (core/main-ledger.ts), and a node may refuse to include an
+ * assignment it cannot recompute.
  */
 export function checkMainRecords(
   entries: readonly Uint8Array[],
-  blockWindow: number,
+  rule: RecordWindowRule,
   check: (tx: Tx) => Result<Uint8Array, RejectCode>,
 ): Result<MainRecord[], RejectCode> {
   const seen = new Set<string>();
@@ -124,12 +142,54 @@ export function checkMainRecords(
     if (rec.tx.chain !== MAIN_CHAIN) return fail('bad-main-record', `main record ${i}: a tx of chain ${rec.tx.chain}, not MAIN`);
     const r = check(rec.tx);
     if (!r.ok) return fail(r.code, `main record ${i}: ${r.detail}`);
-    if (rec.window >= blockWindow) return fail('main-record-too-early', `main record ${i}: window ${rec.window} has not ended by window ${blockWindow}`);
-    if (blockWindow - rec.window > MAIN_RECORD_MAX_DELAY_WINDOWS) {
-      return fail('main-record-too-late', `main record ${i}: window ${rec.window} is more than ${MAIN_RECORD_MAX_DELAY_WINDOWS} windows before ${blockWindow}`);
-    }
+    const timing = checkRecordWindow('main', i, rec.window, rule);
+    if (timing) return timing;
     const key = toHex(r.value);
     if (seen.has(key)) return fail('bad-main-record-duplicate', `main record ${i} repeats tx ${key}`);
+    seen.add(key);
+    records.push(rec);
+  }
+  return ok(records);
+}
+
+/**
+ * The `witnessRecords` rules of a block of sector `sectorId`, needing no
+ * chain state: each entry decodes, names another sector as origin, carries a
+ * convert tx of that origin valid under `checkTx` (`check` is given the
+ * origin's chain id), a lock proof in the `txs` section, a window as for MAIN
+ * records, and no conversion twice in one block. Whether the lock is on the
+ * origin's best chain, deep enough and proven under the origin block's body
+ * root needs the origin's headers: the MAIN fold checks it, and a witness
+ * miner checks it before writing the entry.
+ */
+export function checkWitnessRecords(
+  entries: readonly Uint8Array[],
+  sectorId: number,
+  rule: RecordWindowRule,
+  check: (tx: Tx, chain: number) => Result<Uint8Array, RejectCode>,
+): Result<WitnessRecord[], RejectCode> {
+  const seen = new Set<string>();
+  const records: WitnessRecord[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    let rec: WitnessRecord;
+    try {
+      rec = decodeWitnessRecord(entries[i]!);
+    } catch (e) {
+      if (e instanceof CodecError) return fail('bad-witness-record', `witness record ${i}: ${e.code} ${e.message}`);
+      throw e;
+    }
+    const { tx } = rec;
+    if (rec.originSector === sectorId) return fail('bad-witness-record', `witness record ${i}: a sector does not witness its own conversions`);
+    if (tx.payload.kind !== 'convert' || tx.chain !== rec.originSector) {
+      return fail('bad-witness-record', `witness record ${i}: not a convert tx of sector ${rec.originSector}`);
+    }
+    if (rec.lockProof.section !== 'txs') return fail('bad-witness-record', `witness record ${i}: the lock is proven in the txs section`);
+    const r = check(tx, rec.originSector);
+    if (!r.ok) return fail(r.code, `witness record ${i}: ${r.detail}`);
+    const timing = checkRecordWindow('witness', i, rec.window, rule);
+    if (timing) return timing;
+    const key = toHex(r.value);
+    if (seen.has(key)) return fail('bad-witness-record-duplicate', `witness record ${i} repeats conversion ${key}`);
     seen.add(key);
     records.push(rec);
   }

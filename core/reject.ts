@@ -56,6 +56,10 @@ export const REJECT_CODES = {
   'bad-main-record-duplicate': 'malformed',
   'main-record-too-early': 'malformed',
   'main-record-too-late': 'malformed',
+  'bad-witness-record': 'malformed',
+  'bad-witness-record-duplicate': 'malformed',
+  'witness-record-too-early': 'malformed',
+  'witness-record-too-late': 'malformed',
   // No task can back a matmul block yet; once tasks exist, one whose task we lack waits instead.
   'matmul-without-task': 'invalid-consensus',
   // The matmul work proof (core/lottery.ts): checked from the block and its task's commitments.

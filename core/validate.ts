@@ -15,7 +15,7 @@ import { blockId, HEADER_VERSION, type BlockHeader } from './header.js';
 import type { Verifier } from './keys.js';
 import type { NetworkSpec, SectorParams } from './params.js';
 import { bitsToTarget, checkProofOfWork } from './target.js';
-import { blockWindowOf, checkMainRecords, decodeMainRecord } from './record.js';
+import { blockWindowOf, checkMainRecords, checkWitnessRecords, decodeMainRecord, decodeWitnessRecord } from './record.js';
 import { checkTxShape, checkTxSignature, MAIN_CHAIN, txId } from './tx.js';
 
 /** The easiest target a sector allows. */
@@ -105,7 +105,7 @@ export function checkBlockHeader(h: BlockHeader, sector: SectorParams): Result<U
 
 /**
  * The body's shape against the header, without signatures: size, sections,
- * body root, each tx's context-free rules, duplicates, MAIN records.
+ * body root, each tx's context-free rules, duplicates, MAIN and witness records.
  */
 export function checkBlockBody(block: Block, spec: NetworkSpec, sector: SectorParams): Result<undefined, RejectCode> {
   const h = block.header;
@@ -129,13 +129,16 @@ export function checkBlockBody(block: Block, spec: NetworkSpec, sector: SectorPa
     if (ids.has(key)) return fail('bad-txns-duplicate', `tx ${i} repeats ${key}`);
     ids.add(key);
   }
-  const records = checkMainRecords(block.body.mainRecords, blockWindowOf(spec, h.timeMs), (tx) => checkTxShape(tx, { chain: MAIN_CHAIN }));
-  return records.ok ? ok() : records;
+  const rule = { blockWindow: blockWindowOf(spec, h.timeMs), recordWindows: spec.main.recordWindows };
+  const records = checkMainRecords(block.body.mainRecords, rule, (tx) => checkTxShape(tx, { chain: MAIN_CHAIN }));
+  if (!records.ok) return records;
+  const witnesses = checkWitnessRecords(block.body.witnessRecords, sector.id, rule, (tx, chain) => checkTxShape(tx, { chain }));
+  return witnesses.ok ? ok() : witnesses;
 }
 
 /**
  * Every signature of a block whose body passed `checkBlockBody`: its txs,
- * then its recorded MAIN txs. Last, because it is the expensive part.
+ * then its recorded MAIN txs and witnessed convert txs. Last, because it is the expensive part.
  */
 export function checkBlockSignatures(block: Block, opts: BlockCheckOptions): Result<undefined, RejectCode> {
   const txs = block.body.txs;
@@ -148,6 +151,13 @@ export function checkBlockSignatures(block: Block, opts: BlockCheckOptions): Res
     const { tx } = decodeMainRecord(entries[i]!);
     const r = checkTxSignature(tx, txId(tx), opts);
     if (!r.ok) return fail(r.code, `main record ${i}: ${r.detail}`);
+  }
+  const witnesses = block.body.witnessRecords;
+  for (let i = 0; i < witnesses.length; i++) {
+    const { tx } = decodeWitnessRecord(witnesses[i]!);
+    // A convert tx signs for its origin chain; `chain` inside the id keeps it there.
+    const r = checkTxSignature(tx, txId(tx), opts);
+    if (!r.ok) return fail(r.code, `witness record ${i}: ${r.detail}`);
   }
   return ok();
 }

@@ -32,14 +32,15 @@ import { fromHex, toHex } from '../core/bytes.js';
 import { blockId, type BlockHeader } from '../core/header.js';
 import type { Verifier } from '../core/keys.js';
 import type { NetworkSpec } from '../core/params.js';
-import { encodeMainRecord, encodeWitnessRecord, MAIN_RECORD_MAX_DELAY_WINDOWS } from '../core/record.js';
-import { selectSectors } from '../core/select.js';
+import { earlyFate, recordProgress, type RecordCandidate, type WindowData } from '../core/main-ledger.js';
+import { encodeMainRecord, encodeWitnessRecord } from '../core/record.js';
+import { selectSectors, type Selection } from '../core/select.js';
 import { windowEnd, windowOf } from '../core/time.js';
 import { checkTx, decodeTx, encodeTx, MAIN_CHAIN, type Tx } from '../core/tx.js';
 import type { Beacons } from './beacons.js';
 import { reject, unwrap } from '../api/errors.js';
 import type { HeaderTree } from './header-tree.js';
-import { proofJson, sectorOf, selectionJson, txidOf, type ProofJson, type SelectionJson } from '../api/codec.js';
+import { proofJson, proofOf, sectorOf, selectionJson, txidOf, type ProofJson, type SelectionJson } from '../api/codec.js';
 import { mainAssignmentFrame, witnessRequestFrame } from '../api/frames.js';
 import type { AssignmentStatusJson, ConversionReport, IntakeJson, RecordJson, RecordReport } from '../api/routes.js';
 import type { Push } from './messages.js';
@@ -61,6 +62,7 @@ interface TxRow {
   origin_block?: Uint8Array;
   origin_height?: number;
   origin_proof?: string;
+  fallback_sent: string | null;
 }
 
 interface RecordRow {
@@ -68,6 +70,7 @@ interface RecordRow {
   block_id: Uint8Array;
   height: number;
   reported_by: string;
+  proof: string;
 }
 
 export interface Answer {
@@ -213,22 +216,56 @@ export class Assignments {
       }),
     );
     this.sql.run(`UPDATE ${TABLE[kind]} SET beacon = ?, selection = ?, assigned_ms = ? WHERE txid = ?`, beacon, JSON.stringify(selectionJson(selection)), nowMs, row.txid);
+    return { sectors: selection.primary, message: this.frameOf(kind, row, beacon, beaconWindow, selection) };
+  }
+
+  /** The assignment frame of a row, as its primaries (and later its fallbacks) receive it. */
+  private frameOf(kind: RecordKind, row: TxRow, beacon: Uint8Array, beaconWindow: number, selection: Selection): Push['message'] {
     const base = { txid: row.txid, raw: row.raw, window: row.window_no, beaconWindow, beacon, selection };
-    if (kind === 'main') return { sectors: selection.primary, message: mainAssignmentFrame(base) };
+    if (kind === 'main') return mainAssignmentFrame(base);
     const originHeader = this.tree.get(row.origin_block!)!;
-    return {
-      sectors: selection.primary,
-      message: witnessRequestFrame({
-        ...base,
-        origin: {
-          sectorId: row.origin_sector!,
-          blockId: row.origin_block!,
-          height: row.origin_height!,
-          header: originHeader.header,
-          proof: JSON.parse(row.origin_proof!) as ProofJson,
-        },
-      }),
-    };
+    return witnessRequestFrame({
+      ...base,
+      origin: {
+        sectorId: row.origin_sector!,
+        blockId: row.origin_block!,
+        height: row.origin_height!,
+        header: originHeader.header,
+        proof: JSON.parse(row.origin_proof!) as ProofJson,
+      },
+    });
+  }
+
+  /**
+   * Once a window's primaries are past their deadline (w + fallbackWindows
+   * has ended by the clock), each assigned tx is pushed to as many fallbacks
+   * of its order as primaries lack a record on their best chain within that
+   * deadline; once per tx. A fallback that records when it was not needed
+   * costs a record entry and changes nothing: the fold takes the first
+   * sectors of the order that recorded in time.
+   */
+  pushFallbacks(nowMs: number): Push[] {
+    const m = this.spec.main;
+    const lastDue = this.windowAt(nowMs) - m.fallbackWindows - 1;
+    const pushes: Push[] = [];
+    for (const kind of ['main', 'witness'] as const) {
+      const rows = this.sql.all<TxRow>(
+        `SELECT * FROM ${TABLE[kind]} WHERE beacon IS NOT NULL AND fallback_sent IS NULL AND window_no <= ? ORDER BY window_no, txid LIMIT ?`,
+        lastDue,
+        this.maxPerCall,
+      );
+      for (const row of rows) {
+        const json = JSON.parse(row.selection!) as SelectionJson;
+        const selection: Selection = { order: json.order, primary: json.primary, fallback: json.fallback };
+        const { candidates } = this.candidates(kind, row, 1);
+        const { progress } = this.progressOf(kind, row, json, candidates);
+        const missing = json.primary.filter((_, i) => progress.states[i] !== 'counted').length;
+        const sectors = json.fallback.slice(0, missing);
+        this.sql.run(`UPDATE ${TABLE[kind]} SET fallback_sent = ? WHERE txid = ?`, JSON.stringify(sectors), row.txid);
+        if (sectors.length > 0) pushes.push({ sectors, message: this.frameOf(kind, row, row.beacon!, row.window_no + 1, selection) });
+      }
+    }
+    return pushes;
   }
 
   /** POST /v1/main/tx/:txid/records and /v1/conversions/:txid/records. */
@@ -250,11 +287,10 @@ export class Assignments {
     // R_{w+1} is public only after window w ends, so no honest record is older.
     const end = windowEnd(row.window_no, this.spec.genesisTimeMs, this.spec.main.windowMs);
     if (header.timeMs <= end) reject('record-too-early', `block time ${header.timeMs} is not after window ${row.window_no} (ends ${end})`);
-    // Blocks refuse MAIN records older than this (core checkMainRecords); the edge holds reports to the same bound.
+    // Blocks refuse records older than this (core checkMainRecords, checkWitnessRecords); the edge holds reports to the same bound.
     const blockWindow = windowOf(header.timeMs, this.spec.genesisTimeMs, this.spec.main.windowMs);
-    if (kind === 'main' && blockWindow - row.window_no > MAIN_RECORD_MAX_DELAY_WINDOWS) {
-      reject('record-too-late', `block window ${blockWindow} is more than ${MAIN_RECORD_MAX_DELAY_WINDOWS} windows after ${row.window_no}`);
-    }
+    const late = this.spec.main.recordWindows;
+    if (blockWindow - row.window_no > late) reject('record-too-late', `block window ${blockWindow} is more than ${late} windows after ${row.window_no}`);
     this.verifyEntry(kind, row, proof, header);
     const known = this.sql.one('SELECT 1 AS x FROM records WHERE kind = ? AND txid = ? AND sector_id = ? AND block_id = ?', kind, txid, sector.id, block.id);
     if (!known) {
@@ -280,8 +316,50 @@ export class Assignments {
     const entry =
       kind === 'main'
         ? encodeMainRecord({ window: row.window_no, tx })
-        : encodeWitnessRecord({ window: row.window_no, originSector: row.origin_sector!, originBlock: row.origin_block!, tx });
+        : encodeWitnessRecord({ window: row.window_no, originSector: row.origin_sector!, originBlock: row.origin_block!, tx, lockProof: proofOf(JSON.parse(row.origin_proof!)) });
     if (!verifyBodyInclusion(entry, proof, header.bodyRoot)) reject('bad-inclusion-proof', 'the proof does not show the record entry under the header');
+  }
+
+  /** Windows after `after` holding MAIN txs or conversions, ascending, at most `limit`. */
+  windowsWithTxs(after: number, limit: number): number[] {
+    return this.sql
+      .all<{ w: number }>(
+        'SELECT DISTINCT window_no AS w FROM (SELECT window_no FROM main_txs WHERE window_no > ? UNION SELECT window_no FROM conversions WHERE window_no > ?) ORDER BY w LIMIT ?',
+        after,
+        after,
+        limit,
+      )
+      .map((r) => r.w);
+  }
+
+  /**
+   * What the MAIN fold needs of window w (core WindowData): its txs, the
+   * beacon R_{w+1} that drew them, and every verified record report with
+   * its header and proof. Undefined while some tx of w is not assigned.
+   */
+  windowData(w: number): WindowData | undefined {
+    const main = this.sql.all<TxRow>('SELECT * FROM main_txs WHERE window_no = ? ORDER BY txid', w);
+    const conv = this.sql.all<TxRow>('SELECT * FROM conversions WHERE window_no = ? ORDER BY txid', w);
+    const all = [...main, ...conv];
+    if (all.some((r) => r.beacon === null)) return undefined;
+    // A window without txs has nothing drawn: its beacon does not matter to the fold.
+    const beacon = all[0]?.beacon ?? new Uint8Array(32);
+    const records: WindowData['records'] = [];
+    for (const [kind, rows] of [['main', main], ['witness', conv]] as const) {
+      for (const row of rows) {
+        for (const r of this.sql.all<RecordRow>('SELECT sector_id, block_id, height, reported_by, proof FROM records WHERE kind = ? AND txid = ? ORDER BY sector_id, block_id', kind, row.txid)) {
+          const h = this.tree.get(r.block_id);
+          if (h) records.push({ kind, txid: row.txid, sectorId: r.sector_id, header: h.header, proof: proofOf(JSON.parse(r.proof)) });
+        }
+      }
+    }
+    return {
+      window: w,
+      beacon: new Uint8Array(beacon),
+      main: main.map((r) => decodeTx(r.raw)),
+      conversions: conv.map((r) => ({ tx: decodeTx(r.raw), originBlock: r.origin_block!, lockProof: proofOf(JSON.parse(r.origin_proof!)) })),
+      records,
+    };
   }
 
   /** GET /v1/main/tx/:txid and /v1/conversions/:txid. */
@@ -302,30 +380,53 @@ export class Assignments {
     return kind === 'main' ? { txid: s.txid, window: s.window, status: s.status } : { txid: s.txid, origin: row.origin_sector!, window: s.window, status: s.status };
   }
 
+  /** The counting records of a row: verified reports whose block is on its sector's best chain with `need` confirmations. */
+  private candidates(kind: RecordKind, row: TxRow, need = this.spec.main.mainConfirmations): { rows: RecordJson[]; candidates: RecordCandidate[] } {
+    const rows: RecordJson[] = [];
+    const candidates: RecordCandidate[] = [];
+    for (const r of this.sql.all<RecordRow>('SELECT sector_id, block_id, height, reported_by, proof FROM records WHERE kind = ? AND txid = ? ORDER BY sector_id, height, block_id', kind, row.txid)) {
+      const h = this.tree.get(r.block_id);
+      const confirmations = h ? this.tree.confirmations(h) : 0;
+      rows.push({ sectorId: r.sector_id, blockId: toHex(r.block_id), height: r.height, confirmations, reportedBy: r.reported_by });
+      if (h && confirmations >= need) {
+        const miner = proofOf(JSON.parse(r.proof)).miner;
+        candidates.push({ sectorId: r.sector_id, blockWindow: windowOf(h.header.timeMs, this.spec.genesisTimeMs, this.spec.main.windowMs), blockId: h.id, miner });
+      }
+    }
+    return { rows, candidates };
+  }
+
+  /** Where a row stands by core's deadline rule on the edge's chains (core recordProgress). */
+  private progressOf(kind: RecordKind, row: TxRow, selection: SelectionJson, candidates: RecordCandidate[]) {
+    const count = kind === 'main' ? this.spec.main.recordSectors : this.spec.main.witnessSectors;
+    const progress = recordProgress(selection.order, count, row.window_no, candidates, this.spec.main, (s) => this.tree.settledThrough(s));
+    return { count, progress };
+  }
+
   private statusOf(kind: RecordKind, row: TxRow): AssignmentStatusJson {
     const selection: SelectionJson = row.selection ? (JSON.parse(row.selection) as SelectionJson) : { order: [], primary: [], fallback: [] };
-    const records = this.sql
-      .all<RecordRow>('SELECT sector_id, block_id, height, reported_by FROM records WHERE kind = ? AND txid = ? ORDER BY sector_id, height, block_id', kind, row.txid)
-      .map((r): RecordJson => {
-        const h = this.tree.get(r.block_id);
-        return { sectorId: r.sector_id, blockId: toHex(r.block_id), height: r.height, confirmations: h ? this.tree.confirmations(h) : 0, reportedBy: r.reported_by };
-      });
     const need = this.spec.main.mainConfirmations;
-    const final = selection.primary.length > 0 && selection.primary.every((s) => records.some((r) => r.sectorId === s && r.confirmations >= need));
+    const { rows: records, candidates } = this.candidates(kind, row, need);
+    const { count, progress } = this.progressOf(kind, row, selection, candidates);
+    const fate = row.beacon === null ? 'open' : earlyFate(progress, count);
+    const decided = row.beacon !== null && this.spec.sectors.every((s) => this.tree.settledThrough(s.id) >= row.window_no + this.spec.main.recordWindows);
     const out: AssignmentStatusJson = {
       txid: toHex(row.txid),
       kind: kind === 'main' ? 'main' : 'conversion',
       tx: toHex(row.raw),
       window: row.window_no,
       beaconWindow: row.window_no + 1,
-      status: row.beacon === null ? 'pending' : final ? 'final' : 'assigned',
+      status: row.beacon === null ? 'pending' : fate === 'open' ? 'assigned' : fate,
       beacon: row.beacon && toHex(row.beacon),
       assigned: selection.primary,
       fallback: selection.fallback,
       order: selection.order,
       records,
       confirmationsRequired: need,
-      final,
+      final: fate === 'final',
+      counted: selection.order.filter((_, i) => progress.states[i] === 'counted'),
+      fallbackSent: row.fallback_sent ? (JSON.parse(row.fallback_sent) as number[]) : [],
+      decided,
     };
     if (kind === 'witness') {
       const origin = this.tree.get(row.origin_block!);

@@ -95,6 +95,8 @@ export function specFromJson(text: string): NetworkSpec {
       mainConfirmations: int(m.mainConfirmations, 'spec.main.mainConfirmations'),
       beaconDepth: int(m.beaconDepth, 'spec.main.beaconDepth'),
       tollBps: int(m.tollBps, 'spec.main.tollBps'),
+      recordWindows: int(m.recordWindows, 'spec.main.recordWindows'),
+      fallbackWindows: int(m.fallbackWindows, 'spec.main.fallbackWindows'),
       symbol: str(m.symbol, 'spec.main.symbol'),
       decimals: int(m.decimals, 'spec.main.decimals'),
     },

@@ -51,6 +51,10 @@ import {
   type ParseLimits,
 } from '../api/routes.js';
 import { Assignments, type Answer } from './assignments.js';
+import { MainFold } from './main-fold.js';
+import { mainStateJson, windowDataJson, MAX_WINDOW_LIST, type MainAccountJson, type WindowListJson } from '../api/main.js';
+import { balanceOf } from '../core/main-ledger.js';
+import { decodeAddress } from '../core/keys.js';
 import { Challenges } from './auth.js';
 import { Beacons } from './beacons.js';
 import { statusOf } from './errors.js';
@@ -158,6 +162,7 @@ export class Coordinator {
   private readonly tree: HeaderTree;
   private readonly beacons: Beacons;
   private readonly assignments: Assignments;
+  private readonly fold: MainFold;
   private readonly challenges: Challenges;
   private readonly rate: RateLimiter;
   /** When a write last failed for want of space. */
@@ -181,6 +186,7 @@ export class Coordinator {
     this.tree = new HeaderTree(sql, this.spec);
     this.beacons = new Beacons(sql, this.spec, this.tree, this.networkId);
     this.assignments = new Assignments(sql, this.spec, this.tree, this.beacons, this.networkId, options.verify, this.limits.maxAssignmentsPerCall);
+    this.fold = new MainFold(sql, this.spec, this.tree, this.assignments, this.networkId, options.verify);
     this.challenges = new Challenges(sql, this.networkId, this.limits.challengeTtlMs, options.verify);
     this.rate = new RateLimiter({ ip: this.limits.ip, key: this.limits.key, share: shareOf(this.limits.ip) });
     this.genesisIds = new Map(this.spec.sectors.map((s) => [s.id, toHex(genesisId(this.spec, s))]));
@@ -215,6 +221,8 @@ export class Coordinator {
     try {
       return this.steps(req, nowMs, step);
     } catch (e) {
+      // The transaction rolled back: the fold's cached ledger may be ahead of the database.
+      this.fold.reset();
       if (!full) throw e;
       this.storageFullAtMs = nowMs;
       return failure(new PouwError('storage-full', 'the edge cannot write: its storage is full; reads still work'));
@@ -240,6 +248,13 @@ export class Coordinator {
           const pushes: Push[] = [];
           const answer = this.dispatch(req, nodeKey, nowMs, pushes);
           pushes.push(...this.assignments.assignDue(nowMs));
+          pushes.push(...this.assignments.pushFallbacks(nowMs));
+          try {
+            this.fold.advance(nowMs);
+          } catch (e) {
+            this.fold.reset();
+            throw e;
+          }
           return { status: answer.status, body: answer.body, pushes, wakeAtMs: this.assignments.nextWakeMs(nowMs) };
         });
       });
@@ -292,6 +307,30 @@ export class Coordinator {
         return this.assignments.status('witness', p.txid);
       case 'conversion-record':
         return this.assignments.reportRecord('witness', p.txid, () => recordBody.parse(req.body, this.parseLimits), nodeKey!, nowMs);
+      case 'main-windows': {
+        const after = decimalOrMinus(p.after, 'after');
+        const limit = decimalOf(p.limit ?? String(MAX_WINDOW_LIST), 'limit', 1, MAX_WINDOW_LIST);
+        const body: WindowListJson = { windows: this.assignments.windowsWithTxs(after, limit) };
+        return { status: 200, body };
+      }
+      case 'main-window': {
+        const w = decimalOf(p.window, 'window', 0, Number.MAX_SAFE_INTEGER);
+        const data = this.assignments.windowData(w);
+        if (data === undefined) reject('window-not-assigned', `some tx of window ${w} has no beacon yet`);
+        return { status: 200, body: windowDataJson(data, this.fold.rootAt(w)) };
+      }
+      case 'main-state': {
+        const { ledger, root } = this.fold.state();
+        return { status: 200, body: mainStateJson(ledger, root, this.fold.decidedThrough()) };
+      }
+      case 'main-account': {
+        const a = decodeAddress(String(p.address ?? ''), this.spec.addressPrefix);
+        if (!a.ok) reject('bad-address', `${p.address} is not a ${this.spec.addressPrefix} address (${a.code})`);
+        const { ledger } = this.fold.state();
+        const acct = balanceOf(ledger, a.value);
+        const body: MainAccountJson = { address: toHex(a.value), balance: acct.balance.toString(), nonce: acct.nonce.toString(), window: ledger.window };
+        return { status: 200, body };
+      }
       case 'challenge':
         return { status: 201, body: this.challenges.issue(this.randomBytes(32), req.auth?.key, nowMs) };
       case 'socket-ticket':
@@ -366,6 +405,9 @@ export class Coordinator {
         witnessSectors: m.witnessSectors,
         mainConfirmations: m.mainConfirmations,
         beaconDepth: m.beaconDepth,
+        recordWindows: m.recordWindows,
+        fallbackWindows: m.fallbackWindows,
+        tollBps: m.tollBps,
       },
       sectors: this.spec.sectors.map((s) => ({
         id: s.id,
@@ -384,6 +426,12 @@ export class Coordinator {
       })),
     };
   }
+}
+
+/** A window bound of a query: a decimal ≥ −1 (−1, the default, lists from the first window). */
+function decimalOrMinus(v: string | undefined, what: string): number {
+  if (v === undefined || v === '-1') return -1;
+  return decimalOf(v, what, 0, Number.MAX_SAFE_INTEGER);
 }
 
 /** A write refused because the disk (or the storage quota) is full: SQLITE_FULL on either driver. */

@@ -29,6 +29,8 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   'window-not-ended': 404,
   'beacon-undetermined': 409,
   'not-assigned': 409,
+  'window-not-assigned': 409,
+  'bad-address': 400,
   'nonce-conflict': 409,
   'storage-full': 507,
   'side-branch-full': 429,

@@ -38,6 +38,7 @@ import { checkHeaderContext, checkHeaderWork, expectedBits } from '../core/valid
 import { reject, unwrap } from '../api/errors.js';
 import { WORK_DIGITS } from './schema.js';
 import type { Sql } from './sql.js';
+import { settledThrough, type ChainView } from '../core/main-ledger.js';
 
 export interface TreeHeader {
   id: Uint8Array;
@@ -79,7 +80,7 @@ export function workText(work: bigint): string {
   return work.toString().padStart(WORK_DIGITS, '0');
 }
 
-export class HeaderTree {
+export class HeaderTree implements ChainView {
   private readonly genesis = new Map<number, BlockHeader>();
 
   constructor(
@@ -139,6 +140,20 @@ export class HeaderTree {
         count,
       )
       .map(fromRow);
+  }
+
+  // The MAIN fold's view of the chains (core/main-ledger.ts ChainView).
+  bestBlock(sectorId: number, id: Uint8Array): { header: BlockHeader; confirmations: number } | undefined {
+    const h = this.get(id);
+    if (h === undefined || h.sectorId !== sectorId) return undefined;
+    const c = this.confirmations(h);
+    return c > 0 ? { header: h.header, confirmations: c } : undefined;
+  }
+
+  settledThrough(sectorId: number): number {
+    const depth = this.spec.main.mainConfirmations;
+    const r = this.sql.one<{ mtp_ms: number }>('SELECT mtp_ms FROM best_chain WHERE sector_id = ? ORDER BY height DESC LIMIT 1 OFFSET ?', sectorId, depth - 1);
+    return settledThrough(r?.mtp_ms ?? null, this.spec);
   }
 
   /** Confirmations of a header: 1 for the tip, 0 when it is not on the best chain. */

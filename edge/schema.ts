@@ -146,6 +146,28 @@ export const MIGRATIONS: readonly string[] = [
   `
   DROP TABLE rate_buckets;
   `,
+  // 6: fallbacks pushed after a primary's deadline; the MAIN fold's results per window and its state.
+  `
+  ALTER TABLE main_txs ADD COLUMN fallback_sent TEXT;
+  ALTER TABLE conversions ADD COLUMN fallback_sent TEXT;
+  CREATE INDEX main_txs_fallback_due ON main_txs (window_no) WHERE beacon IS NOT NULL AND fallback_sent IS NULL;
+  CREATE INDEX conversions_fallback_due ON conversions (window_no) WHERE beacon IS NOT NULL AND fallback_sent IS NULL;
+
+  -- Each folded window that held txs: its root (mainStateRoot after it) and outcome.
+  CREATE TABLE main_windows (
+    window_no INTEGER PRIMARY KEY,
+    root      BLOB NOT NULL,
+    result    TEXT NOT NULL,
+    folded_ms INTEGER NOT NULL
+  ) STRICT;
+
+  -- The MAIN ledger after the last folded window (one row).
+  CREATE TABLE main_ledger (
+    id        INTEGER PRIMARY KEY CHECK (id = 1),
+    window_no INTEGER NOT NULL,
+    state     TEXT NOT NULL
+  ) STRICT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

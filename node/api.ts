@@ -26,6 +26,9 @@ import { CodecError } from '../core/errors.js';
 import { readBodyText } from '../api/http.js';
 import type { SectorNode } from './sector-node.js';
 import type { Miner } from './miner.js';
+import type { MainView } from './main-view.js';
+import { mainStateJson, windowResultOf, type MainAccountJson, type WindowResultJson } from '../api/main.js';
+import { mainStateRoot } from '../core/main-ledger.js';
 
 const HEX32 = /^[0-9a-f]{64}$/;
 const MAX_BODY = 16 * 1024;
@@ -65,6 +68,8 @@ function blockJson(b: Block, prefix: string) {
 
 export interface ApiOptions {
   miner?: Miner;
+  /** The node's MAIN fold (with an edge link): serves /v1/main/*. */
+  main?: MainView;
   /** The cookie token every POST must carry as `Authorization: Bearer <token>`. */
   token: string;
   /** Host names (without port) accepted in `Host` besides 127.0.0.1, localhost and [::1]. */
@@ -173,6 +178,44 @@ export function createApi(node: SectorNode, opts: ApiOptions): Hono {
         spend: pending.reduce((sum, e) => sum + txSpend(e.tx), 0n).toString(),
       },
     });
+  });
+
+  // The node's own MAIN ledger, computed from its header view (node/main-view.ts).
+  const main = opts.main;
+  const noMain = (c: Context) => c.json(err('no-main-view', 'this node runs without an edge (--edge), so it computes no MAIN ledger'), 404);
+  app.get('/v1/main/status', (c) => (main ? c.json(main.status()) : noMain(c)));
+  app.get('/v1/main/state', (c) => {
+    if (!main) return noMain(c);
+    return c.json(mainStateJson(main.current, mainStateRoot(main.current), main.decidedThrough()));
+  });
+  app.get('/v1/main/accounts/:address', (c) => {
+    if (!main) return noMain(c);
+    const a = decodeAddress(c.req.param('address'), prefix);
+    if (!a.ok) return c.json(err(a.code, a.detail), 400);
+    const acct = main.account(a.value);
+    const body: MainAccountJson = { address: toHex(a.value), balance: acct.balance.toString(), nonce: acct.nonce.toString(), window: main.current.window };
+    return c.json(body);
+  });
+  app.get('/v1/main/windows/:window', (c) => {
+    if (!main) return noMain(c);
+    const ref = c.req.param('window');
+    if (!/^\d{1,15}$/.test(ref)) return c.json(err('bad-request', 'a window is a decimal number'), 400);
+    const row = node.store.main.window(Number(ref));
+    return row ? c.json({ ...windowResultOf(JSON.parse(row.result)), edgeRoot: row.edgeRoot && toHex(row.edgeRoot) }) : c.json(err('not-found', `window ${ref} is not folded here`), 404);
+  });
+  app.get('/v1/main/history/:address', (c) => {
+    if (!main) return noMain(c);
+    const a = decodeAddress(c.req.param('address'), prefix);
+    if (!a.ok) return c.json(err(a.code, a.detail), 400);
+    const limit = Math.min(Number(/^\d{1,4}$/.test(c.req.query('windows') ?? '') ? c.req.query('windows') : 1000), 10_000);
+    const me = toHex(a.value);
+    const entries: ({ window: number; status: 'applied' | 'void' } & Record<string, unknown>)[] = [];
+    for (const row of node.store.main.recent(limit)) {
+      const r = JSON.parse(row.result) as WindowResultJson;
+      for (const x of r.applied) if (x.from === me || x.to === me) entries.push({ window: r.window, status: 'applied', ...x });
+      for (const x of r.releases) if (x.to === me) entries.push({ window: r.window, status: 'applied', kind: 'release', ...x });
+    }
+    return c.json({ address: me, windows: limit, entries });
   });
 
   /** The JSON body of a POST, or an error response (413 over MAX_BODY, 400 when not JSON). */

@@ -73,13 +73,14 @@ import {
   type WitnessRequest,
 } from '../api/frames.js';
 import type { RecordReport } from '../api/routes.js';
-import { bodyInclusionProof, verifyBodyInclusion } from '../core/block.js';
+import { bodyInclusionProof, verifyBodyInclusion, type BodyInclusionProof } from '../core/block.js';
 import { equalBytes, fromHex, toHex } from '../core/bytes.js';
 import { PouwError } from '../core/errors.js';
 import { networkId as computeNetworkId } from '../core/genesis.js';
 import { blockId, type BlockHeader } from '../core/header.js';
 import type { KeyPair } from '../core/keys.js';
-import { blockWindowOf, decodeMainRecord, MAIN_RECORD_MAX_DELAY_WINDOWS } from '../core/record.js';
+import { recordDeadline } from '../core/main-ledger.js';
+import { blockWindowOf, decodeMainRecord, decodeWitnessRecord } from '../core/record.js';
 import { selectSectors, type Selection } from '../core/select.js';
 import { checkTx, encodeTx, MAIN_CHAIN, txId, type Tx } from '../core/tx.js';
 import { HeaderView, type KnownBeacon } from './header-view.js';
@@ -107,7 +108,18 @@ export interface AcceptedAssignment {
   beaconCheck: BeaconCheck;
   /** A witness request's origin sector. */
   origin?: number;
+  /** Our place in the order: a primary, or a fallback standing in for a primary that did not record in time. */
+  role: 'primary' | 'fallback';
+  /** The last block window in which our record counts (core `recordDeadline`). */
+  lastWindow: number;
   receivedMs: number;
+}
+
+/** A witness request's lock: the origin block and the convert tx's proof in it. */
+interface Lock {
+  sectorId: number;
+  blockId: Uint8Array;
+  proof: BodyInclusionProof;
 }
 
 export type EdgeClientEvent =
@@ -124,7 +136,9 @@ export type EdgeClientEvent =
   | ({ type: 'assignment-held' } & AcceptedAssignment)
   | { type: 'assignment-rejected'; kind: AssignmentKind; txid: string; window: number | null; code: string; detail: string }
   /** One of our blocks records an assigned MAIN tx; the edge was told (status 201/200) or refused it (status 0: no answer). */
-  | { type: 'record-reported'; txid: string; block: string; height: number; status: number; code?: string };
+  /** A Convert tx of our chain reported to the edge as a conversion (`code` when the edge refused it). */
+  | { type: 'conversion-reported'; txid: string; height: number; code?: string }
+  | { type: 'record-reported'; kind: AssignmentKind; txid: string; block: string; height: number; status: number; code?: string };
 
 /** What the client needs of a sector node (SectorNode has it all; without `records` nothing is recorded). */
 export type EdgeClientNode = Pick<SectorNode, 'options' | 'store' | 'chain' | 'on'> & Partial<Pick<SectorNode, 'records'>>;
@@ -171,8 +185,13 @@ export class EdgeClient {
   /** Assignments that passed every check, oldest first. */
   readonly accepted: AcceptedAssignment[] = [];
   /** Assignments that passed every check but the beacon, which our view cannot recompute yet: never acted on. */
-  private readonly held = new Map<string, { a: AcceptedAssignment; tx: Tx; beacon: Uint8Array }>();
-  private readonly api: EdgeApi;
+  private readonly held = new Map<string, { a: AcceptedAssignment; tx: Tx; beacon: Uint8Array; lock?: Lock }>();
+  /** Convert txs of our chain the edge took (bounded). */
+  private readonly conversionsReported = new Set<string>();
+  /** Taken witness requests whose lock our header view does not yet show buried on the origin's best chain. */
+  private readonly locksWaiting = new Map<string, { a: AcceptedAssignment; tx: Tx; lock: Lock }>();
+  /** The edge's API as this node calls it (authenticated with the node key). */
+  readonly api: EdgeApi;
   private readonly url: string;
   private readonly sectorId: number;
   private readonly networkId: Uint8Array;
@@ -396,29 +415,68 @@ export class EdgeClient {
     if (headers.length > 0 && !(await this.send(headers))) await this.resyncNow();
     // The edge holds these headers now: tell it which of our assigned MAIN txs they record.
     for (const id of ids) await this.reportRecords(id);
+    await this.reportConversions();
   }
 
-  /** Reports each MAIN record of block `id` that carries an assignment we took, with its inclusion proof. */
+  /**
+   * Reports each Convert tx of our best chain once its block has
+   * `mainConfirmations` (looking a few blocks deeper too, in case the edge
+   * was behind last time), with its inclusion proof: the edge draws its
+   * witnesses. Any node of the sector may report it; the edge answers 200
+   * to a conversion it knows.
+   */
+  private async reportConversions(): Promise<void> {
+    const { store, chain, options } = this.options.node;
+    const need = options.spec.main.mainConfirmations;
+    const tip = chain.tip().height;
+    for (let h = tip - need + 1; h >= Math.max(1, tip - need - 4) && this.running; h--) {
+      const block = store.getBlockByHeight(h);
+      if (!block) continue;
+      for (let i = 0; i < block.body.txs.length; i++) {
+        const tx = block.body.txs[i]!;
+        if (tx.payload.kind !== 'convert') continue;
+        const txid = toHex(txId(tx));
+        if (this.conversionsReported.has(txid)) continue;
+        const r = await this.api
+          .call('conversion-submit', { body: { tx, raw: encodeTx(tx), header: block.header, proof: bodyInclusionProof(block.body, 'txs', i) } })
+          .catch(() => undefined);
+        const code = r === undefined ? 'edge-unreachable' : r.ok ? undefined : r.code;
+        this.emit({ type: 'conversion-reported', txid, height: h, ...(code ? { code } : {}) });
+        if (code === undefined) {
+          this.conversionsReported.add(txid);
+          if (this.conversionsReported.size > 10_000) this.conversionsReported.delete(this.conversionsReported.values().next().value!);
+        }
+      }
+    }
+  }
+
+  /** Reports each MAIN and witness record of block `id` that carries an assignment we took, with its inclusion proof. */
   private async reportRecords(id: string): Promise<void> {
     if (!this.running) return;
     const block = this.options.node.store.getBlock(fromHex(id));
     if (!block) return;
-    for (let i = 0; i < block.body.mainRecords.length; i++) {
-      let txid: string;
-      try {
-        txid = toHex(txId(decodeMainRecord(block.body.mainRecords[i]!).tx));
-      } catch {
-        continue;
-      }
-      if (!this.accepted.some((a) => a.kind === 'main' && a.txid === txid)) continue;
-      const report: RecordReport = { sectorId: this.sectorId, header: block.header, proof: bodyInclusionProof(block.body, 'mainRecords', i) };
-      const base = { type: 'record-reported', txid, block: id, height: block.header.height } as const;
-      try {
-        const r = await this.request(recordFrame('main', fromHex(txid), report));
-        this.emit({ ...base, status: r.status, ...(r.status >= 400 ? { code: String(r.body?.error?.code ?? `status-${r.status}`) } : {}) });
-      } catch (e) {
-        // The socket closed: the reports of the last blocks are sent again on reconnect.
-        this.emit({ ...base, status: 0, code: (e as Error).message });
+    const sections = [
+      { kind: 'main', section: 'mainRecords', decode: decodeMainRecord },
+      { kind: 'witness', section: 'witnessRecords', decode: decodeWitnessRecord },
+    ] as const;
+    for (const { kind, section, decode } of sections) {
+      for (let i = 0; i < block.body[section].length; i++) {
+        let txid: string;
+        try {
+          txid = toHex(txId(decode(block.body[section][i]!).tx));
+        } catch {
+          continue;
+        }
+        if (!this.accepted.some((a) => a.kind === kind && a.txid === txid)) continue;
+        const report: RecordReport = { sectorId: this.sectorId, header: block.header, proof: bodyInclusionProof(block.body, section, i) };
+        const base = { type: 'record-reported', kind, txid, block: id, height: block.header.height } as const;
+        try {
+          const r = await this.request(recordFrame(kind, fromHex(txid), report));
+          this.emit({ ...base, status: r.status, ...(r.status >= 400 ? { code: String(r.body?.error?.code ?? `status-${r.status}`) } : {}) });
+        } catch (e) {
+          // The socket closed: the reports of the last blocks are sent again on reconnect.
+          this.emit({ ...base, status: 0, code: (e as Error).message });
+        }
       }
     }
   }
@@ -461,12 +519,13 @@ export class EdgeClient {
 
   /** After a (re)connect: reports the records of the last blocks again, in case the edge missed them (it answers 200 to known ones). */
   private async reportRecent(): Promise<void> {
-    if (!this.accepted.some((a) => a.kind === 'main')) return;
+    if (this.accepted.length === 0) return;
     const { store, chain } = this.options.node;
     const tip = chain.tip().height;
     for (let h = Math.max(1, tip - REPORT_RECENT_BLOCKS + 1); h <= tip && this.open; h++) {
       const id = store.idAtHeight(h);
-      if (id && store.getBlock(id)!.body.mainRecords.length > 0) await this.reportRecords(toHex(id));
+      const body = id && store.getBlock(id)!.body;
+      if (body && body.mainRecords.length + body.witnessRecords.length > 0) await this.reportRecords(toHex(id));
     }
   }
 
@@ -552,6 +611,7 @@ export class EdgeClient {
       if (!r.ok && r.code !== 'unknown-parent') this.emit({ type: 'edge-header-refused', sectorId, height: header.height, code: r.code, detail: r.detail });
     }
     for (const b of this.view.advance(nowMs)) this.emitBeacon(b);
+    for (const w of [...this.locksWaiting.values()]) this.witnessWhenBuried(w.a, w.tx, w.lock);
   }
 
   private emitBeacon(b: KnownBeacon): void {
@@ -560,7 +620,7 @@ export class EdgeClient {
     for (const [key, h] of [...this.held]) {
       if (h.a.beaconWindow !== b.window) continue;
       this.held.delete(key);
-      if (equalBytes(h.beacon, b.beacon)) this.take({ ...h.a, beaconCheck: b.fromGenesis ? 'full' : 'anchors' }, h.tx);
+      if (equalBytes(h.beacon, b.beacon)) this.take({ ...h.a, beaconCheck: b.fromGenesis ? 'full' : 'anchors' }, h.tx, h.lock);
       else this.emit({ type: 'assignment-rejected', kind: h.a.kind, txid: h.a.txid, window: h.a.window, code: 'assignment-beacon-mismatch', detail: `R_${b.window} recomputed here is ${toHex(b.beacon)}` });
     }
   }
@@ -577,16 +637,32 @@ export class EdgeClient {
 
   /** Drops held assignments whose window can no longer be recorded. */
   private pruneHeld(current: number): void {
-    for (const [key, h] of this.held) if (h.a.window < current - MAIN_RECORD_MAX_DELAY_WINDOWS) this.held.delete(key);
+    for (const [key, h] of this.held) if (h.a.lastWindow < current) this.held.delete(key);
+    for (const [key, w] of this.locksWaiting) if (w.a.lastWindow < current) this.locksWaiting.delete(key);
   }
 
-  /** Takes a checked assignment: remembered, and a MAIN one goes to the record pool for our next block. */
-  private take(a: AcceptedAssignment, tx: Tx): void {
+  /**
+   * Takes a checked assignment: remembered, and its record goes to the pool
+   * for our next blocks. A witness record is written only once our own view
+   * shows the lock on the origin's best chain with `mainConfirmations`: until
+   * then it waits, rechecked as headers arrive.
+   */
+  private take(a: AcceptedAssignment, tx: Tx, lock?: Lock): void {
     this.accepted.push(a);
     if (this.accepted.length > (this.options.maxAccepted ?? 1000)) this.accepted.shift();
-    // Witness records are not active yet.
-    if (a.kind === 'main') this.options.node.records?.add({ window: a.window, tx });
+    if (a.kind === 'main') this.options.node.records?.add({ window: a.window, tx }, a.lastWindow);
+    else if (lock) this.witnessWhenBuried(a, tx, lock);
     this.emit({ type: 'assignment-accepted', ...a });
+  }
+
+  private witnessWhenBuried(a: AcceptedAssignment, tx: Tx, lock: Lock): void {
+    const origin = this.view.bestBlock(lock.sectorId, lock.blockId);
+    if (origin === undefined || origin.confirmations < this.options.node.options.spec.main.mainConfirmations) {
+      this.locksWaiting.set(a.txid, { a, tx, lock });
+      return;
+    }
+    this.locksWaiting.delete(a.txid);
+    this.options.node.records?.addWitness({ window: a.window, originSector: lock.sectorId, originBlock: lock.blockId, tx, lockProof: lock.proof }, a.lastWindow);
   }
 
   // ---- assignments ----
@@ -616,14 +692,16 @@ export class EdgeClient {
     if (parsed.beaconWindow > current + 1) {
       return refuse('assignment-future-window', `beacon window ${parsed.beaconWindow}, and it is window ${current} here`);
     }
-    if (parsed.window < current - MAIN_RECORD_MAX_DELAY_WINDOWS) {
+    if (parsed.window < current - spec.main.recordWindows) {
       return refuse('assignment-expired', `window ${parsed.window} can no longer be recorded in window ${current}`);
     }
     let origin: number | null = null;
+    let lock: Lock | undefined;
     if (msg.type === 'witness-request') {
       const o = checkOrigin(msg, tx);
       if (!o.ok) return refuse('assignment-bad-origin', o.detail);
-      origin = o.sectorId;
+      origin = o.lock.sectorId;
+      lock = o.lock;
     }
     // A MAIN tx signed for this network (a conversion: for its origin sector), or nobody should record it.
     const signed = checkTx(tx, { networkId: this.networkId, chain: origin ?? MAIN_CHAIN });
@@ -643,8 +721,12 @@ export class EdgeClient {
     if (!sameSelection(drawn.value, claimed)) {
       return refuse('assignment-selection-mismatch', `the draw gives order ${drawn.value.order.join(',')}, the edge says ${claimed.order.join(',')}`);
     }
-    if (!drawn.value.primary.includes(this.sectorId)) {
-      return refuse('assignment-not-ours', `sector ${this.sectorId} is not among the primaries ${drawn.value.primary.join(',')}`);
+    // A primary records; a fallback only once a primary's deadline has passed by our clock.
+    const count = kind === 'main' ? m.recordSectors : m.witnessSectors;
+    const place = drawn.value.order.indexOf(this.sectorId);
+    const role = place >= 0 && place < count ? 'primary' : 'fallback';
+    if (place < 0 || (role === 'fallback' && current <= parsed.window + m.fallbackWindows)) {
+      return refuse('assignment-not-ours', `sector ${this.sectorId} is not a primary of ${drawn.value.primary.join(',')}, and no primary's deadline has passed`);
     }
     // Taken once; the edge may push it again after a reconnect.
     const key = `${kind}:${toHex(txid)}`;
@@ -659,13 +741,15 @@ export class EdgeClient {
       fallback: drawn.value.fallback,
       beaconCheck: beaconCheck.check,
       ...(origin !== null ? { origin } : {}),
+      role,
+      lastWindow: recordDeadline(parsed.window, place, count, m),
       receivedMs: this.now(),
     };
-    if (beaconCheck.check !== 'unverified') return this.take(a, tx);
+    if (beaconCheck.check !== 'unverified') return this.take(a, tx, lock);
     if (this.held.size >= (this.options.maxUnverified ?? 64)) {
       return refuse('assignment-unverified-full', `${this.held.size} assignments already wait for a beacon this node can check`);
     }
-    this.held.set(key, { a, tx, beacon });
+    this.held.set(key, { a, tx, beacon, ...(lock ? { lock } : {}) });
     this.emit({ type: 'assignment-held', ...a });
   }
 
@@ -705,7 +789,7 @@ function sameSelection(a: Selection, b: Selection): boolean {
 }
 
 /** A witness request's origin: a convert tx proven in the txs section of the named header. */
-function checkOrigin(msg: WitnessRequest, tx: Tx): { ok: true; sectorId: number } | { ok: false; detail: string } {
+function checkOrigin(msg: WitnessRequest, tx: Tx): { ok: true; lock: Lock } | { ok: false; detail: string } {
   try {
     const o = parseOrigin(msg.origin);
     const { header, proof } = o;
@@ -715,7 +799,7 @@ function checkOrigin(msg: WitnessRequest, tx: Tx): { ok: true; sectorId: number 
     if (proof.section !== 'txs' || !verifyBodyInclusion(encodeTx(tx), proof, header.bodyRoot)) {
       return { ok: false, detail: 'the proof does not show the tx in the origin block' };
     }
-    return { ok: true, sectorId: o.sectorId };
+    return { ok: true, lock: { sectorId: o.sectorId, blockId: o.blockId, proof } };
   } catch (e) {
     return { ok: false, detail: (e as Error).message };
   }

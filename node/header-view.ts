@@ -25,6 +25,7 @@
  * and beacons more than `maxBeacons` windows old.
  * @module
  */
+import { settledThrough, type ChainView } from '../core/main-ledger.js';
 import { beaconHash, initialBeacon, type BeaconAnchor } from '../core/beacon.js';
 import { equalBytes, toHex } from '../core/bytes.js';
 import { fail, ok, type Result } from '../core/errors.js';
@@ -85,6 +86,21 @@ export class SectorHeaderView {
 
   has(id: Uint8Array): boolean {
     return this.byKey.has(toHex(id));
+  }
+
+  /** The header `id` if it is on the best chain this view holds, with its confirmations (tip height − height + 1). */
+  bestBlock(id: Uint8Array): { header: BlockHeader; confirmations: number } | undefined {
+    const key = toHex(id);
+    const h = this.byKey.get(key);
+    if (h === undefined) return undefined;
+    const at = this.best[h.header.height - this.best[0]!.header.height];
+    if (at?.key !== key) return undefined;
+    return { header: h.header, confirmations: this.tip().header.height - h.header.height + 1 };
+  }
+
+  /** Median-time-past of the best-chain block with `confirmations` confirmations; null when not held or not known. */
+  mtpAtDepth(confirmations: number): number | null {
+    return this.best[this.best.length - confirmations]?.mtpMs ?? null;
   }
 
   private root(header: BlockHeader, id: Uint8Array, mtpMs: number | null): void {
@@ -234,7 +250,7 @@ export interface HeaderViewOptions {
 }
 
 /** Every sector's view, and the beacon chain recomputed from them. */
-export class HeaderView {
+export class HeaderView implements ChainView {
   readonly sectors = new Map<number, SectorHeaderView>();
   private readonly beacons = new Map<number, KnownBeacon>();
   private readonly seed: Uint8Array;
@@ -253,6 +269,16 @@ export class HeaderView {
 
   sector(id: number): SectorHeaderView | undefined {
     return this.sectors.get(id);
+  }
+
+  // The MAIN fold's view of the chains (core/main-ledger.ts ChainView).
+  bestBlock(sectorId: number, id: Uint8Array): { header: BlockHeader; confirmations: number } | undefined {
+    return this.sectors.get(sectorId)?.bestBlock(id);
+  }
+
+  settledThrough(sectorId: number): number {
+    const v = this.sectors.get(sectorId);
+    return v ? settledThrough(v.mtpAtDepth(this.spec.main.mainConfirmations), this.spec) : -2;
   }
 
   /** Checks a relayed header of sector `sectorId`; `unknown-sector` for a sector the spec lacks. */

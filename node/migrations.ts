@@ -9,7 +9,8 @@
  * immediate transaction, so a crash mid-migration leaves the old version.
  *
  * Version 1 holds the chain (blocks, best chain, accounts, undo, tx index,
- * meta); version 2 adds the node-local tables (mempool, peers).
+ * meta); version 2 adds the node-local tables (mempool, peers); version 3
+ * the node's MAIN fold (node/main-view.ts).
  *
  * Encodings: ids, addresses and raw bytes are BLOBs; bigints are decimal
  * TEXT. Cumulative work and mempool fees are zero-padded to a fixed width so
@@ -102,6 +103,22 @@ export const MIGRATIONS: readonly string[] = [
     banned_until_ms INTEGER NOT NULL DEFAULT 0,
     last_seen_ms    INTEGER,
     failures        INTEGER NOT NULL DEFAULT 0
+  ) STRICT;
+  `,
+  // 3: the node's own MAIN fold: each folded window (its root, the edge's, the outcome) and the ledger after the last.
+  `
+  CREATE TABLE main_windows (
+    window_no INTEGER PRIMARY KEY,
+    root      BLOB NOT NULL,
+    edge_root BLOB,
+    result    TEXT NOT NULL,
+    folded_ms INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE main_ledger (
+    id        INTEGER PRIMARY KEY CHECK (id = 1),
+    window_no INTEGER NOT NULL,
+    state     TEXT NOT NULL
   ) STRICT;
   `,
 ];

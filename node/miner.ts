@@ -71,7 +71,7 @@ export class Miner {
       if (b.header.height === 0) break;
     }
     const timeMs = Math.max(this.now(), medianTimePast(times, spec.limits.medianTimeSpan) + 1);
-    const body = { ...emptyBody(this.opts.miner), txs, mainRecords: this.node.records.forBlock(blockWindowOf(spec, timeMs)) };
+    const body = { ...emptyBody(this.opts.miner), txs, ...this.node.records.forBlock(blockWindowOf(spec, timeMs)) };
     const header: BlockHeader = {
       version: HEADER_VERSION,
       sectorId: sector.id,

@@ -73,8 +73,8 @@ export class SectorNode {
   readonly store: Store;
   readonly chain: Chain<Peer>;
   readonly mempool: Mempool;
-  /** MAIN records this node was assigned, waiting for a block (filled by the edge client). */
-  readonly records = new MainRecordPool();
+  /** MAIN and witness records this node was assigned, waiting for a block (filled by the edge client). */
+  readonly records: MainRecordPool;
   readonly p2p: P2P;
   readonly sync: Sync;
   readonly networkId: Uint8Array;
@@ -103,6 +103,7 @@ export class SectorNode {
     });
     // First the node's own bookkeeping of a tip move, then the protocol's announcements (it reads the mempool).
     this.chain.on((e) => this.onTipMoved(e));
+    this.records = new MainRecordPool(options.spec.main.recordWindows);
     this.mempool = new Mempool({ ...DEFAULT_MEMPOOL, networkId: this.networkId, chain: sector.id, verify: cachedVerifier(this.sigCache, fast) });
     this.p2p = new P2P({
       host: opts.host ?? '127.0.0.1',

@@ -165,6 +165,7 @@ export class Store implements StateView {
   readonly mempool: MempoolTable;
   readonly peers: PeerTable;
   readonly meta: MetaTable;
+  readonly main: MainTable;
   private readonly q: ReturnType<typeof prepareChain>;
 
   /** Use `openStore`, which sets the pragmas and migrates first. */
@@ -176,6 +177,7 @@ export class Store implements StateView {
     this.mempool = new MempoolTable(db);
     this.peers = new PeerTable(db);
     this.meta = new MetaTable(db);
+    this.main = new MainTable(db);
   }
 
   close(): void {
@@ -501,6 +503,101 @@ export class MetaTable {
   delete(key: string): boolean {
     return this.q.delete.run(key).changes === 1;
   }
+}
+
+/** A window of the node's MAIN fold as stored. */
+export interface MainWindowRow {
+  window: number;
+  root: Bytes;
+  /** The root the edge published for the window, when it had one. */
+  edgeRoot: Bytes | null;
+  /** The outcome (api/main.ts WindowResultJson), as JSON text. */
+  result: string;
+  foldedMs: number;
+}
+
+/**
+ * The node's MAIN fold (node/main-view.ts): one row per folded window and the
+ * ledger after the last one, written together so a crash never leaves them
+ * apart. Only the ledger is ever loaded whole; windows are read one at a time.
+ */
+export class MainTable {
+  private readonly q: ReturnType<typeof prepareMain>;
+
+  constructor(private readonly db: Database.Database) {
+    this.q = prepareMain(db);
+  }
+
+  ledger(): { window: number; state: string } | undefined {
+    const r = this.q.ledger.get();
+    return r && { window: r.window_no, state: r.state };
+  }
+
+  /** Stores a folded window and the ledger after it, in one transaction. */
+  saveWindow(row: MainWindowRow, ledgerState: string): void {
+    this.db
+      .transaction(() => {
+        this.q.putWindow.run(row.window, row.root, row.edgeRoot, row.result, row.foldedMs);
+        this.q.putLedger.run(row.window, ledgerState);
+      })
+      .immediate();
+  }
+
+  /** The edge's root for a window folded before the edge published one. */
+  setEdgeRoot(w: number, root: Bytes): void {
+    this.q.setEdgeRoot.run(root, w);
+  }
+
+  /** Folded windows still waiting for the edge's root, oldest first. */
+  awaitingEdgeRoot(limit: number): number[] {
+    return this.q.awaiting.all(limit).map((r) => r.window_no);
+  }
+
+  window(w: number): MainWindowRow | undefined {
+    const r = this.q.window.get(w);
+    return r && windowRow(r);
+  }
+
+  /** The newest folded windows, newest first. */
+  recent(limit: number): MainWindowRow[] {
+    return this.q.recent.all(limit).map(windowRow);
+  }
+
+  /** How many folded windows the edge published another root for. */
+  mismatches(): number {
+    return this.q.mismatches.get()!.n;
+  }
+
+  /** Windows folded so far. */
+  count(): number {
+    return this.q.count.get()!.n;
+  }
+}
+
+interface MainWindowDbRow {
+  window_no: number;
+  root: Bytes;
+  edge_root: Bytes | null;
+  result: string;
+  folded_ms: number;
+}
+
+function windowRow(r: MainWindowDbRow): MainWindowRow {
+  return { window: r.window_no, root: new Uint8Array(r.root), edgeRoot: r.edge_root && new Uint8Array(r.edge_root), result: r.result, foldedMs: r.folded_ms };
+}
+
+function prepareMain(db: Database.Database) {
+  return {
+    ledger: db.prepare<[], { window_no: number; state: string }>('SELECT window_no, state FROM main_ledger WHERE id = 1'),
+    putLedger: db.prepare<[number, string]>('INSERT INTO main_ledger (id, window_no, state) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET window_no = excluded.window_no, state = excluded.state'),
+    putWindow: db.prepare<[number, Bytes, Bytes | null, string, number]>('INSERT INTO main_windows (window_no, root, edge_root, result, folded_ms) VALUES (?, ?, ?, ?, ?)'),
+    window: db.prepare<[number], MainWindowDbRow>('SELECT * FROM main_windows WHERE window_no = ?'),
+    recent: db.prepare<[number], MainWindowDbRow>('SELECT * FROM main_windows ORDER BY window_no DESC LIMIT ?'),
+    mismatches: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM main_windows WHERE edge_root IS NOT NULL AND edge_root != root'),
+    count: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM main_windows'),
+    setEdgeRoot: db.prepare<[Bytes, number]>('UPDATE main_windows SET edge_root = ? WHERE window_no = ?'),
+    awaiting: db.prepare<[number], { window_no: number }>('SELECT window_no FROM main_windows WHERE edge_root IS NULL ORDER BY window_no LIMIT ?'),
+  };
 }
 
 // --- statements ------------------------------------------------------------

@@ -26,7 +26,8 @@ import {
   encodeHeader,
   encodeMainRecord,
   MAIN_CHAIN,
-  MAIN_RECORD_MAX_DELAY_WINDOWS,
+  encodeWitnessRecord,
+  txId,
   type Block,
   type BlockHeader,
   type NetworkSpec,
@@ -52,6 +53,8 @@ test('genesis commits to the spec: any consensus number changes the ids', () => 
   const variants: NetworkSpec[] = [
     devnetSpec(base.genesisTimeMs + 1),
     { ...base, main: { ...base.main, windowMs: 4_000 } },
+    { ...base, main: { ...base.main, recordWindows: 20 } },
+    { ...base, main: { ...base.main, fallbackWindows: 5 } },
     { ...base, limits: { ...base.limits, maxBlockTxs: 10 } },
     { ...base, sectors: base.sectors.map((s, i) => (i === 2 ? { ...s, selectionWeight: 9 } : s)) },
     { ...base, allocations: [{ address: '00'.repeat(20), amounts: { 'gpu-hi': 1n } }] },
@@ -77,8 +80,8 @@ function mine(h: BlockHeader): BlockHeader {
   }
 }
 
-function child(txs = [] as Block['body']['txs'], over: Partial<BlockHeader> = {}, mainRecords: Uint8Array[] = []): Block {
-  const body = { ...emptyBody(addressOf(alice.publicKey)), txs, mainRecords };
+function child(txs = [] as Block['body']['txs'], over: Partial<BlockHeader> = {}, mainRecords: Uint8Array[] = [], witnessRecords: Uint8Array[] = []): Block {
+  const body = { ...emptyBody(addressOf(alice.publicKey)), txs, mainRecords, witnessRecords };
   const header = mine({
     version: 1,
     sectorId: sector.id,
@@ -121,7 +124,7 @@ test('checkBlock rejections carry stable codes', () => {
   assert.is(code({ ...good, header: { ...good.header, sectorId: 2 } }), 'bad-sector');
   assert.is(code({ ...good, header: { ...good.header, workKind: 'matmul' } }), 'matmul-without-task');
   assert.is(code({ ...good, workProof: new Uint8Array(1) }), 'bad-work-proof');
-  assert.is(code({ ...good, body: { ...good.body, witnessRecords: [new Uint8Array(1)] } }), 'section-not-active');
+  assert.is(code({ ...good, body: { ...good.body, observations: [new Uint8Array(1)] } }), 'section-not-active');
   assert.is(code({ ...good, body: { ...good.body, taskRecords: [new Uint8Array(1)] } }), 'section-not-active');
   assert.is(code({ ...good, body: { ...good.body, miner: addressOf(bob.publicKey) } }), 'bad-body-root');
   const dup = child([transfer(0n), transfer(0n)]);
@@ -205,8 +208,8 @@ test('MAIN records: a signed MAIN tx of an ended, recent window; anything else r
   const withRecords = (w: number, records: Uint8Array[]) => code(child([], at(w), records));
   assert.is(withRecords(5, [rec(4), rec(3, mainTx(1n))]), 'ok');
   assert.is(withRecords(5, [rec(5)]), 'main-record-too-early');
-  assert.is(withRecords(5 + MAIN_RECORD_MAX_DELAY_WINDOWS, [rec(4)]), 'main-record-too-late');
-  assert.is(withRecords(5 + MAIN_RECORD_MAX_DELAY_WINDOWS - 1, [rec(4)]), 'ok');
+  assert.is(withRecords(5 + spec.main.recordWindows, [rec(4)]), 'main-record-too-late');
+  assert.is(withRecords(5 + spec.main.recordWindows - 1, [rec(4)]), 'ok');
   assert.is(withRecords(5, [rec(4), rec(3)]), 'bad-main-record-duplicate');
   assert.is(withRecords(5, [rec(4, mainTx(0n, sector.id))]), 'bad-main-record');
   assert.is(withRecords(5, [new Uint8Array([1, 2, 3])]), 'bad-main-record');
@@ -216,6 +219,32 @@ test('MAIN records: a signed MAIN tx of an ended, recent window; anything else r
   // Signed for another network: the signature does not verify here.
   const foreign = signTx({ ...mainTx(0n) }, alice.secretKey, new Uint8Array(32).fill(9));
   assert.is(withRecords(5, [rec(4, foreign)]), 'tx-bad-signature');
+});
+
+test('witness records: a signed convert tx of another sector with its lock proof, in an ended, recent window; anything else refused with a code', () => {
+  const windowMs = spec.main.windowMs;
+  const at = (w: number) => ({ timeMs: spec.genesisTimeMs + w * windowMs + 1 });
+  const origin = spec.sectors[2]!;
+  const convert = (nonce: bigint, chain = origin.id) =>
+    signTx({ version: 1, chain, from: alice.publicKey, nonce, fee: 1n, payload: { kind: 'convert', amount: 9n, minMain: 0n, mainTo: addressOf(bob.publicKey) } }, alice.secretKey, nid);
+  // The lock's block body on the origin: the proof travels inside the entry.
+  const lockBody = (tx: Block['body']['txs'][number]) => ({ ...emptyBody(addressOf(alice.publicKey)), txs: [tx] });
+  const entry = (window: number, tx = convert(0n), originSector = origin.id, section: 'txs' | 'mainRecords' = 'txs') =>
+    encodeWitnessRecord({ window, originSector, originBlock: new Uint8Array(32).fill(7), tx, lockProof: { ...bodyInclusionProof(lockBody(tx), 'txs', 0), section } });
+  const withWitness = (w: number, entries: Uint8Array[]) => code(child([], at(w), [], entries));
+  assert.is(withWitness(5, [entry(4), entry(3, convert(1n))]), 'ok');
+  assert.is(withWitness(5, [entry(5)]), 'witness-record-too-early');
+  assert.is(withWitness(5 + spec.main.recordWindows, [entry(4)]), 'witness-record-too-late');
+  assert.is(withWitness(5, [entry(4), entry(3)]), 'bad-witness-record-duplicate');
+  // The block's own sector does not witness itself; the tx must be a convert of the named origin.
+  assert.is(withWitness(5, [entry(4, convert(0n, sector.id), sector.id)]), 'bad-witness-record');
+  assert.is(withWitness(5, [entry(4, convert(0n), spec.sectors[1]!.id)]), 'bad-witness-record');
+  assert.is(withWitness(5, [entry(4, convert(0n), origin.id, 'mainRecords')]), 'bad-witness-record');
+  assert.is(withWitness(5, [new Uint8Array([1, 2, 3])]), 'bad-witness-record');
+  const forged = convert(0n);
+  forged.signature[5]! ^= 1;
+  assert.is(withWitness(5, [entry(4, forged)]), 'tx-bad-signature');
+  assert.ok(txId(convert(0n)).length === 32);
 });
 
 test('findSector takes an id, its decimal text, or a slug', () => {

@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { toHex } from '../../core/bytes.js';
 import { tryDecode } from '../../core/errors.js';
 import { keyPairFromSeed } from '../../core/keys.js';
+import { bodyInclusionProof, emptyBody } from '../../core/block.js';
 import { decodeMainRecord, decodeWitnessRecord, encodeMainRecord, encodeWitnessRecord } from '../../core/record.js';
 import { encodeTx, signTx, type Tx } from '../../core/tx.js';
 
@@ -28,12 +29,28 @@ test('a MAIN record is version, window (u64 LE) and the signed tx', () => {
   assert.equal(decodeMainRecord(bytes), { window: 258, tx });
 });
 
-test('a witness record names the origin sector and block before the tx', () => {
-  const rec = { window: 7, originSector: 3, originBlock: new Uint8Array(32).fill(0xab), tx };
+test('a witness record names the origin sector and block before the tx, and ends with the lock proof', () => {
+  const body = { ...emptyBody(new Uint8Array(20).fill(4)), txs: [tx, { ...tx, nonce: 4n }] };
+  const lockProof = bodyInclusionProof(body, 'txs', 1);
+  const rec = { window: 7, originSector: 3, originBlock: new Uint8Array(32).fill(0xab), tx, lockProof };
   const bytes = encodeWitnessRecord(rec);
   assert.is(toHex(bytes.slice(0, 13)), '01' + '0700000000000000' + '03000000');
   assert.equal(bytes.slice(13, 45), rec.originBlock);
+  const txLen = encodeTx(tx).length;
+  assert.equal(bytes.slice(45, 45 + txLen), encodeTx(tx));
+  // Proof: section 0 (txs), index 1, size 2, one path hash, the miner, five roots.
+  assert.is(toHex(bytes.slice(45 + txLen, 45 + txLen + 9)), '00' + '01000000' + '02000000');
+  assert.is(bytes.length, 45 + txLen + 9 + 1 + 32 + 20 + 5 * 32);
   assert.equal(decodeWitnessRecord(bytes), rec);
+  // The index must lie below the size; unknown sections are refused.
+  const at = 45 + txLen;
+  const badIndex = Uint8Array.from(bytes);
+  badIndex.set([2, 0, 0, 0], at + 1);
+  assert.is(codeOf(() => decodeWitnessRecord(badIndex)), 'codec-out-of-range');
+  const badSection = Uint8Array.from(bytes);
+  badSection[at] = 9;
+  assert.is(codeOf(() => decodeWitnessRecord(badSection)), 'codec-bad-enum');
+  assert.is(codeOf(() => decodeWitnessRecord(bytes.slice(0, bytes.length - 1))), 'codec-truncated');
 });
 
 test('malformed records are refused with codec codes', () => {

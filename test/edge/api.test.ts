@@ -15,7 +15,7 @@ import { bitsToTarget, checkProofOfWork, workForTarget } from '../../core/target
 import { medianTimePast, windowEnd } from '../../core/time.js';
 import { encodeTx, signTx, txId, type Tx } from '../../core/tx.js';
 import { checkHeaderWork } from '../../core/validate.js';
-import { proofJson } from '../../api/codec.js';
+import { proofJson, proofOf } from '../../api/codec.js';
 import { authFor } from '../../api/auth.js';
 import { EdgeClient, type Answer, type NodeSocket } from './client.js';
 import { Chains, mineBlock, startNodeRuntime, startWorkerRuntime, testSpec, type Runtime } from './fixtures.js';
@@ -136,7 +136,7 @@ function defineApiSuite(name: string, start: (limits?: Parameters<typeof startNo
     const r = await client.get('/v1/sectors');
     assert.is(r.status, 200);
     assert.is(r.body.networkId, toHex(NID));
-    assert.equal(r.body.main, { windowMs: 1000, recordSectors: 2, witnessSectors: 2, mainConfirmations: 3, beaconDepth: 2 });
+    assert.equal(r.body.main, { windowMs: 1000, recordSectors: 2, witnessSectors: 2, mainConfirmations: 3, beaconDepth: 2, recordWindows: spec.main.recordWindows, fallbackWindows: spec.main.fallbackWindows, tollBps: spec.main.tollBps });
     assert.equal(
       r.body.sectors.map((x: any) => [x.id, x.slug, x.genesisId, x.tip.height, x.tip.id, x.powLimitBits]),
       spec.sectors.map((x) => [x.id, x.slug, toHex(genesisId(spec, x)), 0, toHex(genesisId(spec, x)), '207fffff']),
@@ -517,7 +517,7 @@ function defineApiSuite(name: string, start: (limits?: Parameters<typeof startNo
     assert.equal([status.kind, status.status, status.assigned, status.order], ['conversion', 'assigned', sel.value.primary, sel.value.order]);
     assert.is(status.origin.confirmations >= 3, true);
     // The origin cannot witness itself; a drawn witness can.
-    const entry = encodeWitnessRecord({ window: w, originSector: origin, originBlock: blockId(block.header), tx });
+    const entry = encodeWitnessRecord({ window: w, originSector: origin, originBlock: blockId(block.header), tx, lockProof: proofOf(body.proof) });
     const own = chains.extend(origin, { body: { witnessRecords: [entry] } });
     await relay(ctx, origin, [own]);
     const path = `/v1/conversions/${txid}/records`;

@@ -22,7 +22,7 @@ import { proofJson, proofOf } from '../../api/codec.js';
 import { Chains, testSpec } from './fixtures.js';
 import { bodyInclusionProof } from '../../core/block.js';
 import { encodeHeader, type BlockHeader } from '../../core/header.js';
-import { encodeMainRecord, MAIN_RECORD_MAX_DELAY_WINDOWS } from '../../core/record.js';
+import { encodeMainRecord } from '../../core/record.js';
 import { windowEnd, windowOf, windowStart } from '../../core/time.js';
 import { RateLimiter, refillBucket, shareOf, takeToken } from '../../edge/rate.js';
 import { betterSqlite } from '../../edge/sql.js';
@@ -171,7 +171,7 @@ test('a full window is assigned a bounded batch at a time, with an immediate wak
   db.close();
 });
 
-test('a MAIN record report is refused once its block is more than MAIN_RECORD_MAX_DELAY_WINDOWS after the tx window, as blocks are', () => {
+test('a MAIN record report is refused once its block is more than recordWindows after the tx window, as blocks are', () => {
   const G = 1_800_000_000_000;
   const spec = testSpec(G);
   const W = spec.main.windowMs;
@@ -202,10 +202,10 @@ test('a MAIN record report is refused once its block is more than MAIN_RECORD_MA
     return c.handle({ op: 'main-record', params: { txid }, nodeKey: 'aa'.repeat(32), body: { sectorId: p, header: toHex(encodeHeader(b.header)), proof: proofJson(bodyInclusionProof(b.body, 'mainRecords', 0)) } });
   };
   // The last window a block may still carry it in is accepted; the next is not.
-  const lastOk = windowStart(MAIN_RECORD_MAX_DELAY_WINDOWS, G, W) + 1;
+  const lastOk = windowStart(spec.main.recordWindows, G, W) + 1;
   assert.is(report(lastOk).status, 201);
-  const tooLate = windowStart(MAIN_RECORD_MAX_DELAY_WINDOWS + 1, G, W) + 1;
-  assert.is(windowOf(tooLate, G, W), MAIN_RECORD_MAX_DELAY_WINDOWS + 1);
+  const tooLate = windowStart(spec.main.recordWindows + 1, G, W) + 1;
+  assert.is(windowOf(tooLate, G, W), spec.main.recordWindows + 1);
   const late = report(tooLate);
   assert.equal([late.status, (late.body as { error: { code: string } }).error.code], [422, 'record-too-late']);
   db.close();

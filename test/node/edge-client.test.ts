@@ -18,7 +18,7 @@ import { keyPairFromSeed } from '../../core/keys.js';
 import { selectSectors } from '../../core/select.js';
 import { windowEnd } from '../../core/time.js';
 import { decodeTx, encodeTx, signTx } from '../../core/tx.js';
-import { blockWindowOf, encodeMainRecord, MAIN_RECORD_MAX_DELAY_WINDOWS } from '../../core/record.js';
+import { blockWindowOf, encodeMainRecord } from '../../core/record.js';
 import { checkHeaderWork } from '../../core/validate.js';
 import type { MainAssignment } from '../../api/frames.js';
 import { startEdge, type EdgeServer } from '../../edge/node-server.js';
@@ -190,8 +190,8 @@ test('a drawn sector’s node keeps the taken tx for its miner; a block recordin
   const p = members.find((m) => m.sectorId === assigned.selection.primary[0])!;
   const entry = recordOf(assigned);
   // The record pool holds it for any block after its window.
-  assert.equal(p.node.records.forBlock(assigned.window + 1), [entry]);
-  assert.equal(p.node.records.forBlock(assigned.window), []);
+  assert.equal(p.node.records.forBlock(assigned.window + 1).mainRecords, [entry]);
+  assert.equal(p.node.records.forBlock(assigned.window).mainRecords, []);
   // The report travels as a frame on the node's authenticated socket: no HTTP request, no challenge.
   const requested: string[] = [];
   const realFetch = globalThis.fetch;
@@ -210,7 +210,7 @@ test('a drawn sector’s node keeps the taken tx for its miner; a block recordin
   const status = (await get(`/v1/main/tx/${assigned.txid}`)).body;
   assert.equal(status.records.map((r: any) => [r.sectorId, r.blockId]), [[p.sectorId, toHex(p.node.chain.tip().id)]]);
   // Carried by the best chain: no longer offered to templates.
-  assert.equal(p.node.records.forBlock(assigned.window + 1), []);
+  assert.equal(p.node.records.forBlock(assigned.window + 1).mainRecords, []);
 });
 
 /** Hands `msg` to the client of `sectorId` as if the edge had pushed it; returns the verdict. */
@@ -295,7 +295,7 @@ test('clients that join late without backfill: unverified before their view begi
   // Held apart, never acted on: not among the taken, not in the record pool.
   assert.equal(p.client.accepted, []);
   assert.equal(p.client.unverified.map((a) => [a.txid, a.beaconCheck]), [[assigned.txid, 'unverified']]);
-  assert.equal(p.node.records.forBlock(assigned.window + 1), []);
+  assert.equal(p.node.records.forBlock(assigned.window + 1).mainRecords, []);
 
   // Blocks after joining give the late views medians; a new tx's beacon is then checked on the edge's R_{w−1}.
   for (const id of IDS) feed(id, chains.burstAfter(id, Date.now(), 14));
@@ -324,7 +324,7 @@ test('assignments for a future window, or one too old to record, are refused and
   assert.is(m.client.accepted.length, before);
   assert.equal(m.client.unverified, []);
   // A client whose clock is past the last window the assignment could be recorded in.
-  const later = Date.now() + (MAIN_RECORD_MAX_DELAY_WINDOWS + 5) * spec.main.windowMs;
+  const later = Date.now() + (spec.main.recordWindows + 5) * spec.main.windowMs;
   const old = new EdgeClient({ url: edge.url, node: m.node, key: keyPairFromSeed(new Uint8Array(32).fill(77)), now: () => later });
   const seen: EdgeClientEvent[] = [];
   old.on((e) => seen.push(e));

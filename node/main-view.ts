@@ -1,0 +1,184 @@
+/**
+ * The node's own MAIN ledger (DESIGN §5 "data, not trust"): it fetches each
+ * window's txs and record proofs from the edge (`GET /v1/main/windows/:w`),
+ * decides the window on its own header view of every sector (core
+ * `decideWindow`: every signature, lock and inclusion proof rechecked), folds
+ * it (core `foldWindow`) and stores the result in its SQLite store. The
+ * edge's root is compared, never adopted: a difference is a
+ * `main-root-mismatch` event, counted in `status()` (and so in
+ * `pouw main status`, whose `--strict` exits non-zero on it).
+ *
+ * A window is folded only once this node's view has every sector settled
+ * through w + recordWindows. Windows are fetched one at a time and only the
+ * ledger is kept in memory, so catching up many windows never holds them
+ * all. Polls every `pollMs`; `step()` runs one round (tests call it).
+ *
+ * What it cannot do: tell whether the edge left a window, or a record, out.
+ * Such an omission shows as a root the edge itself would not publish (an
+ * honest edge folds what it lists) or is caught only by comparing with
+ * another source; docs/security.md says so.
+ * @module
+ */
+import type { EdgeApi } from '../api/client.js';
+import { windowResultJson, type WindowResultJson } from '../api/main.js';
+import { equalBytes, toHex } from '../core/bytes.js';
+import {
+  balanceOf,
+  decideAndFold,
+  ledgerFromJson,
+  ledgerToJson,
+  mainStateRoot,
+  newLedger,
+  type LedgerJson,
+  type MainLedger,
+} from '../core/main-ledger.js';
+import type { NetworkSpec } from '../core/params.js';
+import type { Verifier } from '../core/keys.js';
+import type { AccountState } from '../core/state.js';
+import type { HeaderView } from './header-view.js';
+import type { MainTable } from './store.js';
+
+export type MainViewEvent =
+  | { type: 'main-window'; window: number; root: string; applied: number; void: number; edgeRoot: string | null }
+  | { type: 'main-root-mismatch'; window: number; root: string; edgeRoot: string }
+  | { type: 'main-fetch-failed'; window: number | null; code: string };
+
+export interface MainViewOptions {
+  spec: NetworkSpec;
+  networkId: Uint8Array;
+  api: EdgeApi;
+  view: HeaderView;
+  store: MainTable;
+  verify?: Verifier;
+  pollMs?: number;
+  now?: () => number;
+}
+
+export interface MainViewStatus {
+  /** The last window folded here (−1: none), and the last one our view has decided. */
+  window: number;
+  decidedThrough: number;
+  root: string;
+  /** Folded windows whose edge root agreed, differed, or is not published yet. */
+  windows: number;
+  mismatches: number;
+  /** The edge's root for our last folded window, and whether it agrees. */
+  edgeRoot: string | null;
+  agree: boolean | null;
+}
+
+export class MainView {
+  private ledger: MainLedger;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private stepping: Promise<void> = Promise.resolve();
+  private readonly listeners = new Set<(e: MainViewEvent) => void>();
+
+  constructor(private readonly options: MainViewOptions) {
+    const stored = options.store.ledger();
+    this.ledger = stored ? ledgerFromJson(JSON.parse(stored.state) as LedgerJson, options.spec) : newLedger(options.spec);
+  }
+
+  on(fn: (e: MainViewEvent) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private emit(e: MainViewEvent): void {
+    for (const fn of this.listeners) fn(e);
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const tick = () => {
+      if (!this.running) return;
+      this.stepping = this.step().then(
+        () => undefined,
+        (e: unknown) => this.emit({ type: 'main-fetch-failed', window: null, code: (e as Error)?.message ?? 'error' }),
+      );
+      void this.stepping.finally(() => {
+        if (this.running) this.timer = setTimeout(tick, this.options.pollMs ?? 1000);
+      });
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    await this.stepping;
+  }
+
+  /** The last window every sector of our view is settled past (by recordWindows). */
+  decidedThrough(): number {
+    const { spec, view } = this.options;
+    return Math.min(...spec.sectors.map((s) => view.settledThrough(s.id))) - spec.main.recordWindows;
+  }
+
+  /** One round: fold what is decided (at most `max` windows), then fill in edge roots published since. */
+  async step(max = 64): Promise<WindowResultJson[]> {
+    const out: WindowResultJson[] = [];
+    const { api, spec, store } = this.options;
+    const decided = this.decidedThrough();
+    if (decided > this.ledger.window) {
+      const list = await api.call('main-windows', { query: { after: this.ledger.window, limit: Math.min(max, 1000) } }).catch(() => undefined);
+      if (list === undefined || !list.ok) {
+        this.emit({ type: 'main-fetch-failed', window: null, code: list?.ok === false ? list.code : 'edge-unreachable' });
+        return out;
+      }
+      for (const w of list.value.windows) {
+        if (w > decided || w <= this.ledger.window) break;
+        const got = await api.call('main-window', { params: { window: w } }).catch(() => undefined);
+        if (got === undefined || !got.ok) {
+          this.emit({ type: 'main-fetch-failed', window: w, code: got?.ok === false ? got.code : 'edge-unreachable' });
+          break;
+        }
+        const folded = decideAndFold(this.ledger, got.value.data, this.options.view, spec, { networkId: this.options.networkId, verify: this.options.verify });
+        if (folded === undefined) break;
+        const { ledger: next, result } = folded;
+        const json = windowResultJson(result, folded.ignored);
+        const edgeRoot = got.value.root;
+        store.saveWindow({ window: w, root: result.root, edgeRoot, result: JSON.stringify(json), foldedMs: (this.options.now ?? Date.now)() }, JSON.stringify(ledgerToJson(next)));
+        this.ledger = next;
+        out.push(json);
+        this.emit({ type: 'main-window', window: w, root: toHex(result.root), applied: json.applied.length, void: json.void.length, edgeRoot: edgeRoot && toHex(edgeRoot) });
+        if (edgeRoot && !equalBytes(edgeRoot, result.root)) this.emit({ type: 'main-root-mismatch', window: w, root: toHex(result.root), edgeRoot: toHex(edgeRoot) });
+      }
+    }
+    // Windows we folded before the edge did: their edge root, once published.
+    for (const w of store.awaitingEdgeRoot(8)) {
+      const got = await api.call('main-window', { params: { window: w } }).catch(() => undefined);
+      if (got === undefined || !got.ok || got.value.root === null) break;
+      store.setEdgeRoot(w, got.value.root);
+      const mine = store.window(w)!.root;
+      if (!equalBytes(mine, got.value.root)) this.emit({ type: 'main-root-mismatch', window: w, root: toHex(mine), edgeRoot: toHex(got.value.root) });
+    }
+    return out;
+  }
+
+  /** The ledger after the last folded window (do not mutate). */
+  get current(): MainLedger {
+    return this.ledger;
+  }
+
+  account(address: Uint8Array): AccountState {
+    return balanceOf(this.ledger, address);
+  }
+
+  status(): MainViewStatus {
+    const { store } = this.options;
+    const last = store.window(this.ledger.window);
+    const edgeRoot = last?.edgeRoot ?? null;
+    const root = mainStateRoot(this.ledger);
+    return {
+      window: this.ledger.window,
+      decidedThrough: this.decidedThrough(),
+      root: toHex(root),
+      windows: store.count(),
+      mismatches: store.mismatches(),
+      edgeRoot: edgeRoot && toHex(edgeRoot),
+      agree: edgeRoot ? equalBytes(edgeRoot, root) : null,
+    };
+  }
+}
