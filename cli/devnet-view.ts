@@ -6,6 +6,8 @@
  * @module
  */
 import { bitsToTarget, workForTarget } from '../core/target.js';
+import { formatAmount } from '../core/amount.js';
+import type { StreamFigures as EconomyFigures } from './devnet-stream.js';
 import { formatTable, type Output } from './output.js';
 
 /** Without a terminal, a status line this often. */
@@ -44,7 +46,7 @@ export interface BeaconSeen {
   anchors: { sectorId: number; height: number }[];
 }
 
-export interface DevnetSnapshot {
+export interface DevnetSnapshot extends EconomyFigures {
   dataDir: string;
   edgeUrl: string;
   upS: number;
@@ -52,11 +54,10 @@ export interface DevnetSnapshot {
   sectors: SectorRow[];
   beacon: BeaconSeen | null;
   beaconsThisRun: number;
-  main: { submitted: number; assigned: number; waiting: number; recorded: number; final: number };
   assignments: { accepted: number; rejected: number };
 }
 
-export interface DevnetSummary {
+export interface DevnetSummary extends EconomyFigures {
   reason: string;
   clean: boolean;
   data: string;
@@ -69,7 +70,6 @@ export interface DevnetSummary {
     assignmentsRejected: number;
   })[];
   beacons: { latest: BeaconSeen | null; publishedThisRun: number };
-  main: { submitted: number; assigned: number; waiting: number; recorded: number; final: number };
   assignments: { accepted: number; rejected: number };
   nodes: { name: string; exitCode: number | null; signal: string | null }[];
 }
@@ -118,13 +118,27 @@ function tableText(s: DevnetSnapshot): string {
     `devnet  ${s.dataDir}  edge ${s.edgeUrl}  window ${s.window}  up ${s.upS} s  (Ctrl-C stops)`,
     formatTable(rows, '  '),
     `beacon  ${b ? `R_${b.window} ${b.beacon.slice(0, 16)}… anchors ${b.anchors.map((a) => a.height).join('/')}` : 'none yet'}  (${s.beaconsThisRun} this run)`,
-    `MAIN    ${s.main.submitted} submitted, ${s.main.assigned} assigned, ${s.main.recorded} recorded, ${s.main.final} final, ${s.main.waiting} waiting for their beacon; nodes took ${s.assignments.accepted} assignments, refused ${s.assignments.rejected}`,
+    ...economyLines(s, '  '),
+    `        nodes took ${s.assignments.accepted} assignments, refused ${s.assignments.rejected}`,
   ].join('\n');
+}
+
+const main = (units: string) => `${formatAmount(BigInt(units), 8)} MAIN`;
+
+/** MAIN txs, conversions and prices, balances and the treasury, and root agreement. */
+function economyLines(s: EconomyFigures, pad: string): string[] {
+  const prices = Object.entries(s.prices).map(([slug, p]) => `${slug} ${formatAmount(BigInt(p), 8)}`);
+  return [
+    `MAIN  ${pad}${s.main.submitted} submitted, ${s.main.final} final, ${s.main.void} void, ${s.main.applied} applied on the nodes`,
+    `conv  ${pad}${s.conversions.submitted} submitted, ${s.conversions.witnessed} witnessed, ${s.conversions.minted} minted${s.conversions.void ? `, ${s.conversions.void} void` : ''}; last price MAIN/token: ${prices.join(', ') || 'none yet'}`,
+    `bal   ${pad}${s.accounts.map((a) => `${a.name.replace(/^devnet-/, '')} ${main(a.main)}`).join(', ')}; treasury ${main(s.treasury)}`,
+    `roots ${pad}${s.roots.agree} of ${s.roots.nodes} nodes agree with the edge's root${s.roots.mismatches ? `; ${s.roots.mismatches} MISMATCHED windows` : ''}`,
+  ];
 }
 
 function plainLine(s: DevnetSnapshot): string {
   const parts = s.sectors.map((r) => `${r.sector} ${r.height} (${formatHashRate(r.hashesPerSecond)})`);
-  return `devnet  ${parts.join('  ')}  beacon ${s.beacon ? `R_${s.beacon.window}` : '-'}  MAIN ${s.main.submitted}/${s.main.assigned}/${s.main.recorded}/${s.main.final} assigned/recorded/final  assignments ${s.assignments.accepted}/${s.assignments.rejected} refused`;
+  return `devnet  ${parts.join('  ')}  beacon ${s.beacon ? `R_${s.beacon.window}` : '-'}  MAIN ${s.main.submitted}/${s.main.final}/${s.main.void}/${s.main.applied} submitted/final/void/applied  conv ${s.conversions.submitted}/${s.conversions.witnessed}/${s.conversions.minted} submitted/witnessed/minted  roots ${s.roots.agree}/${s.roots.nodes} agree`;
 }
 
 export class DevnetView {
@@ -156,8 +170,8 @@ export class DevnetView {
   update(s: DevnetSnapshot): void {
     this.last = s;
     if (this.out.json) {
-      const { sectors, beacon, main, assignments } = s;
-      this.out.resultJson({ type: 'status', timeMs: Date.now(), sectors, beacon, main, assignments });
+      const { sectors, beacon, main, conversions, prices, accounts, treasury, roots, assignments } = s;
+      this.out.resultJson({ type: 'status', timeMs: Date.now(), sectors, beacon, main, conversions, prices, accounts, treasury, roots, assignments });
     } else if (this.tty) {
       this.clear();
       this.draw();
@@ -197,7 +211,8 @@ export class DevnetView {
         `devnet stopped (${s.reason}) after ${(s.runMs / 1000).toFixed(1)} s${s.clean ? '' : ' — NOT cleanly: see the logs'}; data in ${s.data}`,
         formatTable(rows, '  '),
         `beacons  ${b ? `latest R_${b.window} ${b.beacon}` : 'none published'}; ${s.beacons.publishedThisRun} this run`,
-        `MAIN     ${s.main.submitted} txs submitted, ${s.main.assigned} assigned, ${s.main.recorded} recorded by all their sectors, ${s.main.final} final; nodes took ${s.assignments.accepted} assignments, refused ${s.assignments.rejected}`,
+        ...economyLines(s, '   '),
+        `assign   nodes took ${s.assignments.accepted} assignments, refused ${s.assignments.rejected}`,
       ].join('\n'),
     );
   }

@@ -8,29 +8,30 @@
  * The cpu-edge sector mines on the WASM kernel (POUW_KERNEL=wasm) to exercise
  * the fallback; the others on the best kernel that loads. Each node relays
  * its headers to the edge and checks the assignments the edge pushes to it
- * (node/edge-client.ts). The devnet itself submits a small stream of signed
- * MAIN transfers to `POST /v1/main/tx`, so intake, beacons and assignments
- * have something to show.
+ * (node/edge-client.ts) and folds its own MAIN ledger (node/main-view.ts).
+ * The devnet itself runs an economy stream (cli/devnet-stream.ts): sector
+ * transfers from the genesis-funded faucet, conversions into MAIN for three
+ * stream accounts, and MAIN transfers between them.
  *
  * The view polls each node's local API and the edge's public API once a
  * second: per sector height, hash rate, difficulty, peers; the latest window
- * beacon (`GET /v1/beacon/:window`); MAIN txs submitted and assigned; and the
- * assignments the nodes took or refused (from their NDJSON events).
+ * beacon (`GET /v1/beacon/:window`); MAIN txs submitted, final, void and
+ * applied; conversions witnessed and minted with the last batch prices; the
+ * stream accounts' MAIN balances and the treasury on the nodes' folds; how
+ * many nodes' roots agree with the edge's; and the assignments the nodes
+ * took or refused (from their NDJSON events).
  * cli/devnet-view.ts shows it: a table redrawn in place when stderr is a
  * terminal, a line every few seconds otherwise, NDJSON on stdout with `--json`.
  *
  * Everything lives under one directory (default
  * `$XDG_DATA_HOME/pouw/devnet-run`): `devnet.json` (the genesis time, fixed
- * on first run, and the MAIN nonce), `edge/edge.db`, `keys/` (the devnet's
- * MAIN key), `nodes/<sector>-<n>/` (each node's `--data`) and `logs/`. A rerun
+ * on first run), `edge/edge.db`, `keys/` (the stream accounts' keys),
+ * `nodes/<sector>-<n>/` (each node's `--data`) and `logs/`. A rerun
  * on the same directory resumes every chain. SIGINT/SIGTERM/SIGHUP stop the
  * children with SIGINT, wait for them, then close the edge; `--duration`
  * does the same after that many seconds and prints a summary.
  *
- * Not here (yet): sector transfers, conversions and compute tasks in the
- * stream. MAIN records do happen: the drawn sectors' miners put the assigned
- * txs in blocks and their nodes report them, so the view counts txs recorded
- * and final.
+ * Not here (yet): compute tasks in the stream.
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -43,15 +44,13 @@ import { fromHex, toHex } from '../core/bytes.js';
 import { PouwError } from '../core/errors.js';
 import { networkId } from '../core/genesis.js';
 import { decodeHeader } from '../core/header.js';
-import { addressOf } from '../core/keys.js';
 import { devnetSpec, type NetworkSpec, type SectorParams } from '../core/params.js';
 import { windowOf } from '../core/time.js';
-import { encodeTx, MAIN_CHAIN, signTx } from '../core/tx.js';
 import { EdgeApi } from '../api/client.js';
 import { startEdge, type EdgeServer } from '../edge/node-server.js';
 import { packageInfo } from '../platform/node/package-info.js';
-import type { StoredKey } from './keystore.js';
 import { openKey } from './node.js';
+import { EconomyStream, type StreamFigures } from './devnet-stream.js';
 import { DevnetView, formatWork, type BeaconSeen, type DevnetSnapshot, type DevnetSummary, type SectorRow } from './devnet-view.js';
 import { intArg } from './options.js';
 import { Output } from './output.js';
@@ -72,8 +71,6 @@ interface DevnetState {
   version: 1;
   network: string;
   genesisTimeMs: number;
-  /** Next nonce of the devnet's MAIN key. */
-  mainNonce: number;
   /** The newest beacon window seen published when the last run stopped. */
   lastBeacon?: number;
   /** Each sector's height when the last run stopped. */
@@ -86,7 +83,22 @@ const TICK_MS = 1000;
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 20_000;
 /** Node events passed through to the devnet's own NDJSON. */
-const FORWARDED = new Set(['miner-start', 'edge-connection', 'assignment-accepted', 'assignment-held', 'assignment-rejected', 'edge-relay-refused', 'edge-header-refused', 'record-reported', 'stopped']);
+const FORWARDED = new Set([
+  'miner-start',
+  'edge-connection',
+  'assignment-accepted',
+  'assignment-held',
+  'assignment-rejected',
+  'edge-relay-refused',
+  'edge-header-refused',
+  'record-reported',
+  'conversion-reported',
+  'main-window',
+  'main-root-mismatch',
+  'stopped',
+]);
+/** The stream accounts (keys under the devnet's keys/). */
+const STREAM_ACCOUNTS = ['devnet-alice', 'devnet-bob', 'devnet-carol'];
 
 /** A wait that does not keep the process alive: it only bounds waits on things that do. */
 const sleep = (ms: number) => delay(ms, undefined, { ref: false });
@@ -107,12 +119,12 @@ function loadState(dataDir: string): { state: DevnetState; resumed: boolean } {
     } catch (e) {
       throw new PouwError('devnet-state-corrupt', `${file} is not valid JSON: ${(e as Error).message}`);
     }
-    if (s.version !== 1 || !Number.isSafeInteger(s.genesisTimeMs) || !Number.isSafeInteger(s.mainNonce)) {
+    if (s.version !== 1 || !Number.isSafeInteger(s.genesisTimeMs)) {
       throw new PouwError('devnet-state-corrupt', `${file} is not a devnet state file`);
     }
     return { state: s, resumed: true };
   }
-  const state: DevnetState = { version: 1, network: 'devnet', genesisTimeMs: Date.now(), mainNonce: 0 };
+  const state: DevnetState = { version: 1, network: 'devnet', genesisTimeMs: Date.now() };
   writeJsonAtomic(file, state);
   return { state, resumed: false };
 }
@@ -183,14 +195,7 @@ class Devnet {
   private edge?: EdgeServer;
   private api?: EdgeApi;
   private edgeLog?: WriteStream;
-  private mainKey?: StoredKey;
-  private readonly pendingMain = new Map<string, { window: number }>();
-  /** Assigned MAIN txs not final yet, and those recorded by all their primary sectors. */
-  private readonly watching = new Set<string>();
-  private readonly recorded = new Set<string>();
-  private final = 0;
-  private submitted = 0;
-  private assigned = 0;
+  private stream?: EconomyStream;
   private startedMs = 0;
   private readonly beaconAtStart: number;
   private latestBeacon: BeaconSeen | null = null;
@@ -229,7 +234,7 @@ class Devnet {
   async run(): Promise<boolean> {
     const { dataDir, spec } = this;
     mkdirSync(join(dataDir, 'logs'), { recursive: true });
-    this.mainKey = openKey(join(dataDir, 'keys'), 'devnet-main');
+    const users = STREAM_ACCOUNTS.map((name) => ({ name, key: openKey(join(dataDir, 'keys'), name) }));
     this.edgeLog = createWriteStream(join(dataDir, 'logs', 'edge.log'), { flags: 'a' });
     this.edge = await startEdge({
       host: '127.0.0.1',
@@ -263,10 +268,17 @@ class Devnet {
       }
     }
     this.startedMs = Date.now();
+    this.stream = new EconomyStream(
+      spec,
+      users,
+      () => this.nodes.filter((n) => n.api && !n.exit && n.index === 1).map((n) => ({ sector: n.sector, api: { url: n.api!, cookieFile: join(n.dataDir, n.sector.slug, 'api.cookie') } })),
+      this.edgeApi,
+      (e) => this.event(e.type, e, e.type === 'main-root-mismatch' || e.type === 'stream-refused' ? `warning: ${e.type} ${String(e.code ?? '')} ${String(e.message ?? '')}` : undefined),
+    );
     await this.tick();
     this.event('devnet-ready', { nodes: this.nodes.map((n) => ({ name: n.name, api: n.api, p2p: n.p2p, backend: n.backend, height: n.height })) });
     this.ticker = setInterval(() => void this.tick(), TICK_MS);
-    if (this.opts.txInterval > 0) this.txTimer = setInterval(() => void this.submitMain(), this.opts.txInterval);
+    if (this.opts.txInterval > 0) this.txTimer = setInterval(() => void this.stream!.next(), this.opts.txInterval);
     if (this.opts.duration !== undefined) setTimeout(() => this.requestStop('duration'), this.opts.duration * 1000).unref();
     await this.stopped;
     clearInterval(this.ticker);
@@ -381,30 +393,6 @@ class Devnet {
     return this.api;
   }
 
-  /** One signed MAIN transfer to the edge (a self-transfer of the devnet key: intake and routing, not balances). */
-  private async submitMain(): Promise<void> {
-    const key = this.mainKey!;
-    const nonce = this.state.mainNonce++;
-    writeJsonAtomic(join(this.dataDir, 'devnet.json'), this.state);
-    const tx = signTx(
-      { version: 1, chain: MAIN_CHAIN, from: key.publicKey, nonce: BigInt(nonce), fee: 10n, payload: { kind: 'transfer', to: addressOf(key.publicKey), amount: 1000n } },
-      key.secretKey,
-      networkId(this.spec),
-    );
-    try {
-      const r = await this.edgeApi.call('main-submit', { body: { tx, raw: encodeTx(tx) } });
-      if (!r.ok) {
-        this.event('main-refused', { nonce, status: r.status, error: { code: r.code, message: r.message } }, `warning: the edge refused a MAIN tx: ${r.code}`);
-        return;
-      }
-      this.submitted++;
-      this.pendingMain.set(r.value.txid, { window: r.value.window });
-      this.event('main-submitted', { txid: r.value.txid, window: r.value.window, nonce });
-    } catch (e) {
-      this.event('main-refused', { nonce, error: { code: 'edge-unreachable', message: (e as Error).message } });
-    }
-  }
-
   /** Polls the nodes and the edge, then redraws. */
   private async tick(): Promise<void> {
     if (this.ticking) return;
@@ -438,7 +426,7 @@ class Devnet {
         this.edgeTips.set(s.id, { height: s.tip.height, bits: decodeHeader(fromHex(s.tip.header)).bits });
       }
       await this.pollBeacon();
-      await this.pollMain();
+      await this.stream?.poll();
     } catch {
       // The edge is in this process; a failure here is a timeout under load, retried next tick.
     }
@@ -465,31 +453,6 @@ class Devnet {
     const b = found.value;
     this.latestBeacon = { window: b.window, beacon: b.beacon, anchors: b.anchors.map((a) => ({ sectorId: a.sectorId, height: a.height })) };
     this.event('beacon', this.latestBeacon);
-  }
-
-  private async pollMain(): Promise<void> {
-    for (const [txid, p] of [...this.pendingMain].slice(0, 32)) {
-      const r = await this.edgeApi.call('main-status', { params: { txid } });
-      if (!r.ok || r.value.status === 'pending') continue;
-      this.pendingMain.delete(txid);
-      this.assigned++;
-      this.watching.add(txid);
-      this.event('main-assigned', { txid, window: p.window, beaconWindow: r.value.beaconWindow, beacon: r.value.beacon, assigned: r.value.assigned });
-    }
-    for (const txid of [...this.watching].slice(0, 32)) {
-      const r = await this.edgeApi.call('main-status', { params: { txid } });
-      if (!r.ok) continue;
-      const body = r.value;
-      if (!this.recorded.has(txid) && body.assigned.every((s) => body.records.some((x) => x.sectorId === s))) {
-        this.recorded.add(txid);
-        this.event('main-recorded', { txid, records: body.records });
-      }
-      if (body.final) {
-        this.watching.delete(txid);
-        this.final++;
-        this.event('main-final', { txid });
-      }
-    }
   }
 
   private sectorRows(): SectorRow[] {
@@ -539,8 +502,21 @@ class Devnet {
       sectors: this.sectorRows(),
       beacon: this.latestBeacon,
       beaconsThisRun: this.beaconsThisRun(),
-      main: { submitted: this.submitted, assigned: this.assigned, waiting: this.pendingMain.size, recorded: this.recorded.size, final: this.final },
+      ...this.economy(),
       assignments: this.totals(),
+    };
+  }
+
+  /** The stream's figures, as the view and the summary show them. */
+  private economy(): StreamFigures {
+    const f = this.stream?.current;
+    return {
+      main: f?.main ?? { submitted: 0, final: 0, void: 0, applied: 0 },
+      conversions: f?.conversions ?? { submitted: 0, witnessed: 0, minted: 0, void: 0 },
+      prices: f?.prices ?? {},
+      accounts: f?.accounts ?? [],
+      treasury: f?.treasury ?? '0',
+      roots: f?.roots ?? { nodes: 0, agree: 0, mismatches: 0 },
     };
   }
 
@@ -593,7 +569,7 @@ class Devnet {
         assignmentsRejected: r.rejected,
       })),
       beacons: { latest: this.latestBeacon, publishedThisRun: this.beaconsThisRun() },
-      main: { submitted: this.submitted, assigned: this.assigned, waiting: this.pendingMain.size, recorded: this.recorded.size, final: this.final },
+      ...this.economy(),
       assignments: this.totals(),
       nodes: this.nodes.map((n) => ({ name: n.name, exitCode: n.exit?.code ?? null, signal: n.exit?.signal ?? null })),
     };
@@ -639,7 +615,7 @@ export function registerDevnetCommand(program: Command): void {
     .addOption(new Option('--nodes <n>', 'mining nodes per sector').argParser(intArg('nodes', 1, 8)).default(2))
     .addOption(new Option('--threads <n>', 'mining threads per node').argParser(intArg('threads', 1, 256)).default(1))
     .addOption(new Option('--edge-port <n>', 'edge port on 127.0.0.1 (0: any free one)').argParser(intArg('edge port', 0, 65535)).default(0))
-    .addOption(new Option('--tx-interval <ms>', 'a MAIN tx to the edge this often (0: none)').argParser(intArg('tx interval', 0, 3_600_000)).default(2000))
+    .addOption(new Option('--tx-interval <ms>', 'one step of the economy stream (sector transfer, conversion, MAIN transfers) this often (0: none)').argParser(intArg('tx interval', 0, 3_600_000)).default(2000))
     .option('--json', 'NDJSON events on stdout instead of the live view')
     .action(runDevnet);
 }

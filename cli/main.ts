@@ -16,6 +16,7 @@ import { registerAccountCommands } from './account.js';
 import { registerTxCommands } from './tx.js';
 import { registerConfigCommands } from './config.js';
 import { registerDevnetCommand } from './devnet.js';
+import { registerEconomyCommands } from './economy.js';
 import { registerKeysCommands } from './keys.js';
 import { EXIT, exitCodeFor, Output } from './output.js';
 import { packageInfo } from '../platform/node/package-info.js';
@@ -102,6 +103,7 @@ export function buildProgram(json: boolean): Command {
   registerNodeCommands(program);
   registerTxCommands(program);
   registerAccountCommands(program);
+  registerEconomyCommands(program);
   return program;
 }
 
@@ -120,7 +122,8 @@ function report(e: unknown, out: Output, program: Command, args: string[]): numb
     return EXIT.usage;
   }
   if (e instanceof PouwError) {
-    out.error(e.code, e.message);
+    // A failure whose JSON result (with its verdict) is already on stdout: one object per run.
+    if (!(out.json && (e.details as { reported?: boolean } | undefined)?.reported)) out.error(e.code, e.message);
     return exitCodeFor(e.code);
   }
   // Anything else is a bug: say so, with the stack on stderr for the report.

@@ -119,7 +119,10 @@ export interface NodeStatus {
   addressPrefix: string;
   symbol: string;
   decimals: number;
+  main: { symbol: string; decimals: number };
   tip: { height: number; id: string };
   peers: unknown[];
   mempool: { txs: number };
+  /** The edge the node is linked to, if any. */
+  edge: string | null;
 }

@@ -192,7 +192,7 @@ async function start(opts: StartOpts): Promise<void> {
   const cookie = join(sectorDir, 'api.cookie');
   writeFileSync(cookie, token + '\n', { mode: 0o600 });
   chmodSync(cookie, 0o600);
-  const api = createApi(node, { miner, main: mainView, token, hosts: opts.apiHost });
+  const api = createApi(node, { miner, main: mainView, edgeUrl: opts.edge, token, hosts: opts.apiHost });
   const server = serve({ fetch: api.fetch, hostname: '127.0.0.1', port: opts.apiPort });
   answerClientErrors(server);
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));

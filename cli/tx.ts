@@ -12,7 +12,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { formatAmount, parseAmount } from '../core/amount.js';
 import { fromHex, toHex } from '../core/bytes.js';
 import { PouwError } from '../core/errors.js';
-import { decodeAddress } from '../core/keys.js';
+import { addressOf, decodeAddress, encodeAddress } from '../core/keys.js';
 import { encodeTx, signTx, TX_VERSION, type UnsignedTx } from '../core/tx.js';
 import { resolveAddress, type AccountJson } from './account.js';
 import { readKey, parseKeyName } from './keystore.js';
@@ -37,17 +37,17 @@ interface TxStatusJson {
   block?: string;
 }
 
-const nonceArg = (v: string) => {
+export const nonceArg = (v: string) => {
   if (!/^\d{1,20}$/.test(v) || BigInt(v) >= 1n << 64n) throw new InvalidArgumentError('the nonce must be an integer in 0..2^64-1');
   return BigInt(v);
 };
-const secondsArg = (v: string) => {
+export const secondsArg = (v: string) => {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0 || n > 86_400) throw new InvalidArgumentError('seconds must be a number in (0, 86400]');
   return n;
 };
 
-function amountOf(text: string, decimals: number, what: string): bigint {
+export function amountOf(text: string, decimals: number, what: string): bigint {
   const r = parseAmount(text, decimals);
   if (!r.ok) throw new PouwError('usage', `${what}: ${r.detail}`);
   return r.value;
@@ -68,6 +68,43 @@ async function waitConfirmed(api: NodeApi, txid: string, seconds: number): Promi
   }
 }
 
+/**
+ * Signs a tx of the node's sector with `key` and hands it to the node: the
+ * network id, sector and nonce (the next after confirmed and pending txs,
+ * unless given) come from the node. What `tx send`, `convert` and `faucet`
+ * share.
+ */
+export async function submitSectorTx(
+  api: NodeApi,
+  status: NodeStatus,
+  key: { publicKey: Uint8Array; secretKey: Uint8Array },
+  payload: UnsignedTx['payload'],
+  fee: bigint,
+  nonce?: bigint,
+): Promise<{ txid: string; status: string; nonce: bigint }> {
+  const from = encodeAddress(addressOf(key.publicKey), status.addressPrefix);
+  // A shared key (the devnet faucet) may have another tx take our nonce between the read and the send: read it again.
+  for (let attempt = 0; ; attempt++) {
+    const n = nonce ?? BigInt((await nodeRequest<AccountJson>(api, `/v1/account/${from}`)).pending.nextNonce);
+    const tx = signTx({ version: TX_VERSION, chain: status.sectorId, from: key.publicKey, nonce: n, fee, payload }, key.secretKey, fromHex(status.networkId));
+    try {
+      const sent = await nodeRequest<{ txid: string; status: string }>(api, '/v1/tx', { tx: toHex(encodeTx(tx)) });
+      return { ...sent, nonce: n };
+    } catch (e) {
+      const raced = e instanceof PouwError && (e.code === 'mempool-replacement-underpriced' || e.code === 'mempool-nonce-too-low');
+      if (nonce !== undefined || !raced || attempt >= 4) throw e;
+    }
+  }
+}
+
+/** An address as typed (or a stored key's), decoded; a usage error naming the option otherwise. */
+export function addressArg(ref: string, prefix: string, what: string): { text: string; bytes: Uint8Array } {
+  const text = resolveAddress(ref, prefix);
+  const a = decodeAddress(text, prefix);
+  if (!a.ok) throw new PouwError('usage', `${what}: ${a.detail} (${a.code})`);
+  return { text, bytes: a.value };
+}
+
 async function send(opts: SendOpts): Promise<void> {
   const out = new Output(Boolean(opts.json));
   const to = requireSetting(opts.to, '--to', 'POUW_TO');
@@ -75,27 +112,11 @@ async function send(opts: SendOpts): Promise<void> {
   const key = readKey(pouwPaths().keysDir, opts.from);
   const api = nodeApiUrl(opts);
   const status = await nodeRequest<NodeStatus>(api, '/v1/status');
-  const toText = resolveAddress(to, status.addressPrefix);
-  const toAddress = decodeAddress(toText, status.addressPrefix);
-  if (!toAddress.ok) throw new PouwError('usage', `--to: ${toAddress.detail} (${toAddress.code})`);
+  const toAddress = addressArg(to, status.addressPrefix, '--to');
   const amount = amountOf(amountText, status.decimals, '--amount');
   const fee = amountOf(opts.fee, status.decimals, '--fee');
   const fromAddress = resolveAddress(opts.from, status.addressPrefix);
-  let nonce = opts.nonce;
-  if (nonce === undefined) {
-    const account = await nodeRequest<AccountJson>(api, `/v1/account/${fromAddress}`);
-    nonce = BigInt(account.pending.nextNonce);
-  }
-  const unsigned: UnsignedTx = {
-    version: TX_VERSION,
-    chain: status.sectorId,
-    from: key.publicKey,
-    nonce,
-    fee,
-    payload: { kind: 'transfer', to: toAddress.value, amount },
-  };
-  const tx = signTx(unsigned, key.secretKey, fromHex(status.networkId));
-  const sent = await nodeRequest<{ txid: string; status: string }>(api, '/v1/tx', { tx: toHex(encodeTx(tx)) });
+  const sent = await submitSectorTx(api, status, key, { kind: 'transfer', to: toAddress.bytes, amount }, fee, opts.nonce);
   const confirmed = opts.wait !== undefined ? await waitConfirmed(api, sent.txid, opts.wait) : undefined;
   const result = {
     txid: sent.txid,
@@ -103,10 +124,10 @@ async function send(opts: SendOpts): Promise<void> {
     ...(confirmed ? { height: confirmed.height, block: confirmed.block } : {}),
     sector: status.sector,
     from: fromAddress,
-    to: toText,
+    to: toAddress.text,
     amount: amount.toString(),
     fee: fee.toString(),
-    nonce: nonce.toString(),
+    nonce: sent.nonce.toString(),
   };
   if (out.json) return out.resultJson(result);
   const tokens = (units: bigint) => `${formatAmount(units, status.decimals)} ${status.symbol}`;

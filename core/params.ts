@@ -9,6 +9,9 @@
  * units (8 decimals). Nothing here reads the clock.
  * @module
  */
+import { toHex, utf8ToBytes } from './bytes.js';
+import { sha256 } from './hash.js';
+import { addressOf, keyPairFromSeed } from './keys.js';
 
 /** How a block proves work. The header carries the kind as a u32. */
 export const WORK_KINDS = { hash: 0, matmul: 1 } as const;
@@ -200,23 +203,39 @@ export function defaultMainParams(): MainParams {
     mainConfirmations: 3,
     beaconDepth: 2,
     tollBps: 100,
-    recordWindows: 24,
-    fallbackWindows: 12,
+    // Records land 4–6 windows after their tx on the devnet (the beacon waits for
+    // every sector's median-time-past): primaries get 8, fallbacks 12 (docs/protocol.md §19).
+    recordWindows: 12,
+    fallbackWindows: 8,
     symbol: 'MAIN',
     decimals: 8,
   };
 }
 
-/** The devnet spec; `genesisTimeMs` lets a fresh devnet start its chains "now". */
+/**
+ * The devnet faucet's key seed: SHA-256 of "pouw devnet faucet". Public on
+ * purpose: anyone on a devnet may sign with it (`pouw faucet`), so its
+ * genesis funds are for trying things out, never for value.
+ */
+export function devnetFaucetSeed(): Uint8Array {
+  return sha256(utf8ToBytes('pouw devnet faucet'));
+}
+
+/** Sector tokens the devnet faucet holds at genesis, in every sector. */
+export const DEVNET_FAUCET_TOKENS = 10_000_000n * COIN;
+
+/** The devnet spec; `genesisTimeMs` lets a fresh devnet start its chains "now". Genesis funds the faucet in every sector. */
 export function devnetSpec(genesisTimeMs: number = DEVNET_DEFAULT_GENESIS_MS): NetworkSpec {
+  const sectors = defaultSectors();
+  const faucet = toHex(addressOf(keyPairFromSeed(devnetFaucetSeed()).publicKey));
   return {
     name: 'devnet',
     addressPrefix: 'tpouw',
     genesisTimeMs,
-    sectors: defaultSectors(),
+    sectors,
     main: defaultMainParams(),
     limits: { ...DEFAULT_LIMITS },
-    allocations: [],
+    allocations: [{ address: faucet, amounts: Object.fromEntries(sectors.map((s) => [s.slug, DEVNET_FAUCET_TOKENS])) }],
   };
 }
 

@@ -70,6 +70,8 @@ export interface ApiOptions {
   miner?: Miner;
   /** The node's MAIN fold (with an edge link): serves /v1/main/*. */
   main?: MainView;
+  /** The edge this node is linked to (told in /v1/status so tools can send MAIN txs there). */
+  edgeUrl?: string;
   /** The cookie token every POST must carry as `Authorization: Bearer <token>`. */
   token: string;
   /** Host names (without port) accepted in `Host` besides 127.0.0.1, localhost and [::1]. */
@@ -127,6 +129,7 @@ export function createApi(node: SectorNode, opts: ApiOptions): Hono {
       addressPrefix: node.options.spec.addressPrefix,
       symbol: node.options.sector.symbol,
       decimals: node.options.sector.decimals,
+      main: { symbol: node.options.spec.main.symbol, decimals: node.options.spec.main.decimals },
       tip: { height: tip.height, id: toHex(tip.id), cumulativeWork: tip.cumulativeWork.toString() },
       peers: node.p2p.peers().map((p) => ({
         address: p.address,
@@ -140,6 +143,7 @@ export function createApi(node: SectorNode, opts: ApiOptions): Hono {
       mempool: { txs: node.mempool.size, bytes: node.mempool.bytes },
       mining: miner ? { hashesPerSecond10s: miner.speed(10_000), hashesPerSecond60s: miner.speed(60_000), hashesPerSecond15m: miner.speed(900_000) } : null,
       p2pPort: node.p2p.port,
+      edge: opts.edgeUrl ?? null,
     });
   });
 
@@ -203,19 +207,42 @@ export function createApi(node: SectorNode, opts: ApiOptions): Hono {
     const row = node.store.main.window(Number(ref));
     return row ? c.json({ ...windowResultOf(JSON.parse(row.result)), edgeRoot: row.edgeRoot && toHex(row.edgeRoot) }) : c.json(err('not-found', `window ${ref} is not folded here`), 404);
   });
+  /** Recent folded windows' outcomes, newest first (bounded: `windows` query, default 1000). */
+  const recentResults = (c: Context): WindowResultJson[] => {
+    const q = c.req.query('windows');
+    const limit = q !== undefined && /^\d{1,5}$/.test(q) ? Math.min(Number(q), 10_000) : 1000;
+    return node.store.main.recent(limit).map((row) => JSON.parse(row.result) as WindowResultJson);
+  };
+  app.get('/v1/main/tx/:txid', (c) => {
+    if (!main) return noMain(c);
+    const txid = c.req.param('txid');
+    if (!HEX32.test(txid)) return c.json(err('bad-request', 'a txid is 64 hex characters'), 400);
+    for (const r of recentResults(c)) {
+      const applied = r.applied.find((x) => x.txid === txid);
+      if (applied) return c.json({ window: r.window, status: 'applied', ...applied, releases: r.releases.filter((x) => x.txid === txid) });
+      const voided = r.void.find((x) => x.txid === txid);
+      if (voided) return c.json({ window: r.window, status: 'void', ...voided, releases: r.releases.filter((x) => x.txid === txid) });
+    }
+    return c.json(err('not-found', `tx ${txid} is in no window folded here (yet)`), 404);
+  });
+  app.get('/v1/main/pools', (c) => {
+    if (!main) return noMain(c);
+    const state = mainStateJson(main.current, mainStateRoot(main.current), main.decidedThrough());
+    const last = new Map<number, { window: number; converted: string; minted: string }>();
+    for (const r of recentResults(c)) for (const b of r.batches) if (!last.has(b.sectorId) && b.converted !== '0') last.set(b.sectorId, { window: r.window, converted: b.converted, minted: b.minted });
+    return c.json({ window: state.window, pools: state.pools.map((p) => ({ ...p, lastBatch: last.get(p.sectorId) ?? null })) });
+  });
+  app.get('/v1/main/audit', async (c) => (main ? c.json(await main.audit()) : noMain(c)));
   app.get('/v1/main/history/:address', (c) => {
     if (!main) return noMain(c);
     const a = decodeAddress(c.req.param('address'), prefix);
     if (!a.ok) return c.json(err(a.code, a.detail), 400);
-    const limit = Math.min(Number(/^\d{1,4}$/.test(c.req.query('windows') ?? '') ? c.req.query('windows') : 1000), 10_000);
     const me = toHex(a.value);
-    const entries: ({ window: number; status: 'applied' | 'void' } & Record<string, unknown>)[] = [];
-    for (const row of node.store.main.recent(limit)) {
-      const r = JSON.parse(row.result) as WindowResultJson;
-      for (const x of r.applied) if (x.from === me || x.to === me) entries.push({ window: r.window, status: 'applied', ...x });
-      for (const x of r.releases) if (x.to === me) entries.push({ window: r.window, status: 'applied', kind: 'release', ...x });
+    const entries: ({ window: number } & Record<string, unknown>)[] = [];
+    for (const r of recentResults(c)) {
+      for (const x of r.applied) if (x.from === me || x.to === me) entries.push({ window: r.window, ...x, direction: x.to === me ? 'in' : 'out' });
     }
-    return c.json({ address: me, windows: limit, entries });
+    return c.json({ address: me, entries });
   });
 
   /** The JSON body of a POST, or an error response (413 over MAX_BODY, 400 when not JSON). */

@@ -73,7 +73,7 @@ import {
   type WitnessRequest,
 } from '../api/frames.js';
 import type { RecordReport } from '../api/routes.js';
-import { bodyInclusionProof, verifyBodyInclusion, type BodyInclusionProof } from '../core/block.js';
+import { bodyInclusionProof, bodyInclusionProofs, verifyBodyInclusion, type BodyInclusionProof } from '../core/block.js';
 import { equalBytes, fromHex, toHex } from '../core/bytes.js';
 import { PouwError } from '../core/errors.js';
 import { networkId as computeNetworkId } from '../core/genesis.js';
@@ -460,6 +460,7 @@ export class EdgeClient {
       { kind: 'witness', section: 'witnessRecords', decode: decodeWitnessRecord },
     ] as const;
     for (const { kind, section, decode } of sections) {
+      let proofs: BodyInclusionProof[] | undefined;
       for (let i = 0; i < block.body[section].length; i++) {
         let txid: string;
         try {
@@ -468,7 +469,8 @@ export class EdgeClient {
           continue;
         }
         if (!this.accepted.some((a) => a.kind === kind && a.txid === txid)) continue;
-        const report: RecordReport = { sectorId: this.sectorId, header: block.header, proof: bodyInclusionProof(block.body, section, i) };
+        proofs ??= bodyInclusionProofs(block.body, section);
+        const report: RecordReport = { sectorId: this.sectorId, header: block.header, proof: proofs[i]! };
         const base = { type: 'record-reported', kind, txid, block: id, height: block.header.height } as const;
         try {
           const r = await this.request(recordFrame(kind, fromHex(txid), report));

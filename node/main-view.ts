@@ -67,6 +67,12 @@ export interface MainViewStatus {
   agree: boolean | null;
 }
 
+export interface MainAudit {
+  windows: number;
+  problems: { window: number; code: 'window-unavailable' | 'window-undecided' | 'root-mismatch' | 'ledger-mismatch'; detail: string }[];
+  ok: boolean;
+}
+
 export class MainView {
   private ledger: MainLedger;
   private timer: NodeJS.Timeout | undefined;
@@ -155,6 +161,48 @@ export class MainView {
       if (!equalBytes(mine, got.value.root)) this.emit({ type: 'main-root-mismatch', window: w, root: toHex(mine), edgeRoot: toHex(got.value.root) });
     }
     return out;
+  }
+
+  /**
+   * `pouw treasury audit`: refolds every stored window from an empty ledger
+   * out of chain data (the window data fetched again, every proof rechecked
+   * on our view) and compares each root, and the ledger at the end, with what
+   * the store holds. Any difference, a window that cannot be refetched or
+   * redecided, or a stored ledger that is not the refolded one, is listed.
+   */
+  async audit(): Promise<MainAudit> {
+    const { api, spec, store } = this.options;
+    let ledger = newLedger(spec);
+    const problems: MainAudit['problems'] = [];
+    let windows = 0;
+    for (let after = -1; ; ) {
+      const rows = store.windowsAfter(after, 256);
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        after = row.window;
+        windows++;
+        const got = await api.call('main-window', { params: { window: row.window } }).catch(() => undefined);
+        if (got === undefined || !got.ok) {
+          problems.push({ window: row.window, code: 'window-unavailable', detail: got?.ok === false ? got.code : 'edge-unreachable' });
+          return { windows, problems, ok: false };
+        }
+        const folded = decideAndFold(ledger, got.value.data, this.options.view, spec, { networkId: this.options.networkId, verify: this.options.verify });
+        if (folded === undefined) {
+          problems.push({ window: row.window, code: 'window-undecided', detail: 'our header view no longer decides this window' });
+          return { windows, problems, ok: false };
+        }
+        ledger = folded.ledger;
+        if (!equalBytes(folded.result.root, row.root)) {
+          problems.push({ window: row.window, code: 'root-mismatch', detail: `stored ${toHex(row.root)}, recomputed ${toHex(folded.result.root)}` });
+        }
+      }
+    }
+    const stored = store.ledger();
+    const refolded = JSON.stringify(ledgerToJson(ledger));
+    if ((stored?.state ?? JSON.stringify(ledgerToJson(newLedger(spec)))) !== refolded) {
+      problems.push({ window: ledger.window, code: 'ledger-mismatch', detail: 'the stored ledger (balances, treasury, pools) is not the refolded one' });
+    }
+    return { windows, problems, ok: problems.length === 0 };
   }
 
   /** The ledger after the last folded window (do not mutate). */

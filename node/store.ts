@@ -558,6 +558,11 @@ export class MainTable {
     return r && windowRow(r);
   }
 
+  /** Folded windows after `after`, oldest first. */
+  windowsAfter(after: number, limit: number): MainWindowRow[] {
+    return this.q.after.all(after, limit).map(windowRow);
+  }
+
   /** The newest folded windows, newest first. */
   recent(limit: number): MainWindowRow[] {
     return this.q.recent.all(limit).map(windowRow);
@@ -593,6 +598,7 @@ function prepareMain(db: Database.Database) {
     putWindow: db.prepare<[number, Bytes, Bytes | null, string, number]>('INSERT INTO main_windows (window_no, root, edge_root, result, folded_ms) VALUES (?, ?, ?, ?, ?)'),
     window: db.prepare<[number], MainWindowDbRow>('SELECT * FROM main_windows WHERE window_no = ?'),
     recent: db.prepare<[number], MainWindowDbRow>('SELECT * FROM main_windows ORDER BY window_no DESC LIMIT ?'),
+    after: db.prepare<[number, number], MainWindowDbRow>('SELECT * FROM main_windows WHERE window_no > ? ORDER BY window_no LIMIT ?'),
     mismatches: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM main_windows WHERE edge_root IS NOT NULL AND edge_root != root'),
     count: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM main_windows'),
     setEdgeRoot: db.prepare<[Bytes, number]>('UPDATE main_windows SET edge_root = ? WHERE window_no = ?'),

@@ -1,9 +1,11 @@
 // `pouw devnet` as a real process (the edge in it, eight `pouw node start`
-// children): a 20 s run exits 0 after a summary in which every sector grew,
-// the edge holds headers of all four sectors, beacons were published and MAIN
-// txs submitted, assigned, recorded in the drawn sectors' blocks and final,
-// with the nodes taking their assignments; a
-// second run on the same data resumes the chains instead of starting over.
+// children, all on 127.0.0.1): a run of a few minutes exits 0 after a summary
+// in which every sector grew, the edge holds headers of all four sectors and
+// beacons were published; the economy stream's conversions were witnessed by
+// two sectors other than their origin and minted, its MAIN transfers recorded
+// by two drawn sectors, final and applied; every node of every sector folded
+// the same windows to the same roots as the edge, and holds the same
+// balances; a second run on the same data resumes the chains.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
@@ -12,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { BIN, cleanEnv, ROOT } from './procs.js';
+import { until } from '../wait.js';
 
 const home = mkdtempSync(join(tmpdir(), 'pouw-devnet-'));
 const data = join(home, 'run');
@@ -23,25 +26,54 @@ interface Run {
   stderr: string;
 }
 
-/** Runs `pouw devnet --json --data <data> ...args` to its end (killed after `limitMs`). */
-function devnet(args: string[], limitMs: number): Promise<Run> {
+/** Starts `pouw devnet --json --data <data> ...args` (killed after `limitMs`): its events so far, and its end. */
+function startDevnet(args: string[], limitMs: number): { events: () => any[]; done: Promise<Run> } {
   const child = spawn(process.execPath, [BIN, 'devnet', '--json', '--data', data, ...args], { cwd: ROOT, env: cleanEnv(home), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (err += d));
   const timer = setTimeout(() => child.kill('SIGTERM'), limitMs);
+  const events = () =>
+    out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
+  const done = new Promise<Run>((resolve) => {
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, events: events(), stderr: err });
+    });
+  });
+  return { events, done };
+}
+
+function devnet(args: string[], limitMs: number): Promise<Run> {
+  return startDevnet(args, limitMs).done;
+}
+
+/** `pouw ...args --json` against a devnet node's data directory, without blocking this process (the devnet's output keeps flowing). */
+function pouw(args: string[], timeoutMs = 240_000): Promise<{ code: number | null; json: any; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args, '--json'], { cwd: ROOT, env: cleanEnv(home), stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   return new Promise((resolve) => {
     child.once('close', (code) => {
       clearTimeout(timer);
-      const events = out
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l));
-      resolve({ code, events, stderr: err });
+      let json: any;
+      try {
+        json = JSON.parse(out);
+      } catch {
+        json = { unparsed: out };
+      }
+      resolve({ code, json, stderr: err });
     });
   });
 }
+const nodeData = (slug: string) => ['--data', join(data, 'nodes', `${slug}-1`), '--sector', slug];
 
 const only = (r: Run, type: string) => r.events.filter((e) => e.type === type);
 const one = (r: Run, type: string) => {
@@ -74,9 +106,29 @@ test.after(() => {
 });
 
 let first: Run;
+const walk: Record<string, { code: number | null; json: any; stderr: string }> = {};
 
-test('a 20 s devnet mines every sector, relays to the edge, publishes beacons and assigns MAIN txs, then stops cleanly', async () => {
-  first = await devnet(['--duration', '20'], 90_000);
+test('a devnet mines every sector, mints conversions and applies MAIN transfers with the same roots on every node and at the edge; a newcomer walks the README through it; then it stops cleanly', async () => {
+  const run = startDevnet(['--duration', '240', '--tx-interval', '1000'], 330_000);
+  await until(() => run.events().some((e) => e.type === 'devnet-ready'), 120_000, 200);
+  // The README's walk-through: a key, faucet tokens, a conversion, a MAIN transfer, the balance on two sectors' nodes, the audit.
+  walk.key = await pouw(['keys', 'new', '--name', 'newcomer']);
+  walk.friend = await pouw(['keys', 'new', '--name', 'friend']);
+  walk.faucet = await pouw(['faucet', '--to', 'newcomer', '--amount', '500', ...nodeData('cpu-edge')]);
+  await until(async () => {
+    const r = await pouw(['account', 'show', 'newcomer', ...nodeData('cpu-edge')]);
+    return r.code === 0 && BigInt(r.json.balance) > 0n;
+  }, 60_000, 1000);
+  walk.convert = await pouw(['convert', '--from', 'newcomer', '--amount', '400', '--wait', '200', ...nodeData('cpu-edge')]);
+  walk.send = await pouw(['main', 'send', '--from', 'newcomer', '--to', 'friend', '--amount', '1', '--wait', '200', ...nodeData('gpu-hi')]);
+  walk.balanceHi = await pouw(['main', 'balance', 'friend', ...nodeData('gpu-hi')]);
+  walk.balanceAccel = await pouw(['main', 'balance', 'friend', ...nodeData('accel')]);
+  walk.status = await pouw(['main', 'status', '--strict', ...nodeData('accel')]);
+  walk.pool = await pouw(['pool', 'show', ...nodeData('gpu-hi')]);
+  walk.treasury = await pouw(['treasury', 'show', ...nodeData('gpu-hi')]);
+  walk.audit = await pouw(['treasury', 'audit', ...nodeData('gpu-consumer')]);
+  walk.history = await pouw(['main', 'history', 'newcomer', ...nodeData('gpu-hi')]);
+  first = await run.done;
   assert.is(first.code, 0, first.stderr);
   const start = one(first, 'devnet-start');
   assert.is(start.resumed, false);
@@ -100,11 +152,20 @@ test('a 20 s devnet mines every sector, relays to the edge, publishes beacons an
     assert.match(sector.bits, /^[0-9a-f]{8}$/);
   }
   assert.ok(s.beacons.publishedThisRun >= 1 && s.beacons.latest, JSON.stringify(s.beacons));
-  assert.ok(s.main.submitted > 0, 'MAIN txs submitted');
-  assert.ok(s.main.assigned > 0, `MAIN txs assigned: ${JSON.stringify(s.main)}`);
-  // Drawn sectors' miners put the records in blocks, the nodes report them, and the edge counts them final.
-  assert.ok(s.main.recorded > 0 && s.main.final > 0, `MAIN txs recorded and final: ${JSON.stringify(s.main)}`);
-  for (const e of only(first, 'main-recorded')) assert.ok(e.records.length >= 2, JSON.stringify(e));
+  // Conversions: witnessed by two sectors other than their origin, then minted once their window was decided.
+  assert.ok(s.conversions.submitted > 0 && s.conversions.witnessed > 0 && s.conversions.minted > 0, JSON.stringify(s.conversions));
+  const origins = new Map(only(first, 'conversion-submitted').map((e) => [e.txid, e.sector]));
+  for (const e of only(first, 'conversion-witnessed')) {
+    assert.is(e.counted.length, 2, JSON.stringify(e));
+    const origin = SLUGS.indexOf(origins.get(e.txid)) + 1;
+    assert.not.ok(e.counted.includes(origin), 'no sector witnesses its own conversion');
+  }
+  // MAIN transfers from the minted balances: recorded by two drawn sectors, final, applied on the nodes.
+  assert.ok(s.main.submitted > 0 && s.main.final > 0 && s.main.applied > 0, JSON.stringify(s.main));
+  assert.is(s.main.void, 0);
+  for (const e of only(first, 'main-final')) if (e.counted) assert.is(e.counted.length, 2);
+  assert.ok(s.accounts.some((a: any) => BigInt(a.main) > 0n), JSON.stringify(s.accounts));
+  assert.equal([s.roots.nodes, s.roots.agree, s.roots.mismatches], [4, 4, 0]);
   assert.ok(s.assignments.accepted > 0, 'nodes took assignments');
   assert.is(s.assignments.rejected, 0);
   assert.ok(s.nodes.every((n: any) => n.exitCode === 0));
@@ -116,14 +177,47 @@ test('a 20 s devnet mines every sector, relays to the edge, publishes beacons an
   // Every record the edge kept sits in a block of its tree.
   const orphanRecords = db.prepare('SELECT count(*) AS n FROM records r LEFT JOIN headers h ON h.id = r.block_id WHERE h.id IS NULL').get() as { n: number };
   const records = db.prepare("SELECT count(*) AS n FROM records WHERE kind = 'main'").get() as { n: number };
+  const witnesses = db.prepare("SELECT count(*) AS n FROM records WHERE kind = 'witness'").get() as { n: number };
+  const edgeRoots = new Map((db.prepare('SELECT window_no AS w, hex(root) AS root FROM main_windows').all() as { w: number; root: string }[]).map((r) => [r.w, r.root]));
   db.close();
-  assert.ok(records.n >= 2, `the edge holds MAIN records: ${records.n}`);
+  assert.ok(records.n >= 2 && witnesses.n >= 2, `the edge holds MAIN and witness records: ${records.n}, ${witnesses.n}`);
+  // Every node of every sector folded the windows itself: each window it folded has the edge's root.
+  let compared = 0;
+  for (const slug of SLUGS) {
+    for (const i of [1, 2]) {
+      const ndb = new Database(join(data, 'nodes', `${slug}-${i}`, slug, 'chain.db'), { readonly: true });
+      const rows = ndb.prepare('SELECT window_no AS w, hex(root) AS root FROM main_windows').all() as { w: number; root: string }[];
+      ndb.close();
+      assert.ok(rows.length > 0, `${slug}-${i} folded windows`);
+      for (const r of rows) {
+        if (!edgeRoots.has(r.w)) continue;
+        assert.is(r.root, edgeRoots.get(r.w), `${slug}-${i} window ${r.w}`);
+        compared++;
+      }
+    }
+  }
+  assert.ok(compared >= 8, `roots compared: ${compared}`);
   assert.is(orphanRecords.n, 0);
   assert.equal(counts.map((c) => c.id), [1, 2, 3, 4]);
   assert.ok(counts.every((c) => c.n > 1), JSON.stringify(counts));
   // Every node has its own key for the edge, readable by its owner only.
   for (const slug of SLUGS) assert.is(statSync(join(data, 'nodes', `${slug}-1`, slug, 'node-key.json')).mode & 0o777, 0o600);
   assert.not.ok(existsSync(join(data, 'devnet.pid')));
+});
+
+test('the walk-through: faucet, convert, MAIN send, the same balance on two sectors, the audit', () => {
+  for (const [step, r] of Object.entries(walk)) assert.is(r.code, 0, `${step}: ${JSON.stringify(r.json)} ${r.stderr}`);
+  assert.is(walk.convert!.json.status, 'minted', JSON.stringify(walk.convert!.json));
+  assert.ok(BigInt(walk.convert!.json.minted) > 0n);
+  assert.is(walk.send!.json.status, 'applied', JSON.stringify(walk.send!.json));
+  assert.is(walk.balanceHi!.json.balance, '100000000', 'friend holds 1 MAIN on a gpu-hi node');
+  assert.is(walk.balanceAccel!.json.balance, walk.balanceHi!.json.balance, 'and the same on an accel node');
+  assert.equal([walk.status!.json.ok, walk.status!.json.mismatches], [true, 0]);
+  assert.ok(walk.pool!.json.pools.some((p: any) => p.sectorId === 3 && p.lastBatch), JSON.stringify(walk.pool!.json));
+  assert.ok(BigInt(walk.treasury!.json.treasury.balance) > 0n, 'the treasury holds the tolls');
+  assert.ok(walk.audit!.json.ok && walk.audit!.json.windows > 0, JSON.stringify(walk.audit!.json));
+  const kinds = walk.history!.json.entries.map((e: any) => `${e.kind}:${e.direction}`);
+  assert.ok(kinds.includes('conversion:in') && kinds.includes('main:out'), JSON.stringify(kinds));
 });
 
 test('a second run on the same data resumes every chain', async () => {

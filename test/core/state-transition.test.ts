@@ -11,7 +11,7 @@ import { emptyBody, type Block } from '../../core/block.js';
 import { genesisBlock, networkId } from '../../core/genesis.js';
 import { TAGS, taggedHash } from '../../core/hash.js';
 import { addressOf, keyPairFromSeed, type KeyPair } from '../../core/keys.js';
-import { blockSubsidy, devnetSpec, type NetworkSpec, type SectorParams } from '../../core/params.js';
+import { blockSubsidy, DEVNET_FAUCET_TOKENS, devnetFaucetSeed, devnetSpec, type NetworkSpec, type SectorParams } from '../../core/params.js';
 import type { AccountState, StateDelta } from '../../core/state.js';
 import {
   applyBlock,
@@ -309,7 +309,14 @@ test('genesisState: allocations in spec order on empty state, repeats summed, no
     fees: 0n,
     subsidy: 0n,
   });
-  assert.equal(genesisState(spec, sector), { changes: [], fees: 0n, subsidy: 0n });
+  // The devnet's own genesis funds its faucet and nobody else.
+  const faucet = addressOf(keyPairFromSeed(devnetFaucetSeed()).publicKey);
+  assert.equal(genesisState({ ...spec, allocations: devnetSpec().allocations }, sector), {
+    changes: [{ address: faucet, before: { balance: 0n, nonce: 0n }, after: { balance: DEVNET_FAUCET_TOKENS, nonce: 0n } }],
+    fees: 0n,
+    subsidy: 0n,
+  });
+  assert.equal(genesisState({ ...spec, allocations: [] }, sector), { changes: [], fees: 0n, subsidy: 0n });
   const tooMuch: NetworkSpec = {
     ...spec,
     allocations: [

@@ -1,0 +1,210 @@
+/**
+ * The devnet's economy stream: a steady flow of what users do, so the
+ * devnet shows the MAIN economy working. Every step is one of
+ *
+ *   - a sector transfer from the genesis-funded faucet to a stream account;
+ *   - a conversion: the faucet locks sector tokens for MAIN credited to a
+ *     stream account (witnessed by two drawn sectors, minted at the window's
+ *     batch price);
+ *   - a MAIN transfer between stream accounts, from a balance the nodes' own
+ *     MAIN folds hold (one undecided tx per sender, so nonces never race).
+ *
+ * Sector txs go to a node of the sector through its local API, MAIN txs to
+ * the edge. `poll` follows each to its end: a MAIN tx final or void (the
+ * edge's early answer, core `earlyFate`) and applied on the nodes; a
+ * conversion witnessed, then minted; and how many nodes' roots agree with
+ * the edge's.
+ * @module
+ */
+import { EdgeApi } from '../api/client.js';
+import type { MainAccountJson, MainStateJson } from '../api/main.js';
+import { fromHex } from '../core/bytes.js';
+import { addressOf, encodeAddress, keyPairFromSeed, type KeyPair } from '../core/keys.js';
+import { devnetFaucetSeed, type NetworkSpec, type SectorParams } from '../core/params.js';
+import { encodeTx, MAIN_CHAIN, signTx, TX_VERSION } from '../core/tx.js';
+import { nodeRequest, type NodeApi, type NodeStatus } from './node-client.js';
+import { submitSectorTx } from './tx.js';
+
+const COIN = 100_000_000n;
+
+export interface StreamNode {
+  sector: SectorParams;
+  api: NodeApi;
+}
+
+export interface StreamAccount {
+  name: string;
+  address: string;
+  /** MAIN balance on the nodes' fold, base units (decimal). */
+  main: string;
+}
+
+export interface StreamFigures {
+  main: { submitted: number; final: number; void: number; applied: number };
+  conversions: { submitted: number; witnessed: number; minted: number; void: number };
+  /** MAIN per sector token of each sector's last batch (8 decimals), as the nodes folded it. */
+  prices: Record<string, string>;
+  accounts: StreamAccount[];
+  treasury: string;
+  /** Nodes with a MAIN fold, and how many of them agree with the edge's root for their last window. */
+  roots: { nodes: number; agree: number; mismatches: number };
+}
+
+export type StreamEvent = { type: string } & Record<string, unknown>;
+
+interface Pending {
+  kind: 'main' | 'conversion';
+  sender?: string;
+  edgeDone: boolean;
+}
+
+export class EconomyStream {
+  private readonly faucet: KeyPair = keyPairFromSeed(devnetFaucetSeed());
+  private readonly pending = new Map<string, Pending>();
+  /** Senders with a MAIN tx not yet folded: one at a time keeps nonces in order. */
+  private readonly busy = new Set<string>();
+  private step = 0;
+  private readonly figures: StreamFigures = {
+    main: { submitted: 0, final: 0, void: 0, applied: 0 },
+    conversions: { submitted: 0, witnessed: 0, minted: 0, void: 0 },
+    prices: {},
+    accounts: [],
+    treasury: '0',
+    roots: { nodes: 0, agree: 0, mismatches: 0 },
+  };
+  private readonly statuses = new Map<string, NodeStatus>();
+
+  constructor(
+    private readonly spec: NetworkSpec,
+    private readonly users: { name: string; key: KeyPair }[],
+    private readonly nodes: () => StreamNode[],
+    private readonly edge: EdgeApi,
+    private readonly emit: (e: StreamEvent) => void,
+  ) {
+    this.figures.accounts = users.map((u) => ({ name: u.name, address: encodeAddress(addressOf(u.key.publicKey), spec.addressPrefix), main: '0' }));
+  }
+
+  get current(): StreamFigures {
+    return this.figures;
+  }
+
+  private async status(n: StreamNode): Promise<NodeStatus> {
+    const known = this.statuses.get(n.api.url);
+    if (known) return known;
+    const s = await nodeRequest<NodeStatus>(n.api, '/v1/status');
+    this.statuses.set(n.api.url, s);
+    return s;
+  }
+
+  /** One user action, in rotation: sector transfer, conversion, then two MAIN transfers. */
+  async next(): Promise<void> {
+    const nodes = this.nodes();
+    if (nodes.length === 0) return;
+    const i = this.step++;
+    // Each action walks the sectors and the accounts in turn.
+    const round = Math.floor(i / 4);
+    const node = nodes[round % nodes.length]!;
+    const user = this.users[round % this.users.length]!;
+    try {
+      switch (i % 4) {
+        case 0:
+          return await this.sectorTransfer(node, user);
+        case 1:
+          return await this.conversion(node, user);
+        default:
+          return await this.mainTransfer(nodes[0]!, i);
+      }
+    } catch (e) {
+      this.emit({ type: 'stream-refused', step: i % 4, code: (e as { code?: string }).code ?? 'error', message: (e as Error).message });
+    }
+  }
+
+  private async sectorTransfer(n: StreamNode, user: { name: string; key: KeyPair }): Promise<void> {
+    const s = await this.status(n);
+    const sent = await submitSectorTx(n.api, s, this.faucet, { kind: 'transfer', to: addressOf(user.key.publicKey), amount: 10n * COIN }, COIN / 10_000n);
+    this.emit({ type: 'sector-transfer', sector: n.sector.slug, txid: sent.txid, to: user.name });
+  }
+
+  private async conversion(n: StreamNode, user: { name: string; key: KeyPair }): Promise<void> {
+    const s = await this.status(n);
+    const amount = 1000n * COIN;
+    const sent = await submitSectorTx(n.api, s, this.faucet, { kind: 'convert', amount, minMain: 0n, mainTo: addressOf(user.key.publicKey) }, COIN / 10_000n);
+    this.pending.set(sent.txid, { kind: 'conversion', edgeDone: false });
+    this.figures.conversions.submitted++;
+    this.emit({ type: 'conversion-submitted', sector: n.sector.slug, txid: sent.txid, amount: amount.toString(), to: user.name });
+  }
+
+  private async mainTransfer(n: StreamNode, i: number): Promise<void> {
+    const s = await this.status(n);
+    const from = this.users.find((u, k) => k === i % this.users.length && !this.busy.has(u.name)) ?? this.users.find((u) => !this.busy.has(u.name));
+    // The first account with MAIN to send and no undecided tx.
+    if (!from) return;
+    const fromAddr = encodeAddress(addressOf(from.key.publicKey), this.spec.addressPrefix);
+    const acct = await nodeRequest<MainAccountJson>(n.api, `/v1/main/accounts/${fromAddr}`);
+    const fee = COIN / 10_000n;
+    const amount = BigInt(acct.balance) / 10n;
+    if (amount === 0n) return;
+    const to = this.users[(this.users.indexOf(from) + 1) % this.users.length]!;
+    const tx = signTx(
+      { version: TX_VERSION, chain: MAIN_CHAIN, from: from.key.publicKey, nonce: BigInt(acct.nonce), fee, payload: { kind: 'transfer', to: addressOf(to.key.publicKey), amount } },
+      from.key.secretKey,
+      fromHex(s.networkId),
+    );
+    const r = await this.edge.call('main-submit', { body: { tx, raw: encodeTx(tx) } });
+    if (!r.ok) {
+      this.emit({ type: 'main-refused', code: r.code, message: r.message });
+      return;
+    }
+    this.busy.add(from.name);
+    this.pending.set(r.value.txid, { kind: 'main', sender: from.name, edgeDone: false });
+    this.figures.main.submitted++;
+    this.emit({ type: 'main-submitted', txid: r.value.txid, window: r.value.window, from: from.name, to: to.name, amount: amount.toString() });
+  }
+
+  /** Follows pending txs (at most 32 a call), balances, the treasury, prices and roots. */
+  async poll(): Promise<void> {
+    const nodes = this.nodes();
+    const reader = nodes[0];
+    if (!reader) return;
+    for (const [txid, p] of [...this.pending].slice(0, 32)) {
+      if (!p.edgeDone) {
+        const r = await this.edge.call(p.kind === 'main' ? 'main-status' : 'conversion-status', { params: { txid } }).catch(() => undefined);
+        if (r?.ok && (r.value.status === 'final' || r.value.status === 'void')) {
+          p.edgeDone = true;
+          if (p.kind === 'main') this.figures.main[r.value.status]++;
+          else if (r.value.status === 'final') this.figures.conversions.witnessed++;
+          this.emit({ type: p.kind === 'main' ? `main-${r.value.status}` : r.value.status === 'final' ? 'conversion-witnessed' : 'conversion-unwitnessed', txid, counted: r.value.counted });
+        }
+      }
+      const folded = await nodeRequest<{ status: 'applied' | 'void'; window: number; amount?: string; code?: string }>(reader.api, `/v1/main/tx/${txid}`).catch(() => undefined);
+      if (!folded) continue;
+      this.pending.delete(txid);
+      if (p.sender) this.busy.delete(p.sender);
+      if (p.kind === 'main') {
+        if (folded.status === 'applied') this.figures.main.applied++;
+        this.emit({ type: `main-${folded.status}`, txid, window: folded.window, ...(folded.code ? { code: folded.code } : {}), on: 'nodes' });
+      } else {
+        if (folded.status === 'applied') this.figures.conversions.minted++;
+        else this.figures.conversions.void++;
+        this.emit({ type: folded.status === 'applied' ? 'conversion-minted' : 'conversion-void', txid, window: folded.window, amount: folded.amount, code: folded.code });
+      }
+    }
+    await Promise.all(
+      this.figures.accounts.map(async (a) => {
+        const r = await nodeRequest<MainAccountJson>(reader.api, `/v1/main/accounts/${a.address}`).catch(() => undefined);
+        if (r) a.main = r.balance;
+      }),
+    );
+    const state = await nodeRequest<MainStateJson>(reader.api, '/v1/main/state').catch(() => undefined);
+    if (state) this.figures.treasury = state.treasury.balance;
+    const pools = await nodeRequest<{ pools: { sectorId: number; lastBatch: { converted: string; minted: string } | null }[] }>(reader.api, '/v1/main/pools').catch(() => undefined);
+    for (const p of pools?.pools ?? []) {
+      if (!p.lastBatch) continue;
+      const slug = this.spec.sectors.find((s) => s.id === p.sectorId)?.slug ?? String(p.sectorId);
+      this.figures.prices[slug] = ((BigInt(p.lastBatch.minted) * COIN) / BigInt(p.lastBatch.converted)).toString();
+    }
+    const roots = await Promise.all(nodes.map((n) => nodeRequest<{ agree: boolean | null; mismatches: number }>(n.api, '/v1/main/status').catch(() => undefined)));
+    const seen = roots.filter((r) => r !== undefined);
+    this.figures.roots = { nodes: seen.length, agree: seen.filter((r) => r!.agree === true).length, mismatches: seen.reduce((s, r) => s + r!.mismatches, 0) };
+  }
+}
