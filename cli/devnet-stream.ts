@@ -46,8 +46,8 @@ export interface StreamFigures {
   prices: Record<string, string>;
   accounts: StreamAccount[];
   treasury: string;
-  /** Nodes with a MAIN fold, and how many of them agree with the edge's root for their last window. */
-  roots: { nodes: number; agree: number; mismatches: number };
+  /** Nodes with a MAIN fold; how many agree with the edge's root for their last window, and how many wait for the edge to publish it. */
+  roots: { nodes: number; agree: number; pending: number; mismatches: number };
 }
 
 export type StreamEvent = { type: string } & Record<string, unknown>;
@@ -70,7 +70,7 @@ export class EconomyStream {
     prices: {},
     accounts: [],
     treasury: '0',
-    roots: { nodes: 0, agree: 0, mismatches: 0 },
+    roots: { nodes: 0, agree: 0, pending: 0, mismatches: 0 },
   };
   private readonly statuses = new Map<string, NodeStatus>();
 
@@ -205,6 +205,11 @@ export class EconomyStream {
     }
     const roots = await Promise.all(nodes.map((n) => nodeRequest<{ agree: boolean | null; mismatches: number }>(n.api, '/v1/main/status').catch(() => undefined)));
     const seen = roots.filter((r) => r !== undefined);
-    this.figures.roots = { nodes: seen.length, agree: seen.filter((r) => r!.agree === true).length, mismatches: seen.reduce((s, r) => s + r!.mismatches, 0) };
+    this.figures.roots = {
+      nodes: seen.length,
+      agree: seen.filter((r) => r!.agree === true).length,
+      pending: seen.filter((r) => r!.agree === null).length,
+      mismatches: seen.reduce((s, r) => s + r!.mismatches, 0),
+    };
   }
 }

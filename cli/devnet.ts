@@ -516,7 +516,7 @@ class Devnet {
       prices: f?.prices ?? {},
       accounts: f?.accounts ?? [],
       treasury: f?.treasury ?? '0',
-      roots: f?.roots ?? { nodes: 0, agree: 0, mismatches: 0 },
+      roots: f?.roots ?? { nodes: 0, agree: 0, pending: 0, mismatches: 0 },
     };
   }
 

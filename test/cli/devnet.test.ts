@@ -27,7 +27,7 @@ interface Run {
 }
 
 /** Starts `pouw devnet --json --data <data> ...args` (killed after `limitMs`): its events so far, and its end. */
-function startDevnet(args: string[], limitMs: number): { events: () => any[]; done: Promise<Run> } {
+function startDevnet(args: string[], limitMs: number): { events: () => any[]; done: Promise<Run>; stop: () => void } {
   const child = spawn(process.execPath, [BIN, 'devnet', '--json', '--data', data, ...args], { cwd: ROOT, env: cleanEnv(home), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -45,7 +45,7 @@ function startDevnet(args: string[], limitMs: number): { events: () => any[]; do
       resolve({ code, events: events(), stderr: err });
     });
   });
-  return { events, done };
+  return { events, done, stop: () => child.kill('SIGINT') };
 }
 
 function devnet(args: string[], limitMs: number): Promise<Run> {
@@ -109,7 +109,7 @@ let first: Run;
 const walk: Record<string, { code: number | null; json: any; stderr: string }> = {};
 
 test('a devnet mines every sector, mints conversions and applies MAIN transfers with the same roots on every node and at the edge; a newcomer walks the README through it; then it stops cleanly', async () => {
-  const run = startDevnet(['--duration', '240', '--tx-interval', '1000'], 330_000);
+  const run = startDevnet(['--duration', '600', '--tx-interval', '1000'], 660_000);
   await until(() => run.events().some((e) => e.type === 'devnet-ready'), 120_000, 200);
   // The README's walk-through: a key, faucet tokens, a conversion, a MAIN transfer, the balance on two sectors' nodes, the audit.
   walk.key = await pouw(['keys', 'new', '--name', 'newcomer']);
@@ -128,6 +128,9 @@ test('a devnet mines every sector, mints conversions and applies MAIN transfers 
   walk.treasury = await pouw(['treasury', 'show', ...nodeData('gpu-hi')]);
   walk.audit = await pouw(['treasury', 'audit', ...nodeData('gpu-consumer')]);
   walk.history = await pouw(['main', 'history', 'newcomer', ...nodeData('gpu-hi')]);
+  // The stream's own MAIN transfers: wait until one was applied on the nodes, then stop the devnet as Ctrl-C would.
+  await until(() => run.events().some((e) => e.type === 'main-applied'), 180_000, 500);
+  run.stop();
   first = await run.done;
   assert.is(first.code, 0, first.stderr);
   const start = one(first, 'devnet-start');
@@ -143,7 +146,7 @@ test('a devnet mines every sector, mints conversions and applies MAIN transfers 
 
   const s = one(first, 'summary');
   assert.is(s.clean, true);
-  assert.is(s.reason, 'duration');
+  assert.is(s.reason, 'SIGINT');
   assert.ok(s.runMs >= 20_000);
   for (const sector of s.sectors) {
     assert.ok(sector.height > 0 && sector.blocks > 0, `${sector.sector} mined: ${JSON.stringify(sector)}`);
@@ -165,7 +168,9 @@ test('a devnet mines every sector, mints conversions and applies MAIN transfers 
   assert.is(s.main.void, 0);
   for (const e of only(first, 'main-final')) if (e.counted) assert.is(e.counted.length, 2);
   assert.ok(s.accounts.some((a: any) => BigInt(a.main) > 0n), JSON.stringify(s.accounts));
-  assert.equal([s.roots.nodes, s.roots.agree, s.roots.mismatches], [4, 4, 0]);
+  // Each reading node agrees with the edge's root for its last window (or waits for the edge to publish it); none differs.
+  assert.equal([s.roots.nodes, s.roots.agree + s.roots.pending, s.roots.mismatches], [4, 4, 0], JSON.stringify(s.roots));
+  assert.ok(s.roots.agree >= 1);
   assert.ok(s.assignments.accepted > 0, 'nodes took assignments');
   assert.is(s.assignments.rejected, 0);
   assert.ok(s.nodes.every((n: any) => n.exitCode === 0));
