@@ -19,12 +19,15 @@
  *   the record entry (core/record.ts) in the `mainRecords` or `witnessRecords`
  *   section against that header's body root. Anything else is refused and
  *   stores nothing.
- * - Final: every primary sector holds a record whose block is on its best
- *   chain with `mainConfirmations` confirmations. Confirmations are read at
- *   query time, so a reorg that drops a record's block undoes finality.
- *
- * Fallbacks are published with the order but do not yet replace a primary:
- * the protocol does not define the recording deadline after which they would.
+ * - Final, void, decided: core's deadline rule (core/main-ledger.ts
+ *   `recordProgress`, `earlyFate`) over the verified records whose blocks are
+ *   on their best chains with `mainConfirmations` confirmations. Confirmations
+ *   are read at query time, so a reorg that drops a record's block undoes
+ *   finality.
+ * - Fallbacks: once a window's primaries are past w + fallbackWindows, each tx
+ *   is pushed once to as many fallbacks as primaries lack a record
+ *   (`pushFallbacks`).
+ * - The MAIN fold's input: `windowsWithTxs` and `windowData` (edge/main-fold.ts).
  * @module
  */
 import { verifyBodyInclusion, type BodyInclusionProof } from '../core/block.js';

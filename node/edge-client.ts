@@ -46,12 +46,16 @@
  *   (`'anchors'`); `'full'` means the whole chain back to R_{−1} was
  *   recomputed here. Only assignments whose beacon window is at most the next
  *   one by our clock, and whose tx window can still be recorded
- *   (MAIN_RECORD_MAX_DELAY_WINDOWS), are considered at all: a lying edge
+ *   (`recordWindows`), are considered at all: a lying edge
  *   cannot pile up assignments for the future.
  *
- * Not done here: witness records (witness requests are checked and kept in
- * `accepted`, but blocks cannot carry them yet), and fetching other sectors'
- * history beyond the backfill limit.
+ * - Witness requests: once our own view shows the lock's block on the
+ *   origin's best chain with `mainConfirmations`, the witness record (with
+ *   the lock proof) goes to the record pool; a fallback takes an assignment
+ *   only after the primaries' deadline by our clock; the Convert txs of our
+ *   own chain are reported as conversions once buried.
+ *
+ * Not done here: fetching other sectors' history beyond the backfill limit.
  * @module
  */
 import { setTimeout as delay } from 'node:timers/promises';
