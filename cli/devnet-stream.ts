@@ -136,8 +136,9 @@ export class EconomyStream {
 
   private async mainTransfer(n: StreamNode, i: number): Promise<void> {
     const s = await this.status(n);
-    const from = this.users.find((u, k) => k === i % this.users.length && !this.busy.has(u.name)) ?? this.users.find((u) => !this.busy.has(u.name));
-    // The first account with MAIN to send and no undecided tx.
+    // This step's account, or the first one with no undecided tx.
+    const mine = this.users[i % this.users.length]!;
+    const from = !this.busy.has(mine.name) ? mine : this.users.find((u) => !this.busy.has(u.name));
     if (!from) return;
     const fromAddr = encodeAddress(addressOf(from.key.publicKey), this.spec.addressPrefix);
     const acct = await nodeRequest<MainAccountJson>(n.api, `/v1/main/accounts/${fromAddr}`);

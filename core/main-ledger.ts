@@ -246,9 +246,9 @@ export function decideWindow(spec: NetworkSpec, data: WindowData, chains: ChainV
   const seen = new Set<string>();
   const out: DecidedWindow = { window: data.window, main: [], conversions: [], ignored: [] };
   const decide = (kind: 'main' | 'witness', tx: Tx, txid: Uint8Array, entry: Uint8Array, origin: number | null): DecidedTx | undefined => {
-    const sel = selectSectors({ purpose: kind === 'main' ? 'record' : 'witness', beacon: data.beacon, txid, origin, sectors, count: kind === 'main' ? m.recordSectors : m.witnessSectors });
-    if (!sel.ok) return undefined;
     const count = kind === 'main' ? m.recordSectors : m.witnessSectors;
+    const sel = selectSectors({ purpose: kind === 'main' ? 'record' : 'witness', beacon: data.beacon, txid, origin, sectors, count });
+    if (!sel.ok) return undefined;
     const cands = candidatesFor(kind, txid, entry, sel.value.order, data.records, chains, spec);
     const fate = decideTx(recordProgress(sel.value.order, count, data.window, cands, m, (s) => chains.settledThrough(s)), count);
     // windowDecidable settles every deadline, so no sector is open here.
@@ -528,7 +528,7 @@ export function foldWindow(l: MainLedger, d: DecidedWindow, spec: NetworkSpec): 
     }
     const code = applyTransfer(l, t.tx, txid, t.fate.counted, m.tollBps, fees);
     if (code) res.void.push({ txid, kind: 'main', code });
-    else if (t.tx.payload.kind === 'transfer') res.applied.push({ txid, kind: 'main', amount: t.tx.payload.amount, from: addressOf(t.tx.from), to: t.tx.payload.to });
+    else res.applied.push({ txid, kind: 'main', amount: (t.tx.payload as { amount: bigint }).amount, from: addressOf(t.tx.from), to: (t.tx.payload as { to: Uint8Array }).to });
   }
 
   // 3. Fee shares, per sector, sold back along the curve into releases to the recording miners.
@@ -593,7 +593,8 @@ function applyTransfer(
   tollBps: number,
   fees: Map<number, { miner: Uint8Array; amount: bigint; txid: string }[]>,
 ): VoidCode | undefined {
-  if (tx.payload.kind !== 'transfer') return 'tx-bad-nonce';
+  // decideWindow admits transfers only: anything else here is a caller's bug, not a void tx.
+  if (tx.payload.kind !== 'transfer') throw new RangeError(`a MAIN ${tx.payload.kind} tx cannot be folded`);
   const fromKey = toHex(addressOf(tx.from));
   const from = l.accounts.get(fromKey) ?? { balance: 0n, nonce: 0n };
   if (tx.nonce !== from.nonce) return 'tx-bad-nonce';

@@ -249,11 +249,14 @@ export class Coordinator {
           const answer = this.dispatch(req, nodeKey, nowMs, pushes);
           pushes.push(...this.assignments.assignDue(nowMs));
           pushes.push(...this.assignments.pushFallbacks(nowMs));
-          try {
-            this.fold.advance(nowMs);
-          } catch (e) {
-            this.fold.reset();
-            throw e;
+          // A window is decided only when best chains move: after a relay or a wake-up.
+          if (req.op === 'headers' || req.op === 'advance') {
+            try {
+              this.fold.advance(nowMs);
+            } catch (e) {
+              this.fold.reset();
+              throw e;
+            }
           }
           return { status: answer.status, body: answer.body, pushes, wakeAtMs: this.assignments.nextWakeMs(nowMs) };
         });

@@ -5,7 +5,9 @@
  * compare; it is never what a node believes.
  *
  * Windows that hold txs fold in order once decided on the edge's chains (at
- * most `maxPerCall` per request, so a backlog never stalls one request).
+ * most `maxPerCall` per call, so a backlog never stalls one request). Only
+ * what moves a best chain can decide a window, so the coordinator calls
+ * `advance` after header relays and timer wake-ups, not on every request.
  * Each folded window's root and outcome go to `main_windows`, the ledger
  * after it to `main_ledger`, in the request's transaction: a crash loses
  * nothing and folds nothing twice.
@@ -28,8 +30,8 @@ import type { HeaderTree } from './header-tree.js';
 import type { Sql } from './sql.js';
 
 export class MainFold {
-  /** The ledger after the last folded window, read once per instance. */
-  private ledger: MainLedger | undefined;
+  /** The ledger after the last folded window and its root, read once per instance. */
+  private cached: { ledger: MainLedger; root: Uint8Array } | undefined;
 
   constructor(
     private readonly sql: Sql,
@@ -41,11 +43,13 @@ export class MainFold {
     private readonly maxPerCall = 8,
   ) {}
 
-  private load(): MainLedger {
-    if (this.ledger) return this.ledger;
+  /** The ledger after the last folded window and its root. */
+  state(): { ledger: MainLedger; root: Uint8Array } {
+    if (this.cached) return this.cached;
     const row = this.sql.one<{ state: string }>('SELECT state FROM main_ledger WHERE id = 1');
-    this.ledger = row ? ledgerFromJson(JSON.parse(row.state) as LedgerJson, this.spec) : newLedger(this.spec);
-    return this.ledger;
+    const ledger = row ? ledgerFromJson(JSON.parse(row.state) as LedgerJson, this.spec) : newLedger(this.spec);
+    this.cached = { ledger, root: mainStateRoot(ledger) };
+    return this.cached;
   }
 
   /** The last window decided on the edge's chains: every sector settled through it + recordWindows. */
@@ -58,7 +62,7 @@ export class MainFold {
   advance(nowMs: number): WindowResultJson[] {
     const out: WindowResultJson[] = [];
     const decided = this.decidedThrough();
-    let ledger = this.load();
+    let { ledger } = this.state();
     for (const w of this.assignments.windowsWithTxs(ledger.window, this.maxPerCall)) {
       if (w > decided) break;
       const data = this.assignments.windowData(w);
@@ -70,7 +74,8 @@ export class MainFold {
       const json = windowResultJson(result, folded.ignored);
       this.sql.run('INSERT INTO main_windows (window_no, root, result, folded_ms) VALUES (?, ?, ?, ?)', w, result.root, JSON.stringify(json), nowMs);
       this.sql.run('INSERT OR REPLACE INTO main_ledger (id, window_no, state) VALUES (1, ?, ?)', w, JSON.stringify(ledgerToJson(next)));
-      this.ledger = ledger = next;
+      this.cached = { ledger: next, root: result.root };
+      ledger = next;
       out.push(json);
     }
     return out;
@@ -78,27 +83,15 @@ export class MainFold {
 
   /** Forgets the cached ledger (the transaction that folded into it rolled back). */
   reset(): void {
-    this.ledger = undefined;
-  }
-
-  /** The ledger after the last folded window and its root. */
-  state(): { ledger: MainLedger; root: Uint8Array } {
-    const ledger = this.load();
-    return { ledger, root: mainStateRoot(ledger) };
+    this.cached = undefined;
   }
 
   /** The root after window w, once every window ≤ w that holds txs is folded; null before. */
   rootAt(w: number): Uint8Array | null {
-    const ledger = this.load();
+    const { ledger } = this.state();
     if (w > ledger.window && this.assignments.windowsWithTxs(ledger.window, 1).some((x) => x <= w)) return null;
     if (w > this.decidedThrough() && w > ledger.window) return null;
     const row = this.sql.one<{ root: Uint8Array }>('SELECT root FROM main_windows WHERE window_no <= ? ORDER BY window_no DESC LIMIT 1', w);
     return row ? new Uint8Array(row.root) : mainStateRoot(newLedger(this.spec));
-  }
-
-  /** A folded window's outcome, or undefined. */
-  result(w: number): WindowResultJson | undefined {
-    const row = this.sql.one<{ result: string }>('SELECT result FROM main_windows WHERE window_no = ?', w);
-    return row && (JSON.parse(row.result) as WindowResultJson);
   }
 }

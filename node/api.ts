@@ -28,7 +28,6 @@ import type { SectorNode } from './sector-node.js';
 import type { Miner } from './miner.js';
 import type { MainView } from './main-view.js';
 import { mainStateJson, windowResultOf, type MainAccountJson, type WindowResultJson } from '../api/main.js';
-import { mainStateRoot } from '../core/main-ledger.js';
 
 const HEX32 = /^[0-9a-f]{64}$/;
 const MAX_BODY = 16 * 1024;
@@ -190,7 +189,7 @@ export function createApi(node: SectorNode, opts: ApiOptions): Hono {
   app.get('/v1/main/status', (c) => (main ? c.json(main.status()) : noMain(c)));
   app.get('/v1/main/state', (c) => {
     if (!main) return noMain(c);
-    return c.json(mainStateJson(main.current, mainStateRoot(main.current), main.decidedThrough()));
+    return c.json(mainStateJson(main.current, main.root, main.decidedThrough()));
   });
   app.get('/v1/main/accounts/:address', (c) => {
     if (!main) return noMain(c);
@@ -207,29 +206,21 @@ export function createApi(node: SectorNode, opts: ApiOptions): Hono {
     const row = node.store.main.window(Number(ref));
     return row ? c.json({ ...windowResultOf(JSON.parse(row.result)), edgeRoot: row.edgeRoot && toHex(row.edgeRoot) }) : c.json(err('not-found', `window ${ref} is not folded here`), 404);
   });
-  /** Recent folded windows' outcomes, newest first (bounded: `windows` query, default 1000). */
-  const recentResults = (c: Context): WindowResultJson[] => {
-    const q = c.req.query('windows');
-    const limit = q !== undefined && /^\d{1,5}$/.test(q) ? Math.min(Number(q), 10_000) : 1000;
-    return node.store.main.recent(limit).map((row) => JSON.parse(row.result) as WindowResultJson);
-  };
   app.get('/v1/main/tx/:txid', (c) => {
     if (!main) return noMain(c);
     const txid = c.req.param('txid');
     if (!HEX32.test(txid)) return c.json(err('bad-request', 'a txid is 64 hex characters'), 400);
-    for (const r of recentResults(c)) {
-      const applied = r.applied.find((x) => x.txid === txid);
-      if (applied) return c.json({ window: r.window, status: 'applied', ...applied, releases: r.releases.filter((x) => x.txid === txid) });
-      const voided = r.void.find((x) => x.txid === txid);
-      if (voided) return c.json({ window: r.window, status: 'void', ...voided, releases: r.releases.filter((x) => x.txid === txid) });
-    }
-    return c.json(err('not-found', `tx ${txid} is in no window folded here (yet)`), 404);
+    const o = node.store.main.outcome(txid);
+    if (!o) return c.json(err('not-found', `tx ${txid} is in no window folded here (yet)`), 404);
+    const r = JSON.parse(node.store.main.window(o.window)!.result) as WindowResultJson;
+    return c.json({ ...o, releases: r.releases.filter((x) => x.txid === txid) });
   });
   app.get('/v1/main/pools', (c) => {
     if (!main) return noMain(c);
-    const state = mainStateJson(main.current, mainStateRoot(main.current), main.decidedThrough());
+    const state = mainStateJson(main.current, main.root, main.decidedThrough());
     const last = new Map<number, { window: number; converted: string; minted: string }>();
-    for (const r of recentResults(c)) for (const b of r.batches) if (!last.has(b.sectorId) && b.converted !== '0') last.set(b.sectorId, { window: r.window, converted: b.converted, minted: b.minted });
+    // The last batch of each sector, within the newest 50 folded windows (this answers every second on a devnet).
+    for (const r of node.store.main.recent(50).map((row) => JSON.parse(row.result) as WindowResultJson)) for (const b of r.batches) if (!last.has(b.sectorId) && b.converted !== '0') last.set(b.sectorId, { window: r.window, converted: b.converted, minted: b.minted });
     return c.json({ window: state.window, pools: state.pools.map((p) => ({ ...p, lastBatch: last.get(p.sectorId) ?? null })) });
   });
   app.get('/v1/main/audit', async (c) => (main ? c.json(await main.audit()) : noMain(c)));
@@ -238,10 +229,7 @@ export function createApi(node: SectorNode, opts: ApiOptions): Hono {
     const a = decodeAddress(c.req.param('address'), prefix);
     if (!a.ok) return c.json(err(a.code, a.detail), 400);
     const me = toHex(a.value);
-    const entries: ({ window: number } & Record<string, unknown>)[] = [];
-    for (const r of recentResults(c)) {
-      for (const x of r.applied) if (x.from === me || x.to === me) entries.push({ window: r.window, ...x, direction: x.to === me ? 'in' : 'out' });
-    }
+    const entries = node.store.main.outcomesOf(me, 1000).map((x) => ({ ...x, direction: x.to === me ? 'in' : 'out' }));
     return c.json({ address: me, entries });
   });
 

@@ -36,7 +36,7 @@ import type { NetworkSpec } from '../core/params.js';
 import type { Verifier } from '../core/keys.js';
 import type { AccountState } from '../core/state.js';
 import type { HeaderView } from './header-view.js';
-import type { MainTable } from './store.js';
+import type { MainOutcome, MainTable } from './store.js';
 
 export type MainViewEvent =
   | { type: 'main-window'; window: number; root: string; applied: number; void: number; edgeRoot: string | null }
@@ -75,6 +75,8 @@ export interface MainAudit {
 
 export class MainView {
   private ledger: MainLedger;
+  /** mainStateRoot of `ledger`: computed at load, then taken from each fold. */
+  private rootNow: Uint8Array;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private stepping: Promise<void> = Promise.resolve();
@@ -83,6 +85,7 @@ export class MainView {
   constructor(private readonly options: MainViewOptions) {
     const stored = options.store.ledger();
     this.ledger = stored ? ledgerFromJson(JSON.parse(stored.state) as LedgerJson, options.spec) : newLedger(options.spec);
+    this.rootNow = mainStateRoot(this.ledger);
   }
 
   on(fn: (e: MainViewEvent) => void): () => void {
@@ -145,8 +148,10 @@ export class MainView {
         const { ledger: next, result } = folded;
         const json = windowResultJson(result, folded.ignored);
         const edgeRoot = got.value.root;
-        store.saveWindow({ window: w, root: result.root, edgeRoot, result: JSON.stringify(json), foldedMs: (this.options.now ?? Date.now)() }, JSON.stringify(ledgerToJson(next)));
+        const outcomes: MainOutcome[] = [...json.applied.map((x) => ({ ...x, status: 'applied' as const })), ...json.void.map((x) => ({ ...x, status: 'void' as const }))];
+        store.saveWindow({ window: w, root: result.root, edgeRoot, result: JSON.stringify(json), foldedMs: (this.options.now ?? Date.now)() }, outcomes, JSON.stringify(ledgerToJson(next)));
         this.ledger = next;
+        this.rootNow = result.root;
         out.push(json);
         this.emit({ type: 'main-window', window: w, root: toHex(result.root), applied: json.applied.length, void: json.void.length, edgeRoot: edgeRoot && toHex(edgeRoot) });
         if (edgeRoot && !equalBytes(edgeRoot, result.root)) this.emit({ type: 'main-root-mismatch', window: w, root: toHex(result.root), edgeRoot: toHex(edgeRoot) });
@@ -210,6 +215,11 @@ export class MainView {
     return this.ledger;
   }
 
+  /** Its root. */
+  get root(): Uint8Array {
+    return this.rootNow;
+  }
+
   account(address: Uint8Array): AccountState {
     return balanceOf(this.ledger, address);
   }
@@ -218,7 +228,7 @@ export class MainView {
     const { store } = this.options;
     const last = store.window(this.ledger.window);
     const edgeRoot = last?.edgeRoot ?? null;
-    const root = mainStateRoot(this.ledger);
+    const root = this.rootNow;
     return {
       window: this.ledger.window,
       decidedThrough: this.decidedThrough(),

@@ -120,6 +120,20 @@ export const MIGRATIONS: readonly string[] = [
     window_no INTEGER NOT NULL,
     state     TEXT NOT NULL
   ) STRICT;
+
+  -- Each tx a folded window applied or voided, by txid and by address (tx lookups and history without reading windows).
+  CREATE TABLE main_outcomes (
+    txid      TEXT PRIMARY KEY,
+    window_no INTEGER NOT NULL,
+    kind      TEXT NOT NULL,
+    status    TEXT NOT NULL CHECK (status IN ('applied', 'void')),
+    code      TEXT,
+    amount    TEXT,
+    from_addr TEXT,
+    to_addr   TEXT
+  ) STRICT;
+  CREATE INDEX main_outcomes_from ON main_outcomes (from_addr, window_no);
+  CREATE INDEX main_outcomes_to ON main_outcomes (to_addr, window_no);
   `,
 ];
 

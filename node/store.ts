@@ -533,14 +533,26 @@ export class MainTable {
     return r && { window: r.window_no, state: r.state };
   }
 
-  /** Stores a folded window and the ledger after it, in one transaction. */
-  saveWindow(row: MainWindowRow, ledgerState: string): void {
+  /** Stores a folded window, each of its txs' outcome, and the ledger after it, in one transaction. */
+  saveWindow(row: MainWindowRow, outcomes: readonly MainOutcome[], ledgerState: string): void {
     this.db
       .transaction(() => {
         this.q.putWindow.run(row.window, row.root, row.edgeRoot, row.result, row.foldedMs);
+        for (const o of outcomes) this.q.putOutcome.run(o.txid, row.window, o.kind, o.status, o.code ?? null, o.amount ?? null, o.from ?? null, o.to ?? null);
         this.q.putLedger.run(row.window, ledgerState);
       })
       .immediate();
+  }
+
+  /** How the fold ended a tx, if a folded window held it. */
+  outcome(txid: string): (MainOutcome & { window: number }) | undefined {
+    const r = this.q.outcome.get(txid);
+    return r && outcomeOf(r);
+  }
+
+  /** The applied txs that moved MAIN from or to `address` (hex), newest first. */
+  outcomesOf(address: string, limit: number): (MainOutcome & { window: number })[] {
+    return this.q.outcomesOf.all(address, address, limit).map(outcomeOf);
   }
 
   /** The edge's root for a window folded before the edge published one. */
@@ -579,6 +591,41 @@ export class MainTable {
   }
 }
 
+/** One tx's end in the fold: applied (with what moved) or void (with its code). */
+export interface MainOutcome {
+  txid: string;
+  kind: 'main' | 'conversion';
+  status: 'applied' | 'void';
+  code?: string;
+  amount?: string;
+  from?: string;
+  to?: string;
+}
+
+interface MainOutcomeRow {
+  txid: string;
+  window_no: number;
+  kind: string;
+  status: string;
+  code: string | null;
+  amount: string | null;
+  from_addr: string | null;
+  to_addr: string | null;
+}
+
+function outcomeOf(r: MainOutcomeRow): MainOutcome & { window: number } {
+  return {
+    txid: r.txid,
+    window: r.window_no,
+    kind: r.kind as MainOutcome['kind'],
+    status: r.status as MainOutcome['status'],
+    ...(r.code !== null ? { code: r.code } : {}),
+    ...(r.amount !== null ? { amount: r.amount } : {}),
+    ...(r.from_addr !== null ? { from: r.from_addr } : {}),
+    ...(r.to_addr !== null ? { to: r.to_addr } : {}),
+  };
+}
+
 interface MainWindowDbRow {
   window_no: number;
   root: Bytes;
@@ -602,6 +649,13 @@ function prepareMain(db: Database.Database) {
     mismatches: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM main_windows WHERE edge_root IS NOT NULL AND edge_root != root'),
     count: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM main_windows'),
     setEdgeRoot: db.prepare<[Bytes, number]>('UPDATE main_windows SET edge_root = ? WHERE window_no = ?'),
+    putOutcome: db.prepare<[string, number, string, string, string | null, string | null, string | null, string | null]>(
+      'INSERT OR REPLACE INTO main_outcomes (txid, window_no, kind, status, code, amount, from_addr, to_addr) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    outcome: db.prepare<[string], MainOutcomeRow>('SELECT * FROM main_outcomes WHERE txid = ?'),
+    outcomesOf: db.prepare<[string, string, number], MainOutcomeRow>(
+      "SELECT * FROM main_outcomes WHERE status = 'applied' AND (from_addr = ? OR to_addr = ?) ORDER BY window_no DESC, txid LIMIT ?",
+    ),
     awaiting: db.prepare<[number], { window_no: number }>('SELECT window_no FROM main_windows WHERE edge_root IS NULL ORDER BY window_no LIMIT ?'),
   };
 }
