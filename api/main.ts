@@ -177,10 +177,26 @@ export interface WindowResultJson {
   root: string;
   applied: { txid: string; kind: 'main' | 'conversion'; amount: string; from: string; to: string }[];
   void: { txid: string; kind: 'main' | 'conversion'; code: VoidCode }[];
-  releases: { id: string; sectorId: number; to: string; amount: string; reason: Release['reason']; txid: string }[];
+  /** `seq`: the release's place among its sector's (decimal), what that sector's settlements count by. */
+  releases: { id: string; seq: string; sectorId: number; to: string; amount: string; reason: Release['reason']; txid: string }[];
   batches: { sectorId: number; converted: string; minted: string; feeMain: string; feeReleased: string }[];
   /** Txs of the window data that are no part of the ledger (bad signature, bad lock, repeat). */
   ignored: { txid: string; code: string }[];
+}
+
+/** A node's `GET /v1/main/settlements`: its sector's releases owed by the fold against those its best chain applied. */
+export interface SettlementsJson {
+  sectorId: number;
+  /** Releases the node's fold owes this sector so far, and how many its best chain applied (the treasury's nonce). */
+  owed: string;
+  applied: string;
+  /** Sector tokens in the sector treasury. */
+  treasury: string;
+  completeThrough: number;
+  /** Blocks waiting for the fold to judge their settlements. */
+  heldBlocks: number;
+  /** The next releases due, in seq order (at most 16). */
+  next: { seq: string; window: number; id: string; to: string; amount: string; reason: Release['reason']; txid: string }[];
 }
 
 export function windowResultJson(r: WindowResult, ignored: { txid: string; code: string }[]): WindowResultJson {
@@ -189,7 +205,7 @@ export function windowResultJson(r: WindowResult, ignored: { txid: string; code:
     root: toHex(r.root),
     applied: r.applied.map((a) => ({ txid: a.txid, kind: a.kind, amount: a.amount.toString(), from: toHex(a.from), to: toHex(a.to) })),
     void: r.void.map((v) => ({ ...v })),
-    releases: r.releases.map((x) => ({ id: x.id, sectorId: x.sectorId, to: toHex(x.to), amount: x.amount.toString(), reason: x.reason, txid: x.txid })),
+    releases: r.releases.map((x) => ({ id: x.id, seq: x.seq.toString(), sectorId: x.sectorId, to: toHex(x.to), amount: x.amount.toString(), reason: x.reason, txid: x.txid })),
     batches: r.batches.map((b: Batch) => ({
       sectorId: b.sectorId,
       converted: b.converted.toString(),
@@ -226,6 +242,7 @@ export function windowResultOf(json: unknown): WindowResultJson {
       const reason = x.reason === 'refund' || x.reason === 'fee' ? x.reason : reject('bad-request', `releases[${i}].reason must be refund or fee`);
       return {
         id: hexStringOf(x.id, `releases[${i}].id`, HEX32),
+        seq: bigDecimalOf(x.seq, `releases[${i}].seq`),
         sectorId: intOf(x.sectorId, `releases[${i}].sectorId`, 1, 0xffffffff),
         to: hexStringOf(x.to, `releases[${i}].to`, 40),
         amount: bigDecimalOf(x.amount, `releases[${i}].amount`),

@@ -17,7 +17,7 @@
  * @module
  */
 import { EdgeApi } from '../api/client.js';
-import type { MainAccountJson, MainStateJson } from '../api/main.js';
+import type { MainAccountJson, MainStateJson, SettlementsJson } from '../api/main.js';
 import { fromHex } from '../core/bytes.js';
 import { addressOf, encodeAddress, keyPairFromSeed, type KeyPair } from '../core/keys.js';
 import { devnetFaucetSeed, type NetworkSpec, type SectorParams } from '../core/params.js';
@@ -48,6 +48,8 @@ export interface StreamFigures {
   treasury: string;
   /** Nodes with a MAIN fold; how many agree with the edge's root for their last window, and how many wait for the edge to publish it. */
   roots: { nodes: number; agree: number; pending: number; mismatches: number };
+  /** Releases the folds owe the sectors, how many their chains applied (summed over the sectors, one node each), and blocks held for a fold. */
+  settlements: { owed: number; applied: number; held: number };
 }
 
 export type StreamEvent = { type: string } & Record<string, unknown>;
@@ -71,6 +73,7 @@ export class EconomyStream {
     accounts: [],
     treasury: '0',
     roots: { nodes: 0, agree: 0, pending: 0, mismatches: 0 },
+    settlements: { owed: 0, applied: 0, held: 0 },
   };
   private readonly statuses = new Map<string, NodeStatus>();
 
@@ -212,5 +215,17 @@ export class EconomyStream {
       pending: seen.filter((r) => r!.agree === null).length,
       mismatches: seen.reduce((s, r) => s + r!.mismatches, 0),
     };
+    // One node per sector: what its fold owes the sector and what its chain applied.
+    const perSector = [...new Map(nodes.map((n) => [n.sector.id, n])).values()];
+    const settled = (await Promise.all(perSector.map((n) => nodeRequest<SettlementsJson>(n.api, '/v1/main/settlements').catch(() => undefined)))).filter((x) => x !== undefined);
+    if (settled.length > 0) {
+      const applied = settled.reduce((s, x) => s + Number(x!.applied), 0);
+      if (applied > this.figures.settlements.applied) this.emit({ type: 'settlements-applied', applied, owed: settled.reduce((s, x) => s + Number(x!.owed), 0) });
+      this.figures.settlements = {
+        owed: settled.reduce((s, x) => s + Number(x!.owed), 0),
+        applied,
+        held: settled.reduce((s, x) => s + x!.heldBlocks, 0),
+      };
+    }
   }
 }

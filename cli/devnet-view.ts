@@ -125,7 +125,7 @@ function tableText(s: DevnetSnapshot): string {
 
 const main = (units: string) => `${formatAmount(BigInt(units), 8)} MAIN`;
 
-/** MAIN txs, conversions and prices, balances and the treasury, and root agreement. */
+/** MAIN txs, conversions and prices, balances and the treasury, root agreement and settlements. */
 function economyLines(s: EconomyFigures, pad: string): string[] {
   const prices = Object.entries(s.prices).map(([slug, p]) => `${slug} ${formatAmount(BigInt(p), 8)}`);
   return [
@@ -133,6 +133,7 @@ function economyLines(s: EconomyFigures, pad: string): string[] {
     `conv  ${pad}${s.conversions.submitted} submitted, ${s.conversions.witnessed} witnessed, ${s.conversions.minted} minted${s.conversions.void ? `, ${s.conversions.void} void` : ''}; last price MAIN/token: ${prices.join(', ') || 'none yet'}`,
     `bal   ${pad}${s.accounts.map((a) => `${a.name.replace(/^devnet-/, '')} ${main(a.main)}`).join(', ')}; treasury ${main(s.treasury)}`,
     `roots ${pad}${s.roots.agree} of ${s.roots.nodes} nodes agree with the edge's root${s.roots.mismatches ? `; ${s.roots.mismatches} MISMATCHED windows` : ''}`,
+    `paid  ${pad}${s.settlements.applied} of ${s.settlements.owed} releases settled on the sector chains${s.settlements.held ? `; ${s.settlements.held} block(s) held for a fold` : ''}`,
   ];
 }
 
@@ -170,8 +171,8 @@ export class DevnetView {
   update(s: DevnetSnapshot): void {
     this.last = s;
     if (this.out.json) {
-      const { sectors, beacon, main, conversions, prices, accounts, treasury, roots, assignments } = s;
-      this.out.resultJson({ type: 'status', timeMs: Date.now(), sectors, beacon, main, conversions, prices, accounts, treasury, roots, assignments });
+      const { sectors, beacon, main, conversions, prices, accounts, treasury, roots, settlements, assignments } = s;
+      this.out.resultJson({ type: 'status', timeMs: Date.now(), sectors, beacon, main, conversions, prices, accounts, treasury, roots, settlements, assignments });
     } else if (this.tty) {
       this.clear();
       this.draw();

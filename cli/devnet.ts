@@ -71,6 +71,8 @@ interface DevnetState {
   version: 1;
   network: string;
   genesisTimeMs: number;
+  /** The network id of that genesis: a resume with code whose chain format differs would compute another. */
+  networkId?: string;
   /** The newest beacon window seen published when the last run stopped. */
   lastBeacon?: number;
   /** Each sector's height when the last run stopped. */
@@ -122,9 +124,17 @@ function loadState(dataDir: string): { state: DevnetState; resumed: boolean } {
     if (s.version !== 1 || !Number.isSafeInteger(s.genesisTimeMs)) {
       throw new PouwError('devnet-state-corrupt', `${file} is not a devnet state file`);
     }
+    const id = toHex(networkId(devnetSpec(s.genesisTimeMs)));
+    if (s.networkId !== id) {
+      throw new PouwError(
+        'devnet-state-stale',
+        `${dataDir} holds a devnet of another protocol version (its chains cannot be read by this one): remove the directory or pass another --data`,
+      );
+    }
     return { state: s, resumed: true };
   }
-  const state: DevnetState = { version: 1, network: 'devnet', genesisTimeMs: Date.now() };
+  const genesisTimeMs = Date.now();
+  const state: DevnetState = { version: 1, network: 'devnet', genesisTimeMs, networkId: toHex(networkId(devnetSpec(genesisTimeMs))) };
   writeJsonAtomic(file, state);
   return { state, resumed: false };
 }
@@ -517,6 +527,7 @@ class Devnet {
       accounts: f?.accounts ?? [],
       treasury: f?.treasury ?? '0',
       roots: f?.roots ?? { nodes: 0, agree: 0, pending: 0, mismatches: 0 },
+      settlements: f?.settlements ?? { owed: 0, applied: 0, held: 0 },
     };
   }
 

@@ -14,7 +14,7 @@
  */
 import { Option, type Command } from 'commander';
 import { EdgeApi } from '../api/client.js';
-import type { MainAccountJson, MainStateJson, PoolJson, WindowResultJson } from '../api/main.js';
+import type { MainAccountJson, MainStateJson, PoolJson, SettlementsJson, WindowResultJson } from '../api/main.js';
 import { formatAmount } from '../core/amount.js';
 import { fromHex } from '../core/bytes.js';
 import { PouwError } from '../core/errors.js';
@@ -238,13 +238,22 @@ async function treasuryShow(opts: Opts): Promise<void> {
   const api = nodeApiUrl(opts);
   const status = await nodeRequest<NodeStatus>(api, '/v1/status');
   const s = await nodeRequest<MainStateJson>(api, '/v1/main/state');
-  if (out.json) return out.resultJson({ window: s.window, treasury: s.treasury, supply: s.supply, minted: s.minted, burnt: s.burnt, sectors: s.pools.map((p) => ({ sectorId: p.sectorId, locked: p.locked, released: p.released })) });
+  const settled = await nodeRequest<SettlementsJson>(api, '/v1/main/settlements');
+  if (out.json) {
+    const sectors = s.pools.map((p) => ({ sectorId: p.sectorId, locked: p.locked, released: p.released }));
+    return out.resultJson({ window: s.window, treasury: s.treasury, supply: s.supply, minted: s.minted, burnt: s.burnt, sectors, settlements: settled });
+  }
   const { decimals, symbol } = status.main;
+  const due = BigInt(settled.owed) - BigInt(settled.applied);
   out.result(
     formatRows([
       ['treasury', `${encodeAddress(fromHex(s.treasury.address), status.addressPrefix)} holds ${units(s.treasury.balance, decimals, symbol)}`],
       ['supply', `${units(s.supply, decimals, symbol)} (minted ${units(s.minted, decimals, symbol)}, burnt ${units(s.burnt, decimals, symbol)})`],
       ...s.pools.map((p): [string, string] => [`sector ${p.sectorId}`, `locked ${formatAmount(BigInt(p.locked), 8)}, released ${formatAmount(BigInt(p.released), 8)}, held ${formatAmount(BigInt(p.locked) - BigInt(p.released), 8)}`]),
+      [
+        'settlements',
+        `${status.sector} applied ${settled.applied} of ${settled.owed} releases owed${due > 0n ? ` (${due} due next, from ${formatAmount(BigInt(settled.treasury), 8)} in its treasury)` : ''}${settled.heldBlocks > 0 ? `; ${settled.heldBlocks} block(s) held for the fold` : ''}`,
+      ],
       ['as of', `window ${s.window}`],
     ]),
   );
@@ -255,7 +264,7 @@ async function treasuryAudit(opts: Opts): Promise<void> {
   const api = nodeApiUrl(opts);
   const a = await nodeRequest<MainAudit>(api, '/v1/main/audit');
   if (out.json) out.resultJson(a);
-  else out.result(a.ok ? `audit passed: ${a.windows} windows refolded from chain data, every root and the treasury agree` : [`audit FAILED over ${a.windows} windows:`, ...a.problems.map((p) => `  window ${p.window}: ${p.code} ${p.detail}`)].join('\n'));
+  else out.result(a.ok ? `audit passed: ${a.windows} windows refolded from chain data and ${a.settlements ?? 0} settlements on this sector's chain checked against them; every root, the treasury and every release agree` : [`audit FAILED over ${a.windows} windows:`, ...a.problems.map((p) => `  window ${p.window}: ${p.code} ${p.detail}`)].join('\n'));
   if (!a.ok) throw new PouwError('audit-failed', `${a.problems.length} problem(s) found`, { reported: true });
 }
 

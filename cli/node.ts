@@ -166,6 +166,7 @@ async function start(opts: StartOpts): Promise<void> {
   }
   node.on((e) => {
     if (e.type === 'block-rejected') event('block-rejected', e, `rejected block ${e.id.slice(0, 16)}…: ${e.code} ${e.detail}`);
+    if (e.type === 'block-held') event('block-held', e, `held block ${e.height} ${e.id.slice(0, 16)}…: its settlements wait for our MAIN fold`);
     if (e.type === 'peer') event('peer', e, `peer ${e.address} ${e.event}${e.reason ? ` (${e.reason})` : ''}`);
     if (e.type === 'error') event('error', { message: e.error.message }, `error  ${e.error.message}`);
   });
@@ -185,6 +186,7 @@ async function start(opts: StartOpts): Promise<void> {
       if (e.type === 'main-window') out.log(`main   window ${e.window} folded: ${e.applied} applied, ${e.void} void, root ${e.root.slice(0, 16)}…${e.edgeRoot === null ? '' : e.edgeRoot === e.root ? ' (edge agrees)' : ''}`);
       if (e.type === 'main-root-mismatch') out.log(`main   ROOT MISMATCH at window ${e.window}: ours ${e.root}, the edge's ${e.edgeRoot}`);
     });
+    node.attachMain(mainView);
     mainView.start();
   }
   // The cookie token, new at every start, readable by this user alone: what POSTs to the API must carry.

@@ -1,17 +1,17 @@
 /**
  * Block body sections, body root and the block wire format.
  *
- * A body has the miner's reward address and five sections, each with its own
+ * A body has the miner's reward address and six sections, each with its own
  * merkle root (RFC 6962 tree over the entries' encodings):
- *   txs · mainRecords · witnessRecords · taskRecords · observations
+ *   txs · mainRecords · witnessRecords · taskRecords · observations · settlements
  * body root = H_tag("pouw/body-root", miner ‖ root_txs ‖ root_main ‖
- * root_witness ‖ root_task ‖ root_obs), so an entry is proven in a block by
- * its section path plus the other four roots and the miner.
+ * root_witness ‖ root_task ‖ root_obs ‖ root_settle), so an entry is proven
+ * in a block by its section path plus the other five roots and the miner.
  *
- * The txs section has a schema here; the other four carry opaque,
+ * The txs section has a schema here; the other five carry opaque,
  * size-limited entries. MAIN and witness records get their rules in
- * core/record.ts; task and observation entries must stay empty until the rules
- * that give them meaning exist.
+ * core/record.ts, settlements in core/settlement.ts; task and observation
+ * entries must stay empty until the rules that give them meaning exist.
  *
  * Block = header (104 bytes) ‖ body ‖ work proof (length-prefixed). The work
  * proof (matmul tile openings) is outside the body root: the lottery key is
@@ -28,7 +28,7 @@ import { auditPath, inclusionProof, leafHash, merkleLevels, merkleRoot, verifyLe
 import type { ChainLimits } from './params.js';
 import { encodeTx, readTx, writeTx, type Tx } from './tx.js';
 
-export const OPAQUE_SECTIONS = ['mainRecords', 'witnessRecords', 'taskRecords', 'observations'] as const;
+export const OPAQUE_SECTIONS = ['mainRecords', 'witnessRecords', 'taskRecords', 'observations', 'settlements'] as const;
 export type OpaqueSection = (typeof OPAQUE_SECTIONS)[number];
 export const SECTIONS = ['txs', ...OPAQUE_SECTIONS] as const;
 /** Sections whose rules protocol version 1 does not have yet: blocks must leave them empty. */
@@ -43,6 +43,8 @@ export interface BlockBody {
   witnessRecords: Uint8Array[];
   taskRecords: Uint8Array[];
   observations: Uint8Array[];
+  /** Releases of the MAIN fold credited out of the sector treasury (core/settlement.ts). */
+  settlements: Uint8Array[];
 }
 
 export interface Block {
@@ -56,7 +58,7 @@ export type BodyLimits = Pick<ChainLimits, 'maxBlockTxs' | 'maxSectionEntries' |
 export type BlockLimits = BodyLimits & Pick<ChainLimits, 'maxWorkProofBytes'>;
 
 export function emptyBody(miner: Uint8Array): BlockBody {
-  return { miner, txs: [], mainRecords: [], witnessRecords: [], taskRecords: [], observations: [] };
+  return { miner, txs: [], mainRecords: [], witnessRecords: [], taskRecords: [], observations: [], settlements: [] };
 }
 
 export function writeBody(w: Writer, b: BlockBody, limits: BodyLimits): void {
@@ -76,7 +78,8 @@ export function readBody(r: Reader, limits: BodyLimits): BlockBody {
   const witnessRecords = section('witnessRecords');
   const taskRecords = section('taskRecords');
   const observations = section('observations');
-  return { miner, txs, mainRecords, witnessRecords, taskRecords, observations };
+  const settlements = section('settlements');
+  return { miner, txs, mainRecords, witnessRecords, taskRecords, observations, settlements };
 }
 
 export function encodeBody(b: BlockBody, limits: BodyLimits): Uint8Array {
@@ -98,7 +101,7 @@ export function sectionRoots(b: BlockBody): Record<SectionName, Uint8Array> {
   return out;
 }
 
-/** Body root from the miner and the five section roots (in SECTIONS order). */
+/** Body root from the miner and the six section roots (in SECTIONS order). */
 export function bodyRootFromSections(miner: Uint8Array, roots: Record<SectionName, Uint8Array>): Uint8Array {
   return taggedHash(TAGS.bodyRoot, miner, ...SECTIONS.map((s) => roots[s]));
 }
@@ -150,7 +153,7 @@ const MAX_PROOF_PATH = 32;
 /**
  * Binary form of a body inclusion proof (inside witness records):
  * u8 section ‖ u32 index ‖ u32 size ‖ count-prefixed 32-byte path ‖ miner ‖
- * the five section roots. The index must lie below the size.
+ * the six section roots. The index must lie below the size.
  */
 export function writeBodyProof(w: Writer, p: BodyInclusionProof): void {
   const code = SECTIONS.indexOf(p.section);

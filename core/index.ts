@@ -24,6 +24,7 @@ export * from './params.js';
 export * from './record.js';
 export * from './reject.js';
 export * from './select.js';
+export * from './settlement.js';
 export * from './state-transition.js';
 export * from './target.js';
 export * from './time.js';

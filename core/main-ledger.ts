@@ -312,6 +312,8 @@ export interface Pool {
 export interface SectorTreasury {
   locked: bigint;
   released: bigint;
+  /** Releases owed so far: the next release's `seq`. */
+  releases: bigint;
 }
 
 export interface MainLedger {
@@ -346,6 +348,10 @@ export type ReleaseReason = 'refund' | 'fee';
 export interface Release {
   /** H_tag("pouw/release", u64 window ‖ u8 reason ‖ txid ‖ u32 sector ‖ u32 index), hex. */
   id: string;
+  /** Its place among the sector's releases in fold order, from 0: what the sector chain counts applied ones by (core/settlement.ts). */
+  seq: bigint;
+  /** The window whose fold owes it. */
+  window: number;
   sectorId: number;
   to: Uint8Array;
   amount: bigint;
@@ -385,7 +391,7 @@ export function newLedger(spec: NetworkSpec): MainLedger {
     window: -1,
     accounts: new Map(),
     pools: new Map(spec.sectors.map((s) => [s.id, { sector: s.initialReserves.sector, main: s.initialReserves.main }])),
-    treasuries: new Map(spec.sectors.map((s) => [s.id, { locked: 0n, released: 0n }])),
+    treasuries: new Map(spec.sectors.map((s) => [s.id, { locked: 0n, released: 0n, releases: 0n }])),
     minted: 0n,
     burnt: 0n,
     conversions: new Set(),
@@ -453,7 +459,8 @@ export function foldWindow(l: MainLedger, d: DecidedWindow, spec: NetworkSpec): 
     const k = `${reason}:${txid}:${sectorId}`;
     const index = releaseCounts.get(k) ?? 0;
     releaseCounts.set(k, index + 1);
-    res.releases.push({ id: releaseId(d.window, reason, txid, sectorId, index), sectorId, to, amount, reason, txid });
+    res.releases.push({ id: releaseId(d.window, reason, txid, sectorId, index), seq: t.releases, window: d.window, sectorId, to, amount, reason, txid });
+    t.releases += 1n;
   };
   const batches = new Map<number, Batch>();
   const batchOf = (sectorId: number) => {
@@ -657,7 +664,7 @@ export function mainStateRoot(l: MainLedger): Uint8Array {
   for (const id of [...l.pools.keys()].sort((a, b) => a - b)) {
     const p = l.pools.get(id)!;
     const t = l.treasuries.get(id)!;
-    leaves.push(new Writer(40).u8(2).u32(id).u64(p.sector).u64(p.main).u64(t.locked).u64(t.released).finish());
+    leaves.push(new Writer(48).u8(2).u32(id).u64(p.sector).u64(p.main).u64(t.locked).u64(t.released).u64(t.releases).finish());
   }
   leaves.push(new Writer(24).u8(3).u64(l.minted).u64(l.burnt).finish());
   return merkleRoot(leaves);
@@ -677,7 +684,7 @@ export interface LedgerJson {
   window: number;
   accounts: [string, string, string][];
   pools: [number, string, string][];
-  treasuries: [number, string, string][];
+  treasuries: [number, string, string, string][];
   minted: string;
   burnt: string;
   conversions: string[];
@@ -689,7 +696,7 @@ export function ledgerToJson(l: MainLedger): LedgerJson {
     window: l.window,
     accounts: [...l.accounts].map(([k, a]) => [k, a.balance.toString(), a.nonce.toString()]),
     pools: [...l.pools].map(([id, p]) => [id, p.sector.toString(), p.main.toString()]),
-    treasuries: [...l.treasuries].map(([id, t]) => [id, t.locked.toString(), t.released.toString()]),
+    treasuries: [...l.treasuries].map(([id, t]) => [id, t.locked.toString(), t.released.toString(), t.releases.toString()]),
     minted: l.minted.toString(),
     burnt: l.burnt.toString(),
     conversions: [...l.conversions],
@@ -714,9 +721,9 @@ export function ledgerFromJson(j: LedgerJson, spec: NetworkSpec): MainLedger {
     if (!l.pools.has(id)) throw new RangeError(`ledger: unknown sector ${id}`);
     l.pools.set(id, { sector: big(sv), main: big(mv) });
   }
-  for (const [id, lv, rv] of j.treasuries) {
+  for (const [id, lv, rv, nv] of j.treasuries) {
     if (!l.treasuries.has(id)) throw new RangeError(`ledger: unknown sector ${id}`);
-    l.treasuries.set(id, { locked: big(lv), released: big(rv) });
+    l.treasuries.set(id, { locked: big(lv), released: big(rv), releases: big(nv) });
   }
   l.minted = big(j.minted);
   l.burnt = big(j.burnt);

@@ -80,6 +80,8 @@ export const REJECT_CODES = {
   'tx-insufficient-funds': 'invalid-consensus',
   'tx-balance-overflow': 'invalid-consensus',
   'block-reward-overflow': 'invalid-consensus',
+  // Settlements (core/settlement.ts): against the block's own shape, the treasury's state, or the validator's MAIN fold.
+  'bad-settlement': 'invalid-consensus',
 } as const satisfies Record<string, RejectClass>;
 
 export type RejectCode = keyof typeof REJECT_CODES;

@@ -9,8 +9,11 @@
  *   3. balance ≥ amount + fee (`tx-insufficient-funds`);
  *   4. no balance above 2^64 − 1 after the credit (`tx-balance-overflow`).
  * A transfer moves `amount` to `to`; a convert moves `amount` to the sector's
- * treasury. Both debit amount + fee and bump the sender's nonce. The fees of a
- * block and its subsidy are credited to the miner after its last transaction.
+ * treasury. Both debit amount + fee and bump the sender's nonce. After the
+ * txs, the block's settlements (core/settlement.ts) are credited out of the
+ * sector treasury, each advancing the treasury's nonce, which counts the
+ * releases this chain has applied. The fees of a block and its subsidy are
+ * credited to the miner last.
  *
  * Nothing here mutates its inputs: a block is applied on a `StateOverlay` (the
  * touched accounts on top of a read-only `StateView`) and the result is the
@@ -30,6 +33,7 @@ import { genesisAllocations } from './genesis.js';
 import { TAGS, taggedHash } from './hash.js';
 import { ADDRESS_BYTES, type Verifier } from './keys.js';
 import { blockSubsidy, type NetworkSpec, type SectorParams } from './params.js';
+import { decodeSettlement } from './settlement.js';
 import { EMPTY_ACCOUNT, type AccountChange, type AccountState, type StateDelta, type StateView } from './state.js';
 import { checkTx, txSender, txSpend, type Tx } from './tx.js';
 
@@ -191,6 +195,8 @@ export function applyBlock(view: StateView, block: Block, ctx: ApplyContext): Re
     if (!r.ok) return fail(r.code, `tx ${i}: ${r.detail}`);
     fees += r.value;
   }
+  const settled = applySettlements(overlay, block.body.settlements, ctx.sector.id);
+  if (!settled.ok) return settled;
   const subsidy = blockSubsidy(ctx.sector, height);
   const reward = subsidy + fees;
   // A zero reward (no fees after the last halving) touches no account.
@@ -202,6 +208,33 @@ export function applyBlock(view: StateView, block: Block, ctx: ApplyContext): Re
     overlay.write(block.body.miner, { balance, nonce: miner.nonce });
   }
   return ok({ changes: overlay.changes(), fees, subsidy });
+}
+
+/**
+ * Credits a block's settlements (shape already checked by `checkBlockBody`)
+ * out of the sector treasury: the first must carry the treasury's nonce (the
+ * count of releases this branch applied: a lower seq is a release applied
+ * before, a higher one skips some), the treasury must hold each amount, and
+ * no balance may pass 2^64 − 1. Each moves the treasury's nonce on by one.
+ * Code: bad-settlement.
+ */
+function applySettlements(overlay: StateOverlay, entries: readonly Uint8Array[], sectorId: number): Result<undefined, RejectCode> {
+  if (entries.length === 0) return ok();
+  const treasury = treasuryAddress(sectorId);
+  for (let i = 0; i < entries.length; i++) {
+    const s = decodeSettlement(entries[i]!);
+    const t = overlay.account(treasury);
+    if (s.seq !== t.nonce) {
+      const what = s.seq < t.nonce ? 'applied already' : 'skips releases';
+      return fail('bad-settlement', `settlement ${i}: release ${s.seq} ${what}; the next to apply is ${t.nonce}`);
+    }
+    if (t.balance < s.amount) return fail('bad-settlement', `settlement ${i}: the treasury holds ${t.balance} < ${s.amount}`);
+    overlay.write(treasury, { balance: t.balance - s.amount, nonce: t.nonce + 1n });
+    const to = overlay.account(s.to);
+    if (to.balance + s.amount > U64_MAX) return fail('bad-settlement', `settlement ${i}: balance of ${toHex(s.to)} would pass 2^64 − 1`);
+    overlay.write(s.to, { balance: to.balance + s.amount, nonce: to.nonce });
+  }
+  return ok();
 }
 
 /**

@@ -16,6 +16,7 @@ import type { Verifier } from './keys.js';
 import type { NetworkSpec, SectorParams } from './params.js';
 import { bitsToTarget, checkProofOfWork } from './target.js';
 import { blockWindowOf, checkMainRecords, checkWitnessRecords, decodeMainRecord, decodeWitnessRecord } from './record.js';
+import { checkSettlements } from './settlement.js';
 import { checkTxShape, checkTxSignature, MAIN_CHAIN, txId } from './tx.js';
 
 /** The easiest target a sector allows. */
@@ -105,7 +106,8 @@ export function checkBlockHeader(h: BlockHeader, sector: SectorParams): Result<U
 
 /**
  * The body's shape against the header, without signatures: size, sections,
- * body root, each tx's context-free rules, duplicates, MAIN and witness records.
+ * body root, each tx's context-free rules, duplicates, MAIN and witness
+ * records, the settlements' shape.
  */
 export function checkBlockBody(block: Block, spec: NetworkSpec, sector: SectorParams): Result<undefined, RejectCode> {
   const h = block.header;
@@ -133,7 +135,9 @@ export function checkBlockBody(block: Block, spec: NetworkSpec, sector: SectorPa
   const records = checkMainRecords(block.body.mainRecords, rule, (tx) => checkTxShape(tx, { chain: MAIN_CHAIN }));
   if (!records.ok) return records;
   const witnesses = checkWitnessRecords(block.body.witnessRecords, sector.id, rule, (tx, chain) => checkTxShape(tx, { chain }));
-  return witnesses.ok ? ok() : witnesses;
+  if (!witnesses.ok) return witnesses;
+  const settlements = checkSettlements(block.body.settlements);
+  return settlements.ok ? ok() : settlements;
 }
 
 /**

@@ -26,8 +26,9 @@ import { CodecError } from '../core/errors.js';
 import { readBodyText } from '../api/http.js';
 import type { SectorNode } from './sector-node.js';
 import type { Miner } from './miner.js';
-import type { MainView } from './main-view.js';
-import { mainStateJson, windowResultOf, type MainAccountJson, type WindowResultJson } from '../api/main.js';
+import { auditSettlements, type MainAudit, type MainView } from './main-view.js';
+import { mainStateJson, windowResultOf, type MainAccountJson, type SettlementsJson, type WindowResultJson } from '../api/main.js';
+import { treasuryAddress } from '../core/state-transition.js';
 
 const HEX32 = /^[0-9a-f]{64}$/;
 const MAX_BODY = 16 * 1024;
@@ -223,7 +224,30 @@ export function createApi(node: SectorNode, opts: ApiOptions): Hono {
     for (const r of node.store.main.recent(50).map((row) => JSON.parse(row.result) as WindowResultJson)) for (const b of r.batches) if (!last.has(b.sectorId) && b.converted !== '0') last.set(b.sectorId, { window: r.window, converted: b.converted, minted: b.minted });
     return c.json({ window: state.window, pools: state.pools.map((p) => ({ ...p, lastBatch: last.get(p.sectorId) ?? null })) });
   });
-  app.get('/v1/main/audit', async (c) => (main ? c.json(await main.audit()) : noMain(c)));
+  app.get('/v1/main/audit', async (c) => {
+    if (!main) return noMain(c);
+    const a = await main.audit();
+    const s = auditSettlements(node.store, node.options.sector.id, main.releases(node.options.sector.id));
+    const problems = [...a.problems, ...s.problems];
+    return c.json({ ...a, settlements: s.settlements, problems, ok: problems.length === 0 } satisfies MainAudit);
+  });
+  // This sector's settlements: releases the fold owes it, how many its best chain applied (the treasury's nonce), the next ones due.
+  app.get('/v1/main/settlements', (c) => {
+    if (!main) return noMain(c);
+    const sectorId = node.options.sector.id;
+    const treasury = node.store.account(treasuryAddress(sectorId));
+    const next = main.releases(sectorId).from(treasury.nonce, 16);
+    const body: SettlementsJson = {
+      sectorId,
+      owed: node.store.main.releaseCount(sectorId).toString(),
+      applied: treasury.nonce.toString(),
+      treasury: treasury.balance.toString(),
+      completeThrough: main.completeThrough,
+      heldBlocks: node.chain.heldBlocks,
+      next: next.map((r) => ({ seq: r.seq.toString(), window: r.window, id: r.id, to: toHex(r.to), amount: r.amount.toString(), reason: r.reason, txid: r.txid })),
+    };
+    return c.json(body);
+  });
   app.get('/v1/main/history/:address', (c) => {
     if (!main) return noMain(c);
     const a = decodeAddress(c.req.param('address'), prefix);

@@ -35,6 +35,15 @@
  * gave `accept` (the peer that sent the block, say). That includes blocks
  * that were waiting as orphans and connect after their parent.
  *
+ * Settlements (core/settlement.ts) are judged against the node's own MAIN
+ * fold, through `judgeSettlements`, after signatures: a block with an entry
+ * the fold contradicts is refused (`bad-settlement`); a block with an entry
+ * of a window the fold has not reached is *held*, neither stored nor
+ * refused, in a bounded set, until `retryHeld` (the MAIN view calls it when
+ * it completes more windows) passes it through `accept` again. Its children
+ * wait as orphans meanwhile. Without a judge every block with settlements is
+ * held: a node with no MAIN view cannot tell a right entry from a wrong one.
+ *
  * Storage is behind `ChainStore` (the SQLite store in production, a memory
  * one in tests); time comes from `now`. No networking here: callers turn the
  * results and events into peer scores and gossip.
@@ -49,6 +58,8 @@ import type { NetworkSpec, SectorParams } from '../core/params.js';
 import type { StateDelta, StateView } from '../core/state.js';
 import type { BlockRejectCode } from './penalties.js';
 import type { BlockInfo, BlockStatus, ChainTip } from './store.js';
+import type { RejectCode } from '../core/reject.js';
+import { checkSettlements, type Settlement } from '../core/settlement.js';
 import { applyBlock } from '../core/state-transition.js';
 import { cumulativeWork, workOfAcceptedBits } from '../core/target.js';
 import { medianTimePast } from '../core/time.js';
@@ -93,7 +104,12 @@ export interface ChainOptions {
   maxPendingHeaders?: number;
   /** A branch is worth fetching when its work is at least the tip's minus this many tip-difficulty blocks (default 6). */
   forkMarginBlocks?: number;
+  /** Blocks held for their settlements at once (default 64; the oldest go first). */
+  maxHeldBlocks?: number;
 }
+
+/** The MAIN fold's verdict on a block's settlements (core `matchSettlements`). */
+export type SettlementJudge = (settlements: readonly Settlement[]) => Result<'ok' | 'pending', RejectCode>;
 
 /** The answer to a peer's headers. */
 export type HeadersVerdict =
@@ -111,7 +127,8 @@ export interface ChainBlock {
 }
 
 export type Accepted =
-  | { status: 'duplicate' | 'orphan' | 'side'; id: Uint8Array }
+  /** `held`: its settlements wait for the MAIN fold (`retryHeld`). */
+  | { status: 'duplicate' | 'orphan' | 'side' | 'held'; id: Uint8Array }
   | { status: 'connected'; id: Uint8Array; connected: ChainBlock[]; disconnected: ChainBlock[] };
 
 /** The best chain moved: `disconnected` from the old tip down, then `connected` up to the new tip. */
@@ -142,6 +159,9 @@ export class Chain<O = unknown> {
   private readonly orphanBytesByOrigin = new Map<O | undefined, number>();
   private orphanBytesTotal = 0;
   private readonly pending = new Map<string, PendingHeader>();
+  /** Blocks waiting for the MAIN fold to judge their settlements, by hex id, oldest first. */
+  private readonly held = new Map<string, Orphan<O>>();
+  private judge?: SettlementJudge;
   private listeners: ((e: TipMoved<O>) => void)[] = [];
   private readonly genesis: BlockHeader;
   /** Recently read or stored headers by hex id; headers never change, so entries never go stale. */
@@ -274,6 +294,46 @@ export class Chain<O = unknown> {
     return this.pending.size;
   }
 
+  /** Judges settlements from now on (the node's MAIN view). */
+  judgeSettlements(judge: SettlementJudge): void {
+    this.judge = judge;
+  }
+
+  /** Blocks held for their settlements. */
+  get heldBlocks(): number {
+    return this.held.size;
+  }
+
+  isHeld(id: Uint8Array): boolean {
+    return this.held.has(toHex(id));
+  }
+
+  /**
+   * Passes every held block through `accept` again, oldest first (those
+   * still pending are held again). Returns what became of each.
+   */
+  retryHeld(): { id: Uint8Array; origin?: O; result: Result<Accepted, BlockRejectCode> }[] {
+    const blocks = [...this.held.values()];
+    this.held.clear();
+    return blocks.map((b) => ({ id: b.id, origin: b.origin, result: this.accept(b.block, { id: b.id, origin: b.origin, bytes: b.bytes }) }));
+  }
+
+  /** The settlements' verdict: refused, held, or on. */
+  private settlementsVerdict(block: Block): Result<'ok' | 'pending', BlockRejectCode> {
+    if (block.body.settlements.length === 0) return ok('ok');
+    if (!this.judge) return ok('pending');
+    const shape = checkSettlements(block.body.settlements);
+    return shape.ok ? this.judge(shape.value) : shape;
+  }
+
+  private hold(b: Orphan<O>): Result<Accepted, BlockRejectCode> {
+    const max = this.opts.maxHeldBlocks ?? 64;
+    this.held.delete(toHex(b.id));
+    while (this.held.size >= max) this.held.delete(this.held.keys().next().value as string);
+    this.held.set(toHex(b.id), b);
+    return ok({ status: 'held', id: b.id });
+  }
+
   /**
    * Validates and stores `block`; moves the best chain when its branch has
    * more work. Failures carry the rule's code (the caller penalises the peer).
@@ -286,6 +346,7 @@ export class Chain<O = unknown> {
     if (this.store.hasBlock(id)) {
       return this.store.blockInfo(id)!.status === 'invalid' ? fail('block-known-invalid', key) : ok({ status: 'duplicate', id });
     }
+    if (this.held.has(key)) return ok({ status: 'held', id });
     const own = checkBlockHeader(block.header, this.opts.sector);
     if (!own.ok) return own;
     const parentInfo = this.store.blockInfo(block.header.prevHash);
@@ -299,6 +360,9 @@ export class Chain<O = unknown> {
     if (!body.ok) return body;
     const sigs = checkBlockSignatures(block, { networkId: this.opts.networkId, verify: this.opts.verify });
     if (!sigs.ok) return sigs;
+    const settled = this.settlementsVerdict(block);
+    if (!settled.ok) return settled;
+    if (settled.value === 'pending') return this.hold({ block, id, origin: opts.origin, bytes: opts.bytes ?? 200 + encodeBody(block.body, this.opts.spec.limits).length });
     const result = this.store.transaction((): Result<Accepted, BlockRejectCode> => {
       this.store.putBlock(block, { id, cumulativeWork: work.value, status: 'valid-header' });
       return work.value > this.tip().cumulativeWork ? this.reorgTo(id) : ok({ status: 'side', id });
@@ -375,9 +439,10 @@ export class Chain<O = unknown> {
     return this.orphanBytesTotal;
   }
 
-  /** Forgets the orphans `origin` sent (it was dropped for misbehaving). */
+  /** Forgets the orphans and held blocks `origin` sent (it was dropped for misbehaving). */
   forgetOrigin(origin: O): void {
     for (const [key, o] of [...this.orphans]) if (o.origin === origin) this.dropOrphan(key);
+    for (const [key, o] of [...this.held]) if (o.origin === origin) this.held.delete(key);
   }
 
   /** Makes `target` the tip: back to the fork point, then forward along its branch. */

@@ -31,7 +31,11 @@ import {
   newLedger,
   type LedgerJson,
   type MainLedger,
+  type Release,
 } from '../core/main-ledger.js';
+import type { Block } from '../core/block.js';
+import { decodeSettlement, matchSettlements, type ReleaseLookup } from '../core/settlement.js';
+import { treasuryAddress } from '../core/state-transition.js';
 import type { NetworkSpec } from '../core/params.js';
 import type { Verifier } from '../core/keys.js';
 import type { AccountState } from '../core/state.js';
@@ -41,7 +45,9 @@ import type { MainOutcome, MainTable } from './store.js';
 export type MainViewEvent =
   | { type: 'main-window'; window: number; root: string; applied: number; void: number; edgeRoot: string | null }
   | { type: 'main-root-mismatch'; window: number; root: string; edgeRoot: string }
-  | { type: 'main-fetch-failed'; window: number | null; code: string };
+  | { type: 'main-fetch-failed'; window: number | null; code: string }
+  /** Every release of windows ≤ `window` is known now: blocks held for their settlements can be judged. */
+  | { type: 'main-complete'; window: number };
 
 export interface MainViewOptions {
   spec: NetworkSpec;
@@ -58,6 +64,8 @@ export interface MainViewStatus {
   /** The last window folded here (−1: none), and the last one our view has decided. */
   window: number;
   decidedThrough: number;
+  /** Every window ≤ this one is folded (those without txs included): what settlements are judged against. */
+  completeThrough: number;
   root: string;
   /** Folded windows whose edge root agreed, differed, or is not published yet. */
   windows: number;
@@ -69,14 +77,55 @@ export interface MainViewStatus {
 
 export interface MainAudit {
   windows: number;
-  problems: { window: number; code: 'window-unavailable' | 'window-undecided' | 'root-mismatch' | 'ledger-mismatch'; detail: string }[];
+  /** Settlement entries found on this node's best chain, each checked against the fold (`auditSettlements`). */
+  settlements?: number;
+  problems: {
+    window: number;
+    code: 'window-unavailable' | 'window-undecided' | 'root-mismatch' | 'ledger-mismatch' | 'settlement-mismatch' | 'settlement-count';
+    detail: string;
+  }[];
   ok: boolean;
+}
+
+/** What `auditSettlements` reads of a sector chain. */
+export interface SettledChain {
+  tip(): { height: number } | undefined;
+  idAtHeight(height: number): Uint8Array | undefined;
+  getBlock(id: Uint8Array): Block | undefined;
+  account(address: Uint8Array): AccountState;
+}
+
+/**
+ * The settlements half of `pouw treasury audit`: walks this sector's best
+ * chain from genesis, checks that its settlement entries count on from 0
+ * without a gap, each exactly the fold's release of that seq, and that the
+ * treasury's nonce is their number.
+ */
+export function auditSettlements(chain: SettledChain, sectorId: number, lookup: ReleaseLookup): { settlements: number; problems: MainAudit['problems'] } {
+  const problems: MainAudit['problems'] = [];
+  let next = 0n;
+  const top = chain.tip()?.height ?? 0;
+  for (let h = 1; h <= top; h++) {
+    const block = chain.getBlock(chain.idAtHeight(h)!)!;
+    for (const entry of block.body.settlements) {
+      const s = decodeSettlement(entry);
+      const r = matchSettlements([s], lookup);
+      if (s.seq !== next) problems.push({ window: s.window, code: 'settlement-count', detail: `block ${h} settles release ${s.seq}, expected ${next}` });
+      else if (!r.ok || r.value !== 'ok') problems.push({ window: s.window, code: 'settlement-mismatch', detail: `block ${h}: ${r.ok ? `release ${s.seq} is not in this fold` : r.detail}` });
+      next = s.seq + 1n;
+    }
+  }
+  const nonce = chain.account(treasuryAddress(sectorId)).nonce;
+  if (nonce !== next) problems.push({ window: -1, code: 'settlement-count', detail: `the treasury counts ${nonce} applied releases, the chain holds ${next}` });
+  return { settlements: Number(next), problems };
 }
 
 export class MainView {
   private ledger: MainLedger;
   /** mainStateRoot of `ledger`: computed at load, then taken from each fold. */
   private rootNow: Uint8Array;
+  /** Every window ≤ this one folded: the edge listed none after the ledger's window up to it. Conservative at start. */
+  private complete: number;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private stepping: Promise<void> = Promise.resolve();
@@ -86,6 +135,7 @@ export class MainView {
     const stored = options.store.ledger();
     this.ledger = stored ? ledgerFromJson(JSON.parse(stored.state) as LedgerJson, options.spec) : newLedger(options.spec);
     this.rootNow = mainStateRoot(this.ledger);
+    this.complete = this.ledger.window;
   }
 
   on(fn: (e: MainViewEvent) => void): () => void {
@@ -130,31 +180,44 @@ export class MainView {
     const out: WindowResultJson[] = [];
     const { api, spec, store } = this.options;
     const decided = this.decidedThrough();
-    if (decided > this.ledger.window) {
-      const list = await api.call('main-windows', { query: { after: this.ledger.window, limit: Math.min(max, 1000) } }).catch(() => undefined);
+    if (decided > this.complete) {
+      const limit = Math.min(max, 1000);
+      const list = await api.call('main-windows', { query: { after: this.ledger.window, limit } }).catch(() => undefined);
       if (list === undefined || !list.ok) {
         this.emit({ type: 'main-fetch-failed', window: null, code: list?.ok === false ? list.code : 'edge-unreachable' });
         return out;
       }
-      for (const w of list.value.windows) {
+      const listed = list.value.windows;
+      // Complete through `decided` once every listed window up to it is folded and the list did not stop short of it.
+      let complete = listed.length < limit || listed[listed.length - 1]! > decided ? decided : -Infinity;
+      for (const w of listed) {
         if (w > decided || w <= this.ledger.window) break;
         const got = await api.call('main-window', { params: { window: w } }).catch(() => undefined);
         if (got === undefined || !got.ok) {
           this.emit({ type: 'main-fetch-failed', window: w, code: got?.ok === false ? got.code : 'edge-unreachable' });
+          complete = -Infinity;
           break;
         }
         const folded = decideAndFold(this.ledger, got.value.data, this.options.view, spec, { networkId: this.options.networkId, verify: this.options.verify });
-        if (folded === undefined) break;
+        if (folded === undefined) {
+          complete = -Infinity;
+          break;
+        }
         const { ledger: next, result } = folded;
         const json = windowResultJson(result, folded.ignored);
         const edgeRoot = got.value.root;
         const outcomes: MainOutcome[] = [...json.applied.map((x) => ({ ...x, status: 'applied' as const })), ...json.void.map((x) => ({ ...x, status: 'void' as const }))];
-        store.saveWindow({ window: w, root: result.root, edgeRoot, result: JSON.stringify(json), foldedMs: (this.options.now ?? Date.now)() }, outcomes, JSON.stringify(ledgerToJson(next)));
+        store.saveWindow({ window: w, root: result.root, edgeRoot, result: JSON.stringify(json), foldedMs: (this.options.now ?? Date.now)() }, outcomes, JSON.stringify(ledgerToJson(next)), result.releases);
         this.ledger = next;
         this.rootNow = result.root;
         out.push(json);
         this.emit({ type: 'main-window', window: w, root: toHex(result.root), applied: json.applied.length, void: json.void.length, edgeRoot: edgeRoot && toHex(edgeRoot) });
         if (edgeRoot && !equalBytes(edgeRoot, result.root)) this.emit({ type: 'main-root-mismatch', window: w, root: toHex(result.root), edgeRoot: toHex(edgeRoot) });
+      }
+      const through = Math.max(this.ledger.window, complete);
+      if (through > this.complete) {
+        this.complete = through;
+        this.emit({ type: 'main-complete', window: through });
       }
     }
     // Windows we folded before the edge did: their edge root, once published.
@@ -210,6 +273,21 @@ export class MainView {
     return { windows, problems, ok: problems.length === 0 };
   }
 
+  /** Every window ≤ this one is folded. */
+  get completeThrough(): number {
+    return this.complete;
+  }
+
+  /** What this fold knows of sector `sectorId`'s releases: what its blocks' settlements are judged by, and taken from. */
+  releases(sectorId: number): ReleaseLookup & { from(seq: bigint, limit: number): Release[] } {
+    const { store } = this.options;
+    return {
+      completeThrough: this.complete,
+      release: (seq) => store.release(sectorId, seq),
+      from: (seq, limit) => store.releasesFrom(sectorId, seq, limit),
+    };
+  }
+
   /** The ledger after the last folded window (do not mutate). */
   get current(): MainLedger {
     return this.ledger;
@@ -232,6 +310,7 @@ export class MainView {
     return {
       window: this.ledger.window,
       decidedThrough: this.decidedThrough(),
+      completeThrough: this.complete,
       root: toHex(root),
       windows: store.count(),
       mismatches: store.mismatches(),

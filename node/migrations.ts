@@ -134,6 +134,19 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX main_outcomes_from ON main_outcomes (from_addr, window_no);
   CREATE INDEX main_outcomes_to ON main_outcomes (to_addr, window_no);
+
+  -- Every release the fold owes a sector, by its seq there: what settlements in sector blocks are checked against.
+  CREATE TABLE main_releases (
+    sector    INTEGER NOT NULL,
+    seq       INTEGER NOT NULL,
+    window_no INTEGER NOT NULL,
+    id        TEXT NOT NULL,
+    to_addr   TEXT NOT NULL,
+    amount    TEXT NOT NULL,
+    reason    TEXT NOT NULL,
+    txid      TEXT NOT NULL,
+    PRIMARY KEY (sector, seq)
+  ) STRICT;
   `,
 ];
 

@@ -3,10 +3,12 @@
  * mempool, scans nonces with a kernel backend in short batches (so a new tip
  * or new txs are picked up within one batch), and submits what it finds.
  *
- * Templates only hold txs that apply on the tip (each checked with the state
- * transition, failing ones skipped), the block time is the clock but past the
- * parent's median-time-past, and the bits are ASERT's. Hash rates are kept as
- * (time, hashes) samples for the xmrig-style `speed 10s/60s/15m` figures.
+ * Templates hold the txs that apply on the tip (each checked with the state
+ * transition, failing ones skipped), the records the node was assigned and
+ * the settlements its MAIN view says are owed next; the block time is the
+ * clock but past the parent's median-time-past, and the bits are ASERT's.
+ * Hash rates are kept as (time, hashes) samples for the xmrig-style
+ * `speed 10s/60s/15m` figures.
  * @module
  */
 import { bodyRoot, emptyBody, type Block } from '../core/block.js';
@@ -71,7 +73,7 @@ export class Miner {
       if (b.header.height === 0) break;
     }
     const timeMs = Math.max(this.now(), medianTimePast(times, spec.limits.medianTimeSpan) + 1);
-    const body = { ...emptyBody(this.opts.miner), txs, ...this.node.records.forBlock(blockWindowOf(spec, timeMs)) };
+    const body = { ...emptyBody(this.opts.miner), txs, ...this.node.records.forBlock(blockWindowOf(spec, timeMs)), settlements: this.node.settlementsForBlock() };
     const header: BlockHeader = {
       version: HEADER_VERSION,
       sectorId: sector.id,

@@ -12,20 +12,26 @@
  * bans; at start the bans are restored and the configured peers and the best
  * remembered ones that are not banned are dialed.
  *
+ * With a MAIN view attached (`attachMain`), the chain judges settlements
+ * against it, held blocks are retried whenever it completes more windows,
+ * and `settlementsForBlock` gives the miner the releases owed next.
+ *
  * No mining and no local API here.
  * @module
  */
 import { toHex } from '../core/bytes.js';
 import type { Block } from '../core/block.js';
-import type { Result } from '../core/errors.js';
+import { PouwError, type Result } from '../core/errors.js';
 import { genesisBlock, networkId as computeNetworkId } from '../core/genesis.js';
 import { blockId } from '../core/header.js';
 import type { NetworkSpec, SectorParams } from '../core/params.js';
-import { genesisState } from '../core/state-transition.js';
+import { matchSettlements, encodeSettlement, settlementOf } from '../core/settlement.js';
+import { genesisState, treasuryAddress } from '../core/state-transition.js';
 import { txId, type Tx } from '../core/tx.js';
 import { WIRE_VERSION } from '../core/wire.js';
 import { fastVerifier } from '../platform/node/verify.js';
 import { Chain, type Accepted, type TipMoved } from './chain.js';
+import type { MainView } from './main-view.js';
 import { DEFAULT_MEMPOOL, Mempool } from './mempool.js';
 import { P2P, type Hello, type Peer } from './p2p.js';
 import type { TxRejectCode } from './penalties.js';
@@ -56,6 +62,8 @@ export type NodeEvent =
   | { type: 'block-connected'; height: number; id: string; txs: number }
   | { type: 'block-rejected'; id: string; code: string; detail: string; from?: string; points?: number }
   | { type: 'tx-accepted'; txid: string }
+  /** A block waits for the MAIN fold to judge its settlements. */
+  | { type: 'block-held'; id: string; height: number }
   | { type: 'peer'; address: string; event: 'ready' | 'closed'; reason?: string }
   /** A block from a peer could not be processed (the store failed); the node goes on. */
   | { type: 'error'; error: Error };
@@ -82,6 +90,7 @@ export class SectorNode {
   private readonly now: () => number;
   private listeners: ((e: NodeEvent) => void)[] = [];
   private pool?: VerifyPool;
+  private main?: MainView;
 
   constructor(readonly options: SectorNodeOptions) {
     const opts = options;
@@ -92,6 +101,11 @@ export class SectorNode {
     const genesis = genesisBlock(spec, sector);
     const gid = blockId(genesis.header);
     if (!this.store.tip()) this.store.initGenesis(genesis, gid, genesisState(spec, sector));
+    const stored = this.store.idAtHeight(0)!;
+    if (toHex(stored) !== toHex(gid)) {
+      this.store.close();
+      throw new PouwError('store-other-chain', `${opts.dbPath} holds the chain of genesis ${toHex(stored)}, not ${sector.slug}'s ${toHex(gid)} of this network: use another data directory`);
+    }
     const fast = fastVerifier();
     // Admission fills the cache; block validation consumes it (a cache miss verifies as before).
     this.chain = new Chain<Peer>(this.store, {
@@ -187,6 +201,48 @@ export class SectorNode {
     this.store.close();
   }
 
+  /**
+   * Judges this chain's settlements by `main` from now on, retries held
+   * blocks each time it completes more windows, and takes the miner's
+   * settlements from it.
+   */
+  attachMain(main: MainView): void {
+    this.main = main;
+    const sectorId = this.options.sector.id;
+    this.chain.judgeSettlements((s) => matchSettlements(s, main.releases(sectorId)));
+    main.on((e) => {
+      if (e.type === 'main-complete') this.retryHeld();
+    });
+    this.retryHeld();
+  }
+
+  /** Passes the held blocks through the chain again; refusals are events. */
+  retryHeld(): void {
+    for (const { id, origin, result } of this.chain.retryHeld()) {
+      if (result.ok) continue;
+      if (origin) this.sync.refused(origin, toHex(id), result);
+      else this.emit({ type: 'block-rejected', id: toHex(id), code: result.code, detail: result.detail });
+    }
+  }
+
+  /**
+   * The settlement entries a block on the tip should carry: the releases
+   * owed to this sector from the treasury's nonce on, as many as a section
+   * takes and the treasury can pay, in seq order. None without a MAIN view.
+   */
+  settlementsForBlock(): Uint8Array[] {
+    if (!this.main) return [];
+    const treasury = this.store.account(treasuryAddress(this.options.sector.id));
+    let left = treasury.balance;
+    const out: Uint8Array[] = [];
+    for (const r of this.main.releases(this.options.sector.id).from(treasury.nonce, this.options.spec.limits.maxSectionEntries)) {
+      if (r.amount > left) break;
+      left -= r.amount;
+      out.push(encodeSettlement(settlementOf(r)));
+    }
+    return out;
+  }
+
   /** Worker threads verifying signatures (0 before start, or when verifying in-thread). */
   get verifyThreads(): number {
     return this.pool?.threads ?? 0;
@@ -222,6 +278,7 @@ export class SectorNode {
       this.emit({ type: 'block-rejected', id: toHex(id ?? blockId(block.header)), code: r.code, detail: r.detail });
       return undefined;
     }
+    if (r.value.status === 'held') this.emit({ type: 'block-held', id: toHex(r.value.id), height: block.header.height });
     return r.value;
   }
 

@@ -29,11 +29,12 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { decodeBlock, encodeBlock, type Block, type BlockLimits } from '../core/block.js';
-import { bigIntToBytesBE, bytesToBigIntBE, equalBytes, toHex } from '../core/bytes.js';
+import { bigIntToBytesBE, bytesToBigIntBE, equalBytes, fromHex, toHex } from '../core/bytes.js';
 import { decodeExact, encodeWith, type Reader, type Writer } from '../core/codec.js';
 import { CodecError, PouwError } from '../core/errors.js';
 import { blockId, decodeHeader, encodeHeader, type BlockHeader } from '../core/header.js';
 import { ADDRESS_BYTES } from '../core/keys.js';
+import type { Release } from '../core/main-ledger.js';
 import type { AccountChange, AccountState, StateDelta, StateView } from '../core/state.js';
 import { cumulativeWork } from '../core/target.js';
 import { decodeTx, encodeTx, txId, txSender, type Tx } from '../core/tx.js';
@@ -534,11 +535,12 @@ export class MainTable {
   }
 
   /** Stores a folded window, each of its txs' outcome, and the ledger after it, in one transaction. */
-  saveWindow(row: MainWindowRow, outcomes: readonly MainOutcome[], ledgerState: string): void {
+  saveWindow(row: MainWindowRow, outcomes: readonly MainOutcome[], ledgerState: string, releases: readonly Release[] = []): void {
     this.db
       .transaction(() => {
         this.q.putWindow.run(row.window, row.root, row.edgeRoot, row.result, row.foldedMs);
         for (const o of outcomes) this.q.putOutcome.run(o.txid, row.window, o.kind, o.status, o.code ?? null, o.amount ?? null, o.from ?? null, o.to ?? null);
+        for (const r of releases) this.q.putRelease.run(r.sectorId, Number(r.seq), r.window, r.id, toHex(r.to), r.amount.toString(), r.reason, r.txid);
         this.q.putLedger.run(row.window, ledgerState);
       })
       .immediate();
@@ -553,6 +555,24 @@ export class MainTable {
   /** The applied txs that moved MAIN from or to `address` (hex), newest first. */
   outcomesOf(address: string, limit: number): (MainOutcome & { window: number })[] {
     return this.q.outcomesOf.all(address, address, limit).map(outcomeOf);
+  }
+
+  /** Release `seq` of sector `sectorId`, once a folded window owes it. */
+  release(sectorId: number, seq: bigint): Release | undefined {
+    if (seq > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
+    const r = this.q.release.get(sectorId, Number(seq));
+    return r && releaseOf(r);
+  }
+
+  /** Releases of sector `sectorId` from seq `from` on, in seq order. */
+  releasesFrom(sectorId: number, from: bigint, limit: number): Release[] {
+    if (from > BigInt(Number.MAX_SAFE_INTEGER)) return [];
+    return this.q.releasesFrom.all(sectorId, Number(from), limit).map(releaseOf);
+  }
+
+  /** How many releases the fold owes sector `sectorId` so far. */
+  releaseCount(sectorId: number): bigint {
+    return BigInt(this.q.releaseCount.get(sectorId)!.n);
   }
 
   /** The edge's root for a window folded before the edge published one. */
@@ -626,6 +646,30 @@ function outcomeOf(r: MainOutcomeRow): MainOutcome & { window: number } {
   };
 }
 
+interface ReleaseRow {
+  sector: number;
+  seq: number;
+  window_no: number;
+  id: string;
+  to_addr: string;
+  amount: string;
+  reason: string;
+  txid: string;
+}
+
+function releaseOf(r: ReleaseRow): Release {
+  return {
+    id: r.id,
+    seq: BigInt(r.seq),
+    window: r.window_no,
+    sectorId: r.sector,
+    to: fromHex(r.to_addr),
+    amount: BigInt(r.amount),
+    reason: r.reason as Release['reason'],
+    txid: r.txid,
+  };
+}
+
 interface MainWindowDbRow {
   window_no: number;
   root: Bytes;
@@ -657,6 +701,12 @@ function prepareMain(db: Database.Database) {
       "SELECT * FROM main_outcomes WHERE status = 'applied' AND (from_addr = ? OR to_addr = ?) ORDER BY window_no DESC, txid LIMIT ?",
     ),
     awaiting: db.prepare<[number], { window_no: number }>('SELECT window_no FROM main_windows WHERE edge_root IS NULL ORDER BY window_no LIMIT ?'),
+    putRelease: db.prepare<[number, number, number, string, string, string, string, string]>(
+      'INSERT INTO main_releases (sector, seq, window_no, id, to_addr, amount, reason, txid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    release: db.prepare<[number, number], ReleaseRow>('SELECT * FROM main_releases WHERE sector = ? AND seq = ?'),
+    releasesFrom: db.prepare<[number, number, number], ReleaseRow>('SELECT * FROM main_releases WHERE sector = ? AND seq >= ? ORDER BY seq LIMIT ?'),
+    releaseCount: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM main_releases WHERE sector = ?'),
   };
 }
 

@@ -356,8 +356,8 @@ export class Sync {
     }
   }
 
-  /** A peer's block refused, by its header or by the chain: reported, and charged what its class says. */
-  private refused(peer: Peer, id: string, r: { code: BlockRejectCode; detail: string }): void {
+  /** A peer's block refused, by its header or by the chain (now, or once held settlements were judged): reported, and charged what its class says. */
+  refused(peer: Peer, id: string, r: { code: BlockRejectCode; detail: string }): void {
     const points = blockRejectPoints(r.code);
     this.deps.onBlockRejected({ id, code: r.code, detail: r.detail, from: peer.address, points });
     if (points > 0) peer.penalize(points, r.code);
@@ -368,7 +368,7 @@ export class Sync {
     const hex = toHex(id);
     // An empty queue holds nothing, whatever a failed batch left in the set.
     if ((this.queue?.pending ?? 0) === 0) this.queued.clear();
-    return !this.deps.store.hasBlock(id) && !this.requested.has(hex) && !this.queued.has(hex);
+    return !this.deps.store.hasBlock(id) && !this.deps.chain.isHeld(id) && !this.requested.has(hex) && !this.queued.has(hex);
   }
 
   private locator(): Uint8Array[] {

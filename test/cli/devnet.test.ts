@@ -5,11 +5,13 @@
 // two sectors other than their origin and minted, its MAIN transfers recorded
 // by two drawn sectors, final and applied; every node of every sector folded
 // the same windows to the same roots as the edge, and holds the same
-// balances; a second run on the same data resumes the chains.
+// balances; the sector chains settle the releases the folds owe them; a
+// stale data directory is refused; a second run on the same data resumes the
+// chains.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -107,6 +109,7 @@ test.after(() => {
 
 let first: Run;
 const walk: Record<string, { code: number | null; json: any; stderr: string }> = {};
+const settled: Record<string, { owed: string; applied: string; heldBlocks: number } | undefined> = {};
 
 test('a devnet mines every sector, mints conversions and applies MAIN transfers with the same roots on every node and at the edge; a newcomer walks the README through it; then it stops cleanly', async () => {
   const run = startDevnet(['--duration', '600', '--tx-interval', '1000'], 660_000);
@@ -126,10 +129,17 @@ test('a devnet mines every sector, mints conversions and applies MAIN transfers 
   walk.status = await pouw(['main', 'status', '--strict', ...nodeData('accel')]);
   walk.pool = await pouw(['pool', 'show', ...nodeData('gpu-hi')]);
   walk.treasury = await pouw(['treasury', 'show', ...nodeData('gpu-hi')]);
-  walk.audit = await pouw(['treasury', 'audit', ...nodeData('gpu-consumer')]);
   walk.history = await pouw(['main', 'history', 'newcomer', ...nodeData('gpu-hi')]);
-  // The stream's own MAIN transfers: wait until one was applied on the nodes, then stop the devnet as Ctrl-C would.
+  // The stream's own MAIN transfers: wait until one was applied on the nodes and the sector chains settled what the folds owe them.
   await until(() => run.events().some((e) => e.type === 'main-applied'), 180_000, 500);
+  await until(() => run.events().some((e) => e.type === 'settlements-applied'), 120_000, 500);
+  // The audit on a sector whose chain settled releases: every settlement on its chain is checked against the fold.
+  for (const slug of SLUGS) {
+    const shown = await pouw(['treasury', 'show', ...nodeData(slug)]);
+    settled[slug] = shown.json.settlements;
+  }
+  const paid = SLUGS.find((slug) => Number(settled[slug]?.applied ?? 0) > 0) ?? 'gpu-consumer';
+  walk.audit = await pouw(['treasury', 'audit', ...nodeData(paid)]);
   run.stop();
   first = await run.done;
   assert.is(first.code, 0, first.stderr);
@@ -171,6 +181,9 @@ test('a devnet mines every sector, mints conversions and applies MAIN transfers 
   // Each reading node agrees with the edge's root for its last window (or waits for the edge to publish it); none differs.
   assert.equal([s.roots.nodes, s.roots.agree + s.roots.pending, s.roots.mismatches], [4, 4, 0], JSON.stringify(s.roots));
   assert.ok(s.roots.agree >= 1);
+  // Releases the folds owe (fee shares to recording miners, refunds) were credited on the sector chains, never more than owed.
+  assert.ok(s.settlements.applied >= 1 && s.settlements.applied <= s.settlements.owed, JSON.stringify(s.settlements));
+  assert.ok(only(first, 'node-event').every((e) => e.event.type !== 'block-rejected' || e.event.code !== 'bad-settlement'), 'no node refused a settlement');
   assert.ok(s.assignments.accepted > 0, 'nodes took assignments');
   assert.is(s.assignments.rejected, 0);
   assert.ok(s.nodes.every((n: any) => n.exitCode === 0));
@@ -221,8 +234,26 @@ test('the walk-through: faucet, convert, MAIN send, the same balance on two sect
   assert.ok(walk.pool!.json.pools.some((p: any) => p.sectorId === 3 && p.lastBatch), JSON.stringify(walk.pool!.json));
   assert.ok(BigInt(walk.treasury!.json.treasury.balance) > 0n, 'the treasury holds the tolls');
   assert.ok(walk.audit!.json.ok && walk.audit!.json.windows > 0, JSON.stringify(walk.audit!.json));
+  assert.ok(walk.audit!.json.settlements >= 1, `the audited chain holds settlements: ${JSON.stringify(settled)}`);
   const kinds = walk.history!.json.entries.map((e: any) => `${e.kind}:${e.direction}`);
   assert.ok(kinds.includes('conversion:in') && kinds.includes('main:out'), JSON.stringify(kinds));
+});
+
+test('a devnet directory of another protocol version is refused with a clear error, nothing in it touched', async () => {
+  const stale = join(home, 'stale');
+  const file = join(stale, 'devnet.json');
+  mkdirSync(stale, { recursive: true });
+  const state = JSON.stringify({ version: 1, network: 'devnet', genesisTimeMs: 1_700_000_000_000, networkId: '00'.repeat(32) });
+  writeFileSync(file, state);
+  const child = spawn(process.execPath, [BIN, 'devnet', '--json', '--data', stale, '--duration', '2'], { cwd: ROOT, env: cleanEnv(home), stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  assert.is(code, 1, out);
+  assert.match(out, /devnet-state-stale/);
+  assert.is(readFileSync(file, 'utf8'), state);
+  assert.equal(readdirSync(stale).sort(), ['devnet.json']);
 });
 
 test('a second run on the same data resumes every chain', async () => {

@@ -80,6 +80,7 @@ const blockArb: fc.Arbitrary<Block> = fc.record({
     witnessRecords: entries,
     taskRecords: entries,
     observations: entries,
+    settlements: entries,
   }, plain),
   workProof: fc.uint8Array({ maxLength: 64 }),
 }, plain);

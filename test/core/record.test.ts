@@ -38,9 +38,9 @@ test('a witness record names the origin sector and block before the tx, and ends
   assert.equal(bytes.slice(13, 45), rec.originBlock);
   const txLen = encodeTx(tx).length;
   assert.equal(bytes.slice(45, 45 + txLen), encodeTx(tx));
-  // Proof: section 0 (txs), index 1, size 2, one path hash, the miner, five roots.
+  // Proof: section 0 (txs), index 1, size 2, one path hash, the miner, six roots.
   assert.is(toHex(bytes.slice(45 + txLen, 45 + txLen + 9)), '00' + '01000000' + '02000000');
-  assert.is(bytes.length, 45 + txLen + 9 + 1 + 32 + 20 + 5 * 32);
+  assert.is(bytes.length, 45 + txLen + 9 + 1 + 32 + 20 + 6 * 32);
   assert.equal(decodeWitnessRecord(bytes), rec);
   // The index must lie below the size; unknown sections are refused.
   const at = 45 + txLen;

@@ -23,6 +23,7 @@ import { addressOf, encodeAddress, keyPairFromSeed } from '../../core/keys.js';
 import { mainTreasuryAddress } from '../../core/main-ledger.js';
 import { devnetFaucetSeed } from '../../core/params.js';
 import { encodeMainRecord, encodeWitnessRecord } from '../../core/record.js';
+import { matchSettlements, settlementOf } from '../../core/settlement.js';
 import { windowEnd, windowOf } from '../../core/time.js';
 import { encodeTx, MAIN_CHAIN, signTx, txId, type Tx } from '../../core/tx.js';
 import { createApp } from '../../edge/app.js';
@@ -206,6 +207,15 @@ test("a node folds the same windows from its own header view and the edge's data
   const transferWindow = folded[1]!;
   assert.equal(transferWindow.applied.map((a) => a.txid), [transferTxid]);
   assert.ok(transferWindow.releases.every((r) => r.reason === 'fee' && r.to === toHex(MINER) && counted.includes(r.sectorId)));
+  // Complete through the last decided window: every release owed so far is known by its seq, and a settlement of it matches.
+  assert.ok(mv.completeThrough >= transferWindow.window);
+  assert.ok(events.some((e) => e.type === 'main-complete' && e.window === mv.completeThrough));
+  assert.ok(folded.some((f) => f.releases.length > 0), 'a fee share was released');
+  for (const r of folded.flatMap((f) => f.releases)) {
+    const known = mv.releases(r.sectorId).release(BigInt(r.seq))!;
+    assert.equal([known.id, known.amount.toString(), toHex(known.to)], [r.id, r.amount, r.to]);
+    assert.equal(matchSettlements([settlementOf(known)], mv.releases(r.sectorId)), { ok: true, value: 'ok' });
+  }
   // Audit: refolded from the chain data, it passes; a tampered row fails it.
   assert.equal((await mv.audit()).ok, true);
   const raw = new Database(join(home, 'node.db'));

@@ -20,7 +20,7 @@ import { Coordinator, DEFAULT_EDGE_LIMITS } from '../../edge/coordinator.js';
 import { statusOf } from '../../edge/errors.js';
 import { proofJson, proofOf } from '../../api/codec.js';
 import { Chains, testSpec } from './fixtures.js';
-import { bodyInclusionProof } from '../../core/block.js';
+import { bodyInclusionProof, SECTIONS } from '../../core/block.js';
 import { encodeHeader, type BlockHeader } from '../../core/header.js';
 import { encodeMainRecord } from '../../core/record.js';
 import { windowEnd, windowOf, windowStart } from '../../core/time.js';
@@ -97,7 +97,7 @@ test('a spec survives JSON; bad config is refused with a code naming the field',
 });
 
 test('proofs in JSON are type-checked field by field', () => {
-  const roots = Object.fromEntries(['txs', 'mainRecords', 'witnessRecords', 'taskRecords', 'observations'].map((s) => [s, '00'.repeat(32)]));
+  const roots = Object.fromEntries(SECTIONS.map((s) => [s, '00'.repeat(32)]));
   const good = { section: 'txs', index: 0, size: 1, path: [], miner: '11'.repeat(20), roots };
   assert.is(proofOf(good).miner.length, 20);
   for (const bad of [{ ...good, section: 'nope' }, { ...good, index: 1 }, { ...good, path: ['00'] }, { ...good, roots: { ...roots, txs: 5 } }, null]) {

@@ -9,7 +9,9 @@ import { genesisBlock, networkId } from '../../core/genesis.js';
 import { blockId } from '../../core/header.js';
 import { addressOf, keyPairFromSeed } from '../../core/keys.js';
 import { devnetSpec, type NetworkSpec } from '../../core/params.js';
-import { genesisState } from '../../core/state-transition.js';
+import type { Release } from '../../core/main-ledger.js';
+import { encodeSettlement, matchSettlements, settlementOf } from '../../core/settlement.js';
+import { genesisState, treasuryAddress } from '../../core/state-transition.js';
 import { signTx, type Tx } from '../../core/tx.js';
 import { checkHeaderWork } from '../../core/validate.js';
 import { Chain } from '../../node/chain.js';
@@ -119,6 +121,120 @@ test('orphans wait for their parent, then connect', () => {
   chain.accept(b1);
   assert.is(chain.tip().height, 3);
   assert.is(chain.orphanBlocks, 0);
+});
+
+// ---- settlements: judged by the MAIN fold, held while it cannot tell ----
+
+const carolAddr = addressOf(carol.publicKey);
+const owedRelease = (seq: number, window: number, amount: bigint): Release => ({
+  id: toHex(new Uint8Array(32).fill(seq + 1)),
+  seq: BigInt(seq),
+  window,
+  sectorId: sector.id,
+  to: carolAddr,
+  amount,
+  reason: 'fee',
+  txid: toHex(new Uint8Array(32).fill(0xee)),
+});
+const settle = (r: Release) => encodeSettlement(settlementOf(r));
+const lock = (nonce: bigint, amount: bigint) =>
+  signTx({ version: 1, chain: sector.id, from: alice.publicKey, nonce, fee: 10n, payload: { kind: 'convert', amount, minMain: 0n, mainTo: addressOf(alice.publicKey) } }, alice.secretKey, nid);
+
+/** A chain whose treasury holds 5,000 (alice's lock at height 2), and a fold that knows `known` releases, complete through `through`. */
+function settledSetup(known: Release[], through: number) {
+  const t = setup();
+  t.advance(600_000);
+  const b1 = mine(t.g);
+  const b2 = mine(b1, [lock(0n, 5_000n)]);
+  assert.ok(t.chain.accept(b1).ok && t.chain.accept(b2).ok);
+  const fold = { known, through };
+  t.chain.judgeSettlements((s) => matchSettlements(s, { completeThrough: fold.through, release: (seq) => fold.known[Number(seq)] }));
+  const withSettlements = (parent: Block, rs: Release[], extra = 0) =>
+    mineChild(spec, sector, parent, addressOf(alice.publicKey), [], parent.header.timeMs + sector.blockTimeMs + extra, { settlements: rs.map(settle) });
+  return { ...t, b2, fold, withSettlements };
+}
+
+test('a block whose settlements the fold has not reached is held, its child waits as an orphan, and both connect once the fold catches up', () => {
+  const r0 = owedRelease(0, 7, 1_200n);
+  const { chain, store, b2, fold, withSettlements } = settledSetup([], 3);
+  const b3 = withSettlements(b2, [r0]);
+  const b4 = mine(b3);
+  const h = chain.accept(b3, { origin: 'peer-a' });
+  assert.ok(h.ok && h.value.status === 'held');
+  assert.is(chain.heldBlocks, 1);
+  assert.ok(chain.isHeld(blockId(b3.header)));
+  assert.is(store.hasBlock(blockId(b3.header)), false, 'a held block is not stored');
+  const again = chain.accept(b3);
+  assert.ok(again.ok && again.value.status === 'held', 'a held block offered again stays held, nothing judged twice');
+  const o = chain.accept(b4);
+  assert.ok(o.ok && o.value.status === 'orphan');
+  // Still pending: retried, held again.
+  assert.equal(chain.retryHeld().map((r) => r.result.ok && r.result.value.status), ['held']);
+  fold.known = [r0];
+  fold.through = 7;
+  const retried = chain.retryHeld();
+  assert.is(retried.length, 1);
+  assert.is(retried[0]!.origin, 'peer-a');
+  assert.ok(retried[0]!.result.ok && retried[0]!.result.value.status === 'connected');
+  assert.is(chain.tip().height, 4, 'the orphan child connected after its held parent');
+  assert.is(chain.heldBlocks, 0);
+  assert.is(store.account(carolAddr).balance, 1_200n);
+  assert.equal(store.account(treasuryAddress(sector.id)), { balance: 3_800n, nonce: 1n });
+});
+
+test('a settlement the fold contradicts, or one it completed without, is bad-settlement and nothing is stored', () => {
+  const r0 = owedRelease(0, 7, 1_200n);
+  const { chain, store, b2, withSettlements } = settledSetup([r0], 9);
+  const wrongAmount = withSettlements(b2, [{ ...r0, amount: 1_201n }]);
+  const unowed = withSettlements(b2, [r0, owedRelease(1, 8, 5n)], 1);
+  for (const b of [wrongAmount, unowed]) {
+    const r = chain.accept(b);
+    assert.is(r.ok ? r.value.status : r.code, 'bad-settlement');
+    assert.is(store.hasBlock(blockId(b.header)), false);
+  }
+  assert.is(chain.heldBlocks, 0);
+  // The right one connects; a later block repeating it fails the state rule, its branch refused.
+  const good = withSettlements(b2, [r0], 2);
+  const g = chain.accept(good);
+  assert.ok(g.ok && g.value.status === 'connected');
+  const repeat = withSettlements(good, [r0]);
+  const rr = chain.accept(repeat);
+  assert.is(rr.ok ? rr.value.status : `${rr.code}`, 'bad-settlement');
+  assert.is(chain.tip().height, 3);
+});
+
+test('a reorged-out settlement is pending again and applied once on the new branch', () => {
+  const r0 = owedRelease(0, 7, 1_200n);
+  const r1 = owedRelease(1, 7, 300n);
+  const { chain, store, b2, withSettlements } = settledSetup([r0, r1], 9);
+  const a3 = withSettlements(b2, [r0, r1]);
+  assert.ok(chain.accept(a3).ok);
+  assert.is(store.account(carolAddr).balance, 1_500n);
+  // A heavier branch from b2 that settles r0, then r1, one block at a time.
+  const c3 = withSettlements(b2, [r0], 1);
+  const c4 = withSettlements(c3, [r1]);
+  const side = chain.accept(c3);
+  assert.ok(side.ok && side.value.status === 'side');
+  const moved = chain.accept(c4);
+  assert.ok(moved.ok && moved.value.status === 'connected');
+  assert.is(chain.tip().height, 4);
+  assert.is(store.account(carolAddr).balance, 1_500n, 'each release credited once on the new branch');
+  assert.equal(store.account(treasuryAddress(sector.id)), { balance: 3_500n, nonce: 2n });
+});
+
+test('with no MAIN view a block with settlements is held, never judged; held blocks are bounded', () => {
+  const { g, store, advance } = setup();
+  advance(600_000);
+  const chain = new Chain<string>(store, { spec, sector, networkId: nid, now: () => spec.genesisTimeMs + 600_000, maxHeldBlocks: 2 });
+  const blocks = [0, 1, 2].map((i) => mineChild(spec, sector, g, addressOf(alice.publicKey), [], g.header.timeMs + sector.blockTimeMs + i, { settlements: [settle(owedRelease(0, 1, 1n))] }));
+  for (const b of blocks) {
+    const r = chain.accept(b);
+    assert.ok(r.ok && r.value.status === 'held');
+  }
+  assert.is(chain.heldBlocks, 2, 'the oldest went first');
+  assert.is(chain.isHeld(blockId(blocks[0]!.header)), false);
+  chain.forgetOrigin('nobody');
+  assert.is(chain.heldBlocks, 2);
 });
 
 test('every move of the best chain is an event with carried ids and the origin, orphans that connect later included', () => {

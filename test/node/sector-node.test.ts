@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toHex } from '../../core/bytes.js';
+import type { PouwError } from '../../core/errors.js';
 import { genesisBlock } from '../../core/genesis.js';
 import { addressOf, keyPairFromSeed } from '../../core/keys.js';
 import { devnetSpec, type NetworkSpec } from '../../core/params.js';
@@ -112,6 +113,28 @@ test('partitioned nodes converge on the heavier branch after healing; orphaned t
     await b?.stop();
     await c.stop();
     await a.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a store holding another chain's genesis is refused with a clear error, not misread", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pouw-other-'));
+  try {
+    const db = join(dir, 'n.db');
+    new SectorNode({ spec, sector, dbPath: db, verifyThreads: 0 }).store.close();
+    const other = spec.sectors[2]!;
+    try {
+      new SectorNode({ spec, sector: other, dbPath: db, verifyThreads: 0 });
+      assert.unreachable('opened');
+    } catch (e) {
+      assert.is((e as PouwError).code, 'store-other-chain');
+      assert.match((e as Error).message, /use another data directory/);
+    }
+    // The store is untouched: its own sector opens it again.
+    const again = new SectorNode({ spec, sector, dbPath: db, verifyThreads: 0 });
+    assert.is(again.chain.tip().height, 0);
+    again.store.close();
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });

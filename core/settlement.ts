@@ -1,0 +1,139 @@
+/**
+ * Entries of the `settlements` body section (DESIGN §5): the releases the
+ * MAIN fold owes a sector, credited out of the sector's treasury by its own
+ * chain.
+ *
+ *   release settlement = u8 kind (0) ‖ u64 seq ‖ u64 window ‖ release id (32)
+ *                        ‖ recipient (20) ‖ u64 amount
+ *
+ * The fold numbers each sector's releases in fold order (`seq`, from 0), so
+ * "which releases has this chain applied" is one number: the nonce of the
+ * sector's treasury account, which no key can spend from and whose nonce no
+ * tx ever moves. A block's settlements continue that count without a gap;
+ * the state transition checks the first against the treasury nonce, credits
+ * each and advances it (core/state-transition.ts), so a reorg that
+ * disconnects a settlement returns it to pending with the rest of the state,
+ * and a release can be credited only once per branch.
+ *
+ * Three levels of rules:
+ *  - shape, needing nothing but the block (`checkSettlements`): entries
+ *    decode, amounts are positive, seqs are consecutive and windows do not
+ *    go back;
+ *  - state (`applyBlock`): the first seq is the treasury's nonce and the
+ *    treasury holds each amount;
+ *  - the MAIN fold (`matchSettlements`, run by the node before a block joins
+ *    its tree): each entry is exactly release `seq` of this sector in the
+ *    validator's own fold. An entry of a window the validator has not folded
+ *    yet is neither right nor wrong: the block is held, not refused.
+ * Every failure is `bad-settlement`.
+ * @module
+ */
+import { equalBytes, fromHex, toHex } from './bytes.js';
+import { decodeExact, encodeWith } from './codec.js';
+import { CodecError, fail, ok, type Result } from './errors.js';
+import { ADDRESS_BYTES } from './keys.js';
+import type { Release } from './main-ledger.js';
+import type { RejectCode } from './reject.js';
+
+const KIND_RELEASE = 0;
+const RELEASE_BYTES = 1 + 8 + 8 + 32 + ADDRESS_BYTES + 8;
+
+/** One release credited by a sector block. */
+export interface ReleaseSettlement {
+  kind: 'release';
+  /** The release's place among its sector's releases, in fold order (from 0). */
+  seq: bigint;
+  /** The window whose fold owes it. */
+  window: number;
+  /** The release id (`Release.id`), 32 bytes. */
+  id: Uint8Array;
+  to: Uint8Array;
+  amount: bigint;
+}
+
+export type Settlement = ReleaseSettlement;
+
+export function encodeSettlement(s: Settlement): Uint8Array {
+  if (!Number.isSafeInteger(s.window) || s.window < 0) throw new RangeError('window must be a safe integer ≥ 0');
+  return encodeWith((w) => {
+    w.u8(KIND_RELEASE).u64(s.seq).u64(BigInt(s.window)).fixed(s.id, 32).fixed(s.to, ADDRESS_BYTES).u64(s.amount);
+  }, RELEASE_BYTES);
+}
+
+export function decodeSettlement(bytes: Uint8Array): Settlement {
+  return decodeExact(
+    bytes,
+    (r) => {
+      const kind = r.u8('settlement kind');
+      if (kind !== KIND_RELEASE) throw new CodecError('codec-bad-enum', `unknown settlement kind ${kind}`);
+      const seq = r.u64('settlement seq');
+      const window = r.u64('settlement window');
+      if (window > BigInt(Number.MAX_SAFE_INTEGER)) throw new CodecError('codec-out-of-range', 'window above 2^53 − 1');
+      const id = r.fixed(32, 'release id');
+      const to = r.fixed(ADDRESS_BYTES, 'recipient');
+      const amount = r.u64('amount');
+      return { kind: 'release' as const, seq, window: Number(window), id, to, amount };
+    },
+    'settlement',
+  );
+}
+
+/** The settlement entry that credits `release` (its `seq` set by the fold). */
+export function settlementOf(release: Release): ReleaseSettlement {
+  return { kind: 'release', seq: release.seq, window: release.window, id: fromHex(release.id), to: release.to, amount: release.amount };
+}
+
+/**
+ * The shape rules of a block's `settlements`, needing no state: every entry
+ * decodes, credits a positive amount, and the seqs run on without a gap or a
+ * repeat (so no release is in a block twice) in windows that never go back.
+ */
+export function checkSettlements(entries: readonly Uint8Array[]): Result<Settlement[], RejectCode> {
+  const out: Settlement[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    let s: Settlement;
+    try {
+      s = decodeSettlement(entries[i]!);
+    } catch (e) {
+      if (e instanceof CodecError) return fail('bad-settlement', `settlement ${i}: ${e.code} ${e.message}`);
+      throw e;
+    }
+    if (s.amount === 0n) return fail('bad-settlement', `settlement ${i}: a release of nothing`);
+    const prev = out[i - 1];
+    if (prev && s.seq !== prev.seq + 1n) return fail('bad-settlement', `settlement ${i}: seq ${s.seq} does not follow ${prev.seq}`);
+    if (prev && s.window < prev.window) return fail('bad-settlement', `settlement ${i}: window ${s.window} before ${prev.window}`);
+    out.push(s);
+  }
+  return ok(out);
+}
+
+/** What a validator's own fold knows of one sector's releases. */
+export interface ReleaseLookup {
+  /** The last window this fold is complete through: every release of windows ≤ it is known. */
+  completeThrough: number;
+  /** Release `seq` of the sector, if the fold has reached it. */
+  release(seq: bigint): Release | undefined;
+}
+
+/**
+ * Checks a block's settlements (already through `checkSettlements`) against
+ * the validator's fold: `ok` when each is exactly the release of its seq,
+ * `'pending'` when one names a release of a window past `completeThrough`
+ * that the fold does not have yet (the block waits for the fold), and
+ * `bad-settlement` for an entry that differs from the fold's release of that
+ * seq, or names a release the fold completed without (not owed).
+ */
+export function matchSettlements(settlements: readonly Settlement[], lookup: ReleaseLookup): Result<'ok' | 'pending', RejectCode> {
+  for (let i = 0; i < settlements.length; i++) {
+    const s = settlements[i]!;
+    const r = lookup.release(s.seq);
+    if (r === undefined) {
+      if (s.window > lookup.completeThrough) return ok('pending');
+      return fail('bad-settlement', `settlement ${i}: no release ${s.seq} is owed through window ${lookup.completeThrough}`);
+    }
+    if (r.window !== s.window || toHex(s.id) !== r.id || !equalBytes(r.to, s.to) || r.amount !== s.amount) {
+      return fail('bad-settlement', `settlement ${i}: release ${s.seq} is ${r.id} of window ${r.window}, ${r.amount} to ${toHex(r.to)}`);
+    }
+  }
+  return ok('ok');
+}
