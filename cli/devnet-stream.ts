@@ -2,7 +2,9 @@
  * The devnet's economy stream: a steady flow of what users do, so the
  * devnet shows the MAIN economy working. Every step is one of
  *
- *   - a sector transfer from the genesis-funded faucet to a stream account;
+ *   - a sector transfer from the genesis-funded faucet to a stream account,
+ *     or every other time to the sector's public account (its income is
+ *     recycled into MAIN at each epoch's end);
  *   - a conversion: the faucet locks sector tokens for MAIN credited to a
  *     stream account (witnessed by two drawn sectors, minted at the window's
  *     batch price);
@@ -20,7 +22,7 @@ import { EdgeApi } from '../api/client.js';
 import type { MainAccountJson, MainStateJson, SettlementsJson } from '../api/main.js';
 import { fromHex } from '../core/bytes.js';
 import { addressOf, encodeAddress, keyPairFromSeed, type KeyPair } from '../core/keys.js';
-import { devnetFaucetSeed, type NetworkSpec, type SectorParams } from '../core/params.js';
+import { devnetFaucetSeed, devnetPublicSectorSeed, type NetworkSpec, type SectorParams } from '../core/params.js';
 import { encodeTx, MAIN_CHAIN, signTx, TX_VERSION } from '../core/tx.js';
 import { nodeRequest, type NodeApi, type NodeStatus } from './node-client.js';
 import { submitSectorTx } from './tx.js';
@@ -62,6 +64,7 @@ interface Pending {
 
 export class EconomyStream {
   private readonly faucet: KeyPair = keyPairFromSeed(devnetFaucetSeed());
+  private readonly publicSector = { name: 'devnet-public-sector', key: keyPairFromSeed(devnetPublicSectorSeed()) };
   private readonly pending = new Map<string, Pending>();
   /** Senders with a MAIN tx not yet folded: one at a time keeps nonces in order. */
   private readonly busy = new Set<string>();
@@ -111,7 +114,8 @@ export class EconomyStream {
     try {
       switch (i % 4) {
         case 0:
-          return await this.sectorTransfer(node, user);
+          // Every other round a grant to the sector's public account, whose income mandatory recycling turns into MAIN.
+          return await this.sectorTransfer(node, round % 2 === 1 ? this.publicSector : user);
         case 1:
           return await this.conversion(node, user);
         default:

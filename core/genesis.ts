@@ -12,13 +12,13 @@
  * order); transactions sign over it.
  * @module
  */
-import { fromHexLength, utf8ToBytes } from './bytes.js';
+import { fromHex, fromHexLength, utf8ToBytes } from './bytes.js';
 import { encodeWith, type Writer } from './codec.js';
 import { bodyRoot, emptyBody, type Block } from './block.js';
 import { blockId, HEADER_VERSION, type BlockHeader } from './header.js';
 import { TAGS, taggedHash } from './hash.js';
 import { ADDRESS_BYTES } from './keys.js';
-import type { NetworkSpec, SectorParams } from './params.js';
+import { MAX_RECYCLE_ACCOUNTS, type NetworkSpec, type SectorParams } from './params.js';
 
 function writeText(w: Writer, s: string): void {
   w.bytes(utf8ToBytes(s), 128);
@@ -35,6 +35,8 @@ function writeSector(w: Writer, s: SectorParams): void {
   w.list(s.workKinds, 8, (w2, k) => writeText(w2, k));
   w.u32(s.lottery.rank).u32(s.lottery.tileRows).u32(s.lottery.tileCols).u64(s.lottery.macsPerHash);
   w.u64(s.initialReserves.sector).u64(s.initialReserves.main);
+  w.list(s.recycle.accounts, MAX_RECYCLE_ACCOUNTS, (w2, a) => w2.fixed(fromHex(a), ADDRESS_BYTES));
+  w.u32(s.recycle.bps).u64(BigInt(s.recycle.epochBlocks));
 }
 
 /** Canonical bytes of everything a sector's genesis commits to. */

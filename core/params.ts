@@ -53,7 +53,24 @@ export interface SectorParams {
   lottery: LotteryParams;
   /** Constant-product conversion curve reserves at genesis (sector token, MAIN). */
   initialReserves: { sector: bigint; main: bigint };
+  /** Mandatory recycling (DESIGN §5, docs/protocol.md §16). */
+  recycle: RecycleParams;
 }
+
+/**
+ * Mandatory recycling: every `epochBlocks` blocks, each named account locks
+ * ⌈income · bps / 10,000⌉ of what it received over the epoch (capped by its
+ * balance) to the sector treasury, minted to its MAIN address like a conversion.
+ */
+export interface RecycleParams {
+  /** The founder / public-sector accounts (20-byte addresses, hex), in the order their entries are written. */
+  accounts: readonly string[];
+  bps: number;
+  epochBlocks: number;
+}
+
+/** Most named accounts a sector may have (their entries ride in one block). */
+export const MAX_RECYCLE_ACCOUNTS = 16;
 
 export interface MainParams {
   /** Length of a MAIN window; window 0 starts at the network's genesis time. */
@@ -131,6 +148,16 @@ export const DEFAULT_LIMITS: ChainLimits = {
 export const DEVNET_DEFAULT_GENESIS_MS = 1_767_225_600_000;
 
 /**
+ * The devnet's public-sector account key seed: SHA-256 of "pouw devnet
+ * public sector". Public on purpose, like the faucet's: it is the account
+ * every devnet sector names for mandatory recycling, so the recycling can be
+ * watched (and its MAIN spent) by anyone trying the devnet.
+ */
+export function devnetPublicSectorSeed(): Uint8Array {
+  return sha256(utf8ToBytes('pouw devnet public sector'));
+}
+
+/**
  * The four default sectors with devnet numbers. Block times are short and
  * half-lives are 30 blocks so difficulty settles within a minute or two on one
  * machine; a real network uses half-lives of 200–400 blocks.
@@ -146,6 +173,8 @@ export function defaultSectors(): SectorParams[] {
     halvingInterval: 210_000,
     workKinds: ['hash', 'matmul'] as const,
     initialReserves: { sector: 1_000_000n * COIN, main: 1_000_000n * COIN },
+    // The devnet's public-sector account recycles 10% of its income every 20 blocks (1–2 minutes).
+    recycle: { accounts: [toHex(addressOf(keyPairFromSeed(devnetPublicSectorSeed()).publicKey))], bps: 1_000, epochBlocks: 20 },
   };
   return [
     {
@@ -271,6 +300,12 @@ export function specProblems(spec: NetworkSpec): string[] {
     if (!(s.blockTimeMs > 0) || !(s.asertHalfLifeMs > 0)) out.push(`sector ${s.slug}: durations must be positive`);
     if (!Number.isInteger(s.selectionWeight) || s.selectionWeight < 1) out.push(`sector ${s.slug}: weight must be an integer ≥ 1`);
     if (s.halvingInterval < 1) out.push(`sector ${s.slug}: halvingInterval must be ≥ 1`);
+    const r = s.recycle;
+    if (!Number.isInteger(r.bps) || r.bps < 0 || r.bps > 10_000) out.push(`sector ${s.slug}: recycle.bps must be within 0..10000`);
+    if (!Number.isInteger(r.epochBlocks) || r.epochBlocks < 1) out.push(`sector ${s.slug}: recycle.epochBlocks must be an integer ≥ 1`);
+    if (r.accounts.length > MAX_RECYCLE_ACCOUNTS) out.push(`sector ${s.slug}: at most ${MAX_RECYCLE_ACCOUNTS} recycle accounts`);
+    if (r.accounts.some((a) => !/^[0-9a-f]{40}$/.test(a))) out.push(`sector ${s.slug}: recycle accounts are 40 hex digits`);
+    if (new Set(r.accounts).size !== r.accounts.length) out.push(`sector ${s.slug}: a recycle account is named twice`);
   }
   const m = spec.main;
   if (m.recordSectors < 2) out.push('main.recordSectors must be ≥ 2');

@@ -82,6 +82,8 @@ export const REJECT_CODES = {
   'block-reward-overflow': 'invalid-consensus',
   // Settlements (core/settlement.ts): against the block's own shape, the treasury's state, or the validator's MAIN fold.
   'bad-settlement': 'invalid-consensus',
+  // Mandatory recycling (core/state-transition.ts): the epoch's last block carries exactly what is due.
+  'bad-recycle': 'invalid-consensus',
 } as const satisfies Record<string, RejectClass>;
 
 export type RejectCode = keyof typeof REJECT_CODES;

@@ -1,10 +1,11 @@
 /**
  * Entries of the `settlements` body section (DESIGN §5): the releases the
  * MAIN fold owes a sector, credited out of the sector's treasury by its own
- * chain.
+ * chain, and the mandatory recycling locks of an epoch's last block.
  *
  *   release settlement = u8 kind (0) ‖ u64 seq ‖ u64 window ‖ release id (32)
  *                        ‖ recipient (20) ‖ u64 amount
+ *   recycle entry      = u8 kind (1) ‖ u64 epoch ‖ account (20) ‖ u64 amount
  *
  * The fold numbers each sector's releases in fold order (`seq`, from 0), so
  * "which releases has this chain applied" is one number: the nonce of the
@@ -26,6 +27,12 @@
  *    validator's own fold. An entry of a window the validator has not folded
  *    yet is neither right nor wrong: the block is held, not refused.
  * Every failure is `bad-settlement`.
+ *
+ * Recycle entries come after the releases, only in the last block of a
+ * recycling epoch (height a multiple of `recycle.epochBlocks`), one per named
+ * account owing something, in the spec's order (`checkRecycleShape`); their
+ * amounts are the state transition's to check (`bad-recycle`). Each is a lock
+ * to the treasury that the MAIN side witnesses and mints like a conversion.
  * @module
  */
 import { equalBytes, fromHex, toHex } from './bytes.js';
@@ -36,7 +43,9 @@ import type { Release } from './main-ledger.js';
 import type { RejectCode } from './reject.js';
 
 const KIND_RELEASE = 0;
+const KIND_RECYCLE = 1;
 const RELEASE_BYTES = 1 + 8 + 8 + 32 + ADDRESS_BYTES + 8;
+const RECYCLE_BYTES = 1 + 8 + ADDRESS_BYTES + 8;
 
 /** One release credited by a sector block. */
 export interface ReleaseSettlement {
@@ -51,9 +60,21 @@ export interface ReleaseSettlement {
   amount: bigint;
 }
 
-export type Settlement = ReleaseSettlement;
+/** A named account's mandatory recycling lock for one epoch. */
+export interface RecycleEntry {
+  kind: 'recycle';
+  /** The epoch it closes: the block's height / epochBlocks. */
+  epoch: bigint;
+  account: Uint8Array;
+  amount: bigint;
+}
+
+export type Settlement = ReleaseSettlement | RecycleEntry;
 
 export function encodeSettlement(s: Settlement): Uint8Array {
+  if (s.kind === 'recycle') {
+    return encodeWith((w) => w.u8(KIND_RECYCLE).u64(s.epoch).fixed(s.account, ADDRESS_BYTES).u64(s.amount), RECYCLE_BYTES);
+  }
   if (!Number.isSafeInteger(s.window) || s.window < 0) throw new RangeError('window must be a safe integer ≥ 0');
   return encodeWith((w) => {
     w.u8(KIND_RELEASE).u64(s.seq).u64(BigInt(s.window)).fixed(s.id, 32).fixed(s.to, ADDRESS_BYTES).u64(s.amount);
@@ -63,8 +84,12 @@ export function encodeSettlement(s: Settlement): Uint8Array {
 export function decodeSettlement(bytes: Uint8Array): Settlement {
   return decodeExact(
     bytes,
-    (r) => {
+    (r): Settlement => {
       const kind = r.u8('settlement kind');
+      if (kind === KIND_RECYCLE) {
+        const epoch = r.u64('recycle epoch');
+        return { kind: 'recycle', epoch, account: r.fixed(ADDRESS_BYTES, 'recycle account'), amount: r.u64('amount') };
+      }
       if (kind !== KIND_RELEASE) throw new CodecError('codec-bad-enum', `unknown settlement kind ${kind}`);
       const seq = r.u64('settlement seq');
       const window = r.u64('settlement window');
@@ -83,10 +108,21 @@ export function settlementOf(release: Release): ReleaseSettlement {
   return { kind: 'release', seq: release.seq, window: release.window, id: fromHex(release.id), to: release.to, amount: release.amount };
 }
 
+/** The release entries of a decoded settlements list (they come first). */
+export function releasesOf(settlements: readonly Settlement[]): ReleaseSettlement[] {
+  return settlements.filter((s): s is ReleaseSettlement => s.kind === 'release');
+}
+
+/** The recycle entries of a decoded settlements list (they come last). */
+export function recyclesOf(settlements: readonly Settlement[]): RecycleEntry[] {
+  return settlements.filter((s): s is RecycleEntry => s.kind === 'recycle');
+}
+
 /**
  * The shape rules of a block's `settlements`, needing no state: every entry
- * decodes, credits a positive amount, and the seqs run on without a gap or a
- * repeat (so no release is in a block twice) in windows that never go back.
+ * decodes, moves a positive amount, releases come before recycle entries,
+ * and the releases' seqs run on without a gap or a repeat (so no release is
+ * in a block twice) in windows that never go back. Code: bad-settlement.
  */
 export function checkSettlements(entries: readonly Uint8Array[]): Result<Settlement[], RejectCode> {
   const out: Settlement[] = [];
@@ -98,13 +134,44 @@ export function checkSettlements(entries: readonly Uint8Array[]): Result<Settlem
       if (e instanceof CodecError) return fail('bad-settlement', `settlement ${i}: ${e.code} ${e.message}`);
       throw e;
     }
-    if (s.amount === 0n) return fail('bad-settlement', `settlement ${i}: a release of nothing`);
+    if (s.amount === 0n) return fail('bad-settlement', `settlement ${i}: moves nothing`);
     const prev = out[i - 1];
-    if (prev && s.seq !== prev.seq + 1n) return fail('bad-settlement', `settlement ${i}: seq ${s.seq} does not follow ${prev.seq}`);
-    if (prev && s.window < prev.window) return fail('bad-settlement', `settlement ${i}: window ${s.window} before ${prev.window}`);
+    if (s.kind === 'release' && prev?.kind === 'recycle') return fail('bad-settlement', `settlement ${i}: a release after a recycle entry`);
+    if (s.kind === 'release' && prev?.kind === 'release') {
+      if (s.seq !== prev.seq + 1n) return fail('bad-settlement', `settlement ${i}: seq ${s.seq} does not follow ${prev.seq}`);
+      if (s.window < prev.window) return fail('bad-settlement', `settlement ${i}: window ${s.window} before ${prev.window}`);
+    }
     out.push(s);
   }
   return ok(out);
+}
+
+/**
+ * The recycle entries' shape in a block at `height` of a sector with these
+ * recycling params: none but in an epoch's last block (height a positive
+ * multiple of `epochBlocks`), each of that epoch and of a named account, in
+ * the named order, no account twice. Code: bad-recycle. Whether each amount is
+ * right, and whether one is missing, is the state transition's to say.
+ */
+export function checkRecycleShape(
+  settlements: readonly Settlement[],
+  height: number,
+  recycle: { accounts: readonly string[]; epochBlocks: number },
+): Result<undefined, RejectCode> {
+  const entries = recyclesOf(settlements);
+  if (entries.length === 0) return ok();
+  if (height % recycle.epochBlocks !== 0 || height === 0) return fail('bad-recycle', `block ${height} ends no recycling epoch (every ${recycle.epochBlocks} blocks)`);
+  const epoch = BigInt(height / recycle.epochBlocks);
+  let last = -1;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    if (e.epoch !== epoch) return fail('bad-recycle', `recycle entry ${i}: epoch ${e.epoch}, this block ends epoch ${epoch}`);
+    const at = recycle.accounts.indexOf(toHex(e.account));
+    if (at < 0) return fail('bad-recycle', `recycle entry ${i}: ${toHex(e.account)} is not a named account`);
+    if (at <= last) return fail('bad-recycle', `recycle entry ${i}: accounts out of the named order or repeated`);
+    last = at;
+  }
+  return ok();
 }
 
 /** What a validator's own fold knows of one sector's releases. */
@@ -124,8 +191,9 @@ export interface ReleaseLookup {
  * seq, or names a release the fold completed without (not owed).
  */
 export function matchSettlements(settlements: readonly Settlement[], lookup: ReleaseLookup): Result<'ok' | 'pending', RejectCode> {
-  for (let i = 0; i < settlements.length; i++) {
-    const s = settlements[i]!;
+  const releases = releasesOf(settlements);
+  for (let i = 0; i < releases.length; i++) {
+    const s = releases[i]!;
     const r = lookup.release(s.seq);
     if (r === undefined) {
       if (s.window > lookup.completeThrough) return ok('pending');

@@ -25,7 +25,7 @@
  * @module
  */
 import type { Block } from './block.js';
-import { equalBytes, toHex } from './bytes.js';
+import { equalBytes, fromHex, toHex } from './bytes.js';
 import { U64_MAX, Writer } from './codec.js';
 import { fail, ok, type Result } from './errors.js';
 import type { RejectCode } from './reject.js';
@@ -33,7 +33,7 @@ import { genesisAllocations } from './genesis.js';
 import { TAGS, taggedHash } from './hash.js';
 import { ADDRESS_BYTES, type Verifier } from './keys.js';
 import { blockSubsidy, type NetworkSpec, type SectorParams } from './params.js';
-import { decodeSettlement } from './settlement.js';
+import { decodeSettlement, recyclesOf, releasesOf, type RecycleEntry, type ReleaseSettlement, type Settlement } from './settlement.js';
 import { EMPTY_ACCOUNT, type AccountChange, type AccountState, type StateDelta, type StateView } from './state.js';
 import { checkTx, txSender, txSpend, type Tx } from './tx.js';
 
@@ -104,6 +104,12 @@ export interface ApplyContext {
   verifySignatures?: boolean;
   /** Signature check used when verifying; defaults to core's strict verifier. */
   verify?: Verifier;
+  /**
+   * The earlier blocks of the recycling epoch the block ends (heights
+   * h − epochBlocks + 1 … h − 1, in order, on the block's own branch):
+   * required for a block where `endsRecycleEpoch`, ignored otherwise.
+   */
+  epochBlocks?: readonly Block[];
 }
 
 const acceptAll: Verifier = () => true;
@@ -177,14 +183,78 @@ export function checkTxAgainstState(view: StateView, tx: Tx): Result<undefined, 
 }
 
 /**
- * Applies a block's txs in order on `view` and credits the miner with the
- * subsidy at the block's height plus the fees. A later tx sees what earlier
- * txs of the same block did. Any failing tx fails the block with its code and
+ * Applies a block on `view`: its txs in order (a later tx sees what earlier
+ * txs of the same block did), its release settlements out of the treasury,
+ * the miner's subsidy at the block's height plus the fees, and last, in an
+ * epoch's last block, the mandatory recycling locks, which must be exactly
+ * those due (`recyclesDue`). Any failing tx fails the block with its code and
  * `tx <index>:` in the detail. Call after `checkBlock`; height 0 is the
  * genesis block, whose state is `genesisState`.
- * Codes: those of `applyTx`, and block-reward-overflow.
+ * Codes: those of `applyTx`, block-reward-overflow, bad-settlement, bad-recycle.
  */
 export function applyBlock(view: StateView, block: Block, ctx: ApplyContext): Result<StateDelta, RejectCode> {
+  const before = applyBeforeRecycle(view, block, ctx);
+  if (!before.ok) return before;
+  const { overlay, settlements, fees, subsidy } = before.value;
+  const due = dueRecycles(overlay, block, ctx);
+  const got = recyclesOf(settlements);
+  const same = due.length === got.length && due.every((d, i) => equalBytes(d.account, got[i]!.account) && d.amount === got[i]!.amount && d.epoch === got[i]!.epoch);
+  if (!same) {
+    const show = (xs: RecycleEntry[]) => xs.map((x) => `${toHex(x.account)}:${x.amount}`).join(', ') || 'none';
+    return fail('bad-recycle', `block ${block.header.height}: recycle entries ${show(got)}, due ${show(due)}`);
+  }
+  const treasury = treasuryAddress(ctx.sector.id);
+  for (const e of due) {
+    const a = overlay.account(e.account);
+    overlay.write(e.account, { balance: a.balance - e.amount, nonce: a.nonce });
+    const t = overlay.account(treasury);
+    if (t.balance + e.amount > U64_MAX) return fail('bad-recycle', 'the treasury balance would pass 2^64 − 1');
+    overlay.write(treasury, { balance: t.balance + e.amount, nonce: t.nonce });
+  }
+  return ok({ changes: overlay.changes(), fees, subsidy });
+}
+
+/**
+ * The recycle entries a block must carry, for a block builder: `block`'s
+ * txs, release settlements and reward applied on `view` (any recycle entries
+ * it holds are ignored), then what each named account owes. Empty but in an
+ * epoch's last block.
+ */
+export function recyclesDue(view: StateView, block: Block, ctx: ApplyContext): Result<RecycleEntry[], RejectCode> {
+  const before = applyBeforeRecycle(view, block, ctx);
+  if (!before.ok) return before;
+  return ok(dueRecycles(before.value.overlay, block, ctx));
+}
+
+/** Does a block at `height` of `sector` end a recycling epoch that can owe anything? */
+export function endsRecycleEpoch(sector: SectorParams, height: number): boolean {
+  const r = sector.recycle;
+  return r.accounts.length > 0 && r.bps > 0 && height > 0 && height % r.epochBlocks === 0;
+}
+
+/**
+ * Everything a block credits `address`: transfers to it from others, release
+ * settlements to it, and the subsidy and fees when it is the block's miner.
+ * For a block that applied (its txs are valid); a pure function of the block.
+ */
+export function blockCredits(block: Block, sector: SectorParams, address: Uint8Array): bigint {
+  let credits = 0n;
+  let fees = 0n;
+  for (const tx of block.body.txs) {
+    fees += tx.fee;
+    if (tx.payload.kind === 'transfer' && equalBytes(tx.payload.to, address) && !equalBytes(txSender(tx), address)) credits += tx.payload.amount;
+  }
+  for (const s of block.body.settlements.map(decodeSettlement)) if (s.kind === 'release' && equalBytes(s.to, address)) credits += s.amount;
+  if (equalBytes(block.body.miner, address)) credits += blockSubsidy(sector, block.header.height) + fees;
+  return credits;
+}
+
+/** Txs, release settlements and the reward of `block` on a fresh overlay of `view`. */
+function applyBeforeRecycle(
+  view: StateView,
+  block: Block,
+  ctx: ApplyContext,
+): Result<{ overlay: StateOverlay; settlements: Settlement[]; fees: bigint; subsidy: bigint }, RejectCode> {
   const height = block.header.height;
   if (height < 1) throw new RangeError('applyBlock takes blocks above genesis; use genesisState for height 0');
   const overlay = new StateOverlay(view);
@@ -195,7 +265,8 @@ export function applyBlock(view: StateView, block: Block, ctx: ApplyContext): Re
     if (!r.ok) return fail(r.code, `tx ${i}: ${r.detail}`);
     fees += r.value;
   }
-  const settled = applySettlements(overlay, block.body.settlements, ctx.sector.id);
+  const settlements = block.body.settlements.map(decodeSettlement);
+  const settled = applyReleases(overlay, releasesOf(settlements), ctx.sector.id);
   if (!settled.ok) return settled;
   const subsidy = blockSubsidy(ctx.sector, height);
   const reward = subsidy + fees;
@@ -207,22 +278,50 @@ export function applyBlock(view: StateView, block: Block, ctx: ApplyContext): Re
     if (balance > U64_MAX) return fail('block-reward-overflow', `miner balance would be ${balance}`);
     overlay.write(block.body.miner, { balance, nonce: miner.nonce });
   }
-  return ok({ changes: overlay.changes(), fees, subsidy });
+  return ok({ overlay, settlements, fees, subsidy });
 }
 
 /**
- * Credits a block's settlements (shape already checked by `checkBlockBody`)
- * out of the sector treasury: the first must carry the treasury's nonce (the
- * count of releases this branch applied: a lower seq is a release applied
- * before, a higher one skips some), the treasury must hold each amount, and
- * no balance may pass 2^64 − 1. Each moves the treasury's nonce on by one.
- * Code: bad-settlement.
+ * What each named account owes at the end of an epoch: ⌈income · bps /
+ * 10,000⌉ of the credits it received in the epoch's blocks (`ctx.epochBlocks`
+ * and this one), capped by its balance after the rest of this block; in the
+ * named order, accounts owing nothing left out.
  */
-function applySettlements(overlay: StateOverlay, entries: readonly Uint8Array[], sectorId: number): Result<undefined, RejectCode> {
-  if (entries.length === 0) return ok();
+function dueRecycles(overlay: StateOverlay, block: Block, ctx: ApplyContext): RecycleEntry[] {
+  const { sector } = ctx;
+  const height = block.header.height;
+  if (!endsRecycleEpoch(sector, height)) return [];
+  const r = sector.recycle;
+  const earlier = ctx.epochBlocks;
+  if (earlier === undefined || earlier.length !== r.epochBlocks - 1 || earlier.some((b, i) => b.header.height !== height - r.epochBlocks + 1 + i)) {
+    throw new RangeError(`block ${height} ends a recycling epoch: applyBlock needs the epoch's ${r.epochBlocks - 1} earlier blocks in ctx.epochBlocks`);
+  }
+  const blocks = [...earlier, block];
+  const out: RecycleEntry[] = [];
+  for (const hex of r.accounts) {
+    const account = fromHex(hex);
+    const income = blocks.reduce((sum, b) => sum + blockCredits(b, sector, account), 0n);
+    const owed = (income * BigInt(r.bps) + 9_999n) / 10_000n;
+    const balance = overlay.account(account).balance;
+    const amount = owed < balance ? owed : balance;
+    if (amount > 0n) out.push({ kind: 'recycle', epoch: BigInt(height / r.epochBlocks), account, amount });
+  }
+  return out;
+}
+
+/**
+ * Credits a block's release settlements (shape already checked by
+ * `checkBlockBody`) out of the sector treasury: the first must carry the
+ * treasury's nonce (the count of releases this branch applied: a lower seq is
+ * a release applied before, a higher one skips some), the treasury must hold
+ * each amount, and no balance may pass 2^64 − 1. Each moves the treasury's
+ * nonce on by one. Code: bad-settlement.
+ */
+function applyReleases(overlay: StateOverlay, releases: readonly ReleaseSettlement[], sectorId: number): Result<undefined, RejectCode> {
+  if (releases.length === 0) return ok();
   const treasury = treasuryAddress(sectorId);
-  for (let i = 0; i < entries.length; i++) {
-    const s = decodeSettlement(entries[i]!);
+  for (let i = 0; i < releases.length; i++) {
+    const s = releases[i]!;
     const t = overlay.account(treasury);
     if (s.seq !== t.nonce) {
       const what = s.seq < t.nonce ? 'applied already' : 'skips releases';

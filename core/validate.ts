@@ -16,7 +16,7 @@ import type { Verifier } from './keys.js';
 import type { NetworkSpec, SectorParams } from './params.js';
 import { bitsToTarget, checkProofOfWork } from './target.js';
 import { blockWindowOf, checkMainRecords, checkWitnessRecords, decodeMainRecord, decodeWitnessRecord } from './record.js';
-import { checkSettlements } from './settlement.js';
+import { checkRecycleShape, checkSettlements } from './settlement.js';
 import { checkTxShape, checkTxSignature, MAIN_CHAIN, txId } from './tx.js';
 
 /** The easiest target a sector allows. */
@@ -107,7 +107,7 @@ export function checkBlockHeader(h: BlockHeader, sector: SectorParams): Result<U
 /**
  * The body's shape against the header, without signatures: size, sections,
  * body root, each tx's context-free rules, duplicates, MAIN and witness
- * records, the settlements' shape.
+ * records, the settlements' and recycle entries' shape.
  */
 export function checkBlockBody(block: Block, spec: NetworkSpec, sector: SectorParams): Result<undefined, RejectCode> {
   const h = block.header;
@@ -137,7 +137,9 @@ export function checkBlockBody(block: Block, spec: NetworkSpec, sector: SectorPa
   const witnesses = checkWitnessRecords(block.body.witnessRecords, sector.id, rule, (tx, chain) => checkTxShape(tx, { chain }));
   if (!witnesses.ok) return witnesses;
   const settlements = checkSettlements(block.body.settlements);
-  return settlements.ok ? ok() : settlements;
+  if (!settlements.ok) return settlements;
+  const recycles = checkRecycleShape(settlements.value, h.height, sector.recycle);
+  return recycles.ok ? ok() : recycles;
 }
 
 /**

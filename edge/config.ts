@@ -51,6 +51,7 @@ function sectorFromJson(v: unknown, i: number): SectorParams {
   const s = obj(v, w);
   const lottery = obj(s.lottery, `${w}.lottery`);
   const reserves = obj(s.initialReserves, `${w}.initialReserves`);
+  const recycle = obj(s.recycle, `${w}.recycle`);
   const kinds = Array.isArray(s.workKinds) ? s.workKinds : bad(`${w}.workKinds`, 'a list');
   return {
     id: int(s.id, `${w}.id`),
@@ -73,6 +74,13 @@ function sectorFromJson(v: unknown, i: number): SectorParams {
       macsPerHash: big(lottery.macsPerHash, `${w}.lottery.macsPerHash`),
     },
     initialReserves: { sector: big(reserves.sector, `${w}.initialReserves.sector`), main: big(reserves.main, `${w}.initialReserves.main`) },
+    recycle: {
+      accounts: (Array.isArray(recycle.accounts) ? recycle.accounts : bad(`${w}.recycle.accounts`, 'a list')).map((a, j) =>
+        typeof a === 'string' && /^[0-9a-f]{40}$/.test(a) ? a : bad(`${w}.recycle.accounts[${j}]`, '40 hex digits'),
+      ),
+      bps: int(recycle.bps, `${w}.recycle.bps`),
+      epochBlocks: int(recycle.epochBlocks, `${w}.recycle.epochBlocks`),
+    },
   };
 }
 

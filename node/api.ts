@@ -227,9 +227,9 @@ export function createApi(node: SectorNode, opts: ApiOptions): Hono {
   app.get('/v1/main/audit', async (c) => {
     if (!main) return noMain(c);
     const a = await main.audit();
-    const s = auditSettlements(node.store, node.options.sector.id, main.releases(node.options.sector.id));
+    const s = auditSettlements(node.store, node.options.sector, main.releases(node.options.sector.id));
     const problems = [...a.problems, ...s.problems];
-    return c.json({ ...a, settlements: s.settlements, problems, ok: problems.length === 0 } satisfies MainAudit);
+    return c.json({ ...a, settlements: s.settlements, recycles: s.recycles, problems, ok: problems.length === 0 } satisfies MainAudit);
   });
   // This sector's settlements: releases the fold owes it, how many its best chain applied (the treasury's nonce), the next ones due.
   app.get('/v1/main/settlements', (c) => {

@@ -41,8 +41,9 @@
  * of a window the fold has not reached is *held*, neither stored nor
  * refused, in a bounded set, until `retryHeld` (the MAIN view calls it when
  * it completes more windows) passes it through `accept` again. Its children
- * wait as orphans meanwhile. Without a judge every block with settlements is
- * held: a node with no MAIN view cannot tell a right entry from a wrong one.
+ * wait as orphans meanwhile. Without a judge every block with release
+ * settlements is held: a node with no MAIN view cannot tell a right entry
+ * from a wrong one. (Recycle entries need no fold: `applyBlock` judges them.)
  *
  * Storage is behind `ChainStore` (the SQLite store in production, a memory
  * one in tests); time comes from `now`. No networking here: callers turn the
@@ -59,8 +60,8 @@ import type { StateDelta, StateView } from '../core/state.js';
 import type { BlockRejectCode } from './penalties.js';
 import type { BlockInfo, BlockStatus, ChainTip } from './store.js';
 import type { RejectCode } from '../core/reject.js';
-import { checkSettlements, type Settlement } from '../core/settlement.js';
-import { applyBlock } from '../core/state-transition.js';
+import { checkSettlements, releasesOf, type Settlement } from '../core/settlement.js';
+import { applyBlock, endsRecycleEpoch, type ApplyContext } from '../core/state-transition.js';
 import { cumulativeWork, workOfAcceptedBits } from '../core/target.js';
 import { medianTimePast } from '../core/time.js';
 import { checkBlockBody, checkBlockHeader, checkBlockSignatures, checkHeaderContext, expectedBits } from '../core/validate.js';
@@ -321,9 +322,11 @@ export class Chain<O = unknown> {
   /** The settlements' verdict: refused, held, or on. */
   private settlementsVerdict(block: Block): Result<'ok' | 'pending', BlockRejectCode> {
     if (block.body.settlements.length === 0) return ok('ok');
-    if (!this.judge) return ok('pending');
     const shape = checkSettlements(block.body.settlements);
-    return shape.ok ? this.judge(shape.value) : shape;
+    if (!shape.ok) return shape;
+    // Recycle entries are the state transition's to judge; only releases need the fold.
+    if (releasesOf(shape.value).length === 0) return ok('ok');
+    return this.judge ? this.judge(shape.value) : ok('pending');
   }
 
   private hold(b: Orphan<O>): Result<Accepted, BlockRejectCode> {
@@ -445,6 +448,21 @@ export class Chain<O = unknown> {
     for (const [key, o] of [...this.held]) if (o.origin === origin) this.held.delete(key);
   }
 
+  /**
+   * What applying a block at `height` on the best chain needs: signatures
+   * were checked already; an epoch's last block also gets the epoch's
+   * earlier blocks, read from the best chain below it (during a reorg, the
+   * branch connected so far).
+   */
+  applyContext(height: number): ApplyContext {
+    const { sector, networkId } = this.opts;
+    const ctx: ApplyContext = { sector, networkId, verifySignatures: false };
+    if (!endsRecycleEpoch(sector, height)) return ctx;
+    const epochBlocks: Block[] = [];
+    for (let h = height - sector.recycle.epochBlocks + 1; h < height; h++) epochBlocks.push(this.store.getBlock(this.store.idAtHeight(h)!)!);
+    return { ...ctx, epochBlocks };
+  }
+
   /** Makes `target` the tip: back to the fork point, then forward along its branch. */
   private reorgTo(target: Uint8Array): Result<Accepted, BlockRejectCode> {
     const branch: ChainBlock[] = [];
@@ -470,13 +488,13 @@ export class Chain<O = unknown> {
     }
     const connected: ChainBlock[] = [];
     for (const { block: b, id } of branch) {
-      const delta = applyBlock(this.store, b, { sector: this.opts.sector, networkId: this.opts.networkId, verifySignatures: false });
+      const delta = applyBlock(this.store, b, this.applyContext(b.header.height));
       if (!delta.ok) {
         // The branch is invalid from here: mark it, and put the old branch back.
         this.store.setBlockStatus(id, 'invalid', delta.code);
         while (!equalBytes(this.tip().id, fork)) this.store.disconnectTip();
         for (const old of [...disconnected].reverse()) {
-          const d = applyBlock(this.store, old.block, { sector: this.opts.sector, networkId: this.opts.networkId, verifySignatures: false });
+          const d = applyBlock(this.store, old.block, this.applyContext(old.block.header.height));
           if (!d.ok) throw new Error(`reconnecting a previously valid block failed: ${d.code}`);
           this.store.connectBlock(old.block, old.id, d.value);
         }

@@ -21,7 +21,7 @@
  */
 import type { EdgeApi } from '../api/client.js';
 import { windowResultJson, type WindowResultJson } from '../api/main.js';
-import { equalBytes, toHex } from '../core/bytes.js';
+import { equalBytes, fromHex, toHex } from '../core/bytes.js';
 import {
   balanceOf,
   decideAndFold,
@@ -34,9 +34,9 @@ import {
   type Release,
 } from '../core/main-ledger.js';
 import type { Block } from '../core/block.js';
-import { decodeSettlement, matchSettlements, type ReleaseLookup } from '../core/settlement.js';
-import { treasuryAddress } from '../core/state-transition.js';
-import type { NetworkSpec } from '../core/params.js';
+import { decodeSettlement, matchSettlements, recyclesOf, releasesOf, type ReleaseLookup } from '../core/settlement.js';
+import { blockCredits, endsRecycleEpoch, treasuryAddress } from '../core/state-transition.js';
+import type { NetworkSpec, SectorParams } from '../core/params.js';
 import type { Verifier } from '../core/keys.js';
 import type { AccountState } from '../core/state.js';
 import type { HeaderView } from './header-view.js';
@@ -77,11 +77,12 @@ export interface MainViewStatus {
 
 export interface MainAudit {
   windows: number;
-  /** Settlement entries found on this node's best chain, each checked against the fold (`auditSettlements`). */
+  /** Release settlements found on this node's best chain, each checked against the fold, and recycle entries rechecked (`auditSettlements`). */
   settlements?: number;
+  recycles?: number;
   problems: {
     window: number;
-    code: 'window-unavailable' | 'window-undecided' | 'root-mismatch' | 'ledger-mismatch' | 'settlement-mismatch' | 'settlement-count';
+    code: 'window-unavailable' | 'window-undecided' | 'root-mismatch' | 'ledger-mismatch' | 'settlement-mismatch' | 'settlement-count' | 'recycle-mismatch';
     detail: string;
   }[];
   ok: boolean;
@@ -97,27 +98,48 @@ export interface SettledChain {
 
 /**
  * The settlements half of `pouw treasury audit`: walks this sector's best
- * chain from genesis, checks that its settlement entries count on from 0
- * without a gap, each exactly the fold's release of that seq, and that the
- * treasury's nonce is their number.
+ * chain from genesis; its release settlements must count on from 0 without a
+ * gap, each exactly the fold's release of that seq, and the treasury's nonce
+ * must be their number. Each epoch's recycle entries are recomputed from the
+ * epoch's blocks: an amount above ⌈income · bps / 10,000⌉ is listed. An
+ * amount below it, or no entry, is the balance cap, which needs the state of
+ * that height to check: the state transition enforced it when the block
+ * connected (`bad-recycle`), the audit does not repeat that.
  */
-export function auditSettlements(chain: SettledChain, sectorId: number, lookup: ReleaseLookup): { settlements: number; problems: MainAudit['problems'] } {
+export function auditSettlements(
+  chain: SettledChain,
+  sector: SectorParams,
+  lookup: ReleaseLookup,
+): { settlements: number; recycles: number; problems: MainAudit['problems'] } {
   const problems: MainAudit['problems'] = [];
   let next = 0n;
+  let recycles = 0;
   const top = chain.tip()?.height ?? 0;
+  const blockAt = (h: number) => chain.getBlock(chain.idAtHeight(h)!)!;
   for (let h = 1; h <= top; h++) {
-    const block = chain.getBlock(chain.idAtHeight(h)!)!;
-    for (const entry of block.body.settlements) {
-      const s = decodeSettlement(entry);
+    const block = blockAt(h);
+    const settlements = block.body.settlements.map(decodeSettlement);
+    for (const s of releasesOf(settlements)) {
       const r = matchSettlements([s], lookup);
       if (s.seq !== next) problems.push({ window: s.window, code: 'settlement-count', detail: `block ${h} settles release ${s.seq}, expected ${next}` });
       else if (!r.ok || r.value !== 'ok') problems.push({ window: s.window, code: 'settlement-mismatch', detail: `block ${h}: ${r.ok ? `release ${s.seq} is not in this fold` : r.detail}` });
       next = s.seq + 1n;
     }
+    if (!endsRecycleEpoch(sector, h)) continue;
+    const epoch = Array.from({ length: sector.recycle.epochBlocks }, (_, i) => blockAt(h - sector.recycle.epochBlocks + 1 + i));
+    const got = recyclesOf(settlements);
+    for (const hex of sector.recycle.accounts) {
+      const account = fromHex(hex);
+      const income = epoch.reduce((sum, b) => sum + blockCredits(b, sector, account), 0n);
+      const owed = (income * BigInt(sector.recycle.bps) + 9_999n) / 10_000n;
+      const entry = got.find((e) => toHex(e.account) === hex);
+      if (entry) recycles++;
+      if (entry && entry.amount > owed) problems.push({ window: -1, code: 'recycle-mismatch', detail: `block ${h}: ${hex} recycled ${entry.amount}, owed at most ${owed}` });
+    }
   }
-  const nonce = chain.account(treasuryAddress(sectorId)).nonce;
+  const nonce = chain.account(treasuryAddress(sector.id)).nonce;
   if (nonce !== next) problems.push({ window: -1, code: 'settlement-count', detail: `the treasury counts ${nonce} applied releases, the chain holds ${next}` });
-  return { settlements: Number(next), problems };
+  return { settlements: Number(next), recycles, problems };
 }
 
 export class MainView {

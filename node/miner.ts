@@ -5,7 +5,8 @@
  *
  * Templates hold the txs that apply on the tip (each checked with the state
  * transition, failing ones skipped), the records the node was assigned and
- * the settlements its MAIN view says are owed next; the block time is the
+ * the settlements its MAIN view says are owed next (and, in an epoch's last
+ * block, the recycling locks due); the block time is the
  * clock but past the parent's median-time-past, and the bits are ASERT's.
  * Hash rates are kept as (time, hashes) samples for the xmrig-style
  * `speed 10s/60s/15m` figures.
@@ -15,7 +16,8 @@ import { bodyRoot, emptyBody, type Block } from '../core/block.js';
 import { toHex } from '../core/bytes.js';
 import { blockId, encodeHeader, HEADER_VERSION, NONCE_OFFSET, type BlockHeader } from '../core/header.js';
 import type { ScanPool } from '../platform/node/kernel-pool.js';
-import { applyTx, StateOverlay } from '../core/state-transition.js';
+import { encodeSettlement } from '../core/settlement.js';
+import { applyTx, endsRecycleEpoch, recyclesDue, StateOverlay } from '../core/state-transition.js';
 import { bitsToTarget } from '../core/target.js';
 import { blockWindowOf } from '../core/record.js';
 import { medianTimePast } from '../core/time.js';
@@ -74,10 +76,18 @@ export class Miner {
     }
     const timeMs = Math.max(this.now(), medianTimePast(times, spec.limits.medianTimeSpan) + 1);
     const body = { ...emptyBody(this.opts.miner), txs, ...this.node.records.forBlock(blockWindowOf(spec, timeMs)), settlements: this.node.settlementsForBlock() };
+    const height = tip.height + 1;
+    // An epoch's last block carries the recycling locks due, computed on the rest of the template.
+    if (endsRecycleEpoch(sector, height)) {
+      const draft: Block = { header: { ...parent.header, height }, body, workProof: new Uint8Array(0) };
+      const due = recyclesDue(store, draft, chain.applyContext(height));
+      if (!due.ok) throw new Error(`template does not apply: ${due.code} ${due.detail}`);
+      body.settlements = [...body.settlements, ...due.value.map(encodeSettlement)];
+    }
     const header: BlockHeader = {
       version: HEADER_VERSION,
       sectorId: sector.id,
-      height: tip.height + 1,
+      height,
       prevHash: tip.id,
       bodyRoot: bodyRoot(body),
       timeMs,

@@ -5,10 +5,10 @@
 // applying them once).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { codecCodeOf } from './codec-code.js';
 import fc from 'fast-check';
 import { bodyRoot, emptyBody, type Block } from '../../core/block.js';
 import { fromHex, toHex } from '../../core/bytes.js';
-import { CodecError } from '../../core/errors.js';
 import { networkId } from '../../core/genesis.js';
 import { blockSubsidy, devnetSpec } from '../../core/params.js';
 import type { Release } from '../../core/main-ledger.js';
@@ -45,15 +45,7 @@ const owed = [release(0, 3, 1, 500n), release(1, 3, 2, 700n), release(2, 5, 1, 4
 const entry = (r: Release) => encodeSettlement(settlementOf(r));
 const lookup = (completeThrough: number, releases = owed): ReleaseLookup => ({ completeThrough, release: (seq) => releases[Number(seq)] });
 
-const codeOf = (f: () => unknown) => {
-  try {
-    f();
-    return 'decoded';
-  } catch (e) {
-    if (e instanceof CodecError) return e.code;
-    throw e;
-  }
-};
+
 
 test('a settlement is kind ‖ seq ‖ window ‖ release id ‖ recipient ‖ amount, 77 bytes, little-endian', () => {
   const bytes = entry(owed[1]!);
@@ -67,15 +59,15 @@ test('a settlement is kind ‖ seq ‖ window ‖ release id ‖ recipient ‖ a
 
 test('hostile settlement bytes decode to a value or a coded error, never anything else', () => {
   const good = entry(owed[0]!);
-  assert.is(codeOf(() => decodeSettlement(good.slice(0, 76))), 'codec-truncated');
-  assert.is(codeOf(() => decodeSettlement(Uint8Array.of(...good, 0))), 'codec-trailing-bytes');
-  assert.is(codeOf(() => decodeSettlement(Uint8Array.of(9, ...good.slice(1)))), 'codec-bad-enum');
+  assert.is(codecCodeOf(() => decodeSettlement(good.slice(0, 76))), 'codec-truncated');
+  assert.is(codecCodeOf(() => decodeSettlement(Uint8Array.of(...good, 0))), 'codec-trailing-bytes');
+  assert.is(codecCodeOf(() => decodeSettlement(Uint8Array.of(9, ...good.slice(1)))), 'codec-bad-enum');
   const far = Uint8Array.from(good);
   far.set([0, 0, 0, 0, 0, 0, 0x20, 0], 9);
-  assert.is(codeOf(() => decodeSettlement(far)), 'codec-out-of-range');
+  assert.is(codecCodeOf(() => decodeSettlement(far)), 'codec-out-of-range');
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 120 }), (bytes) => {
-      const c = codeOf(() => decodeSettlement(bytes));
+      const c = codecCodeOf(() => decodeSettlement(bytes));
       assert.ok(c === 'decoded' || c.startsWith('codec-'), c);
     }),
     { numRuns: 500 },

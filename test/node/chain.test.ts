@@ -10,8 +10,8 @@ import { blockId } from '../../core/header.js';
 import { addressOf, keyPairFromSeed } from '../../core/keys.js';
 import { devnetSpec, type NetworkSpec } from '../../core/params.js';
 import type { Release } from '../../core/main-ledger.js';
-import { encodeSettlement, matchSettlements, settlementOf } from '../../core/settlement.js';
-import { genesisState, treasuryAddress } from '../../core/state-transition.js';
+import { decodeSettlement, encodeSettlement, matchSettlements, settlementOf } from '../../core/settlement.js';
+import { genesisState, recyclesDue, treasuryAddress } from '../../core/state-transition.js';
 import { signTx, type Tx } from '../../core/tx.js';
 import { checkHeaderWork } from '../../core/validate.js';
 import { Chain } from '../../node/chain.js';
@@ -235,6 +235,50 @@ test('with no MAIN view a block with settlements is held, never judged; held blo
   assert.is(chain.isHeld(blockId(blocks[0]!.header)), false);
   chain.forgetOrigin('nobody');
   assert.is(chain.heldBlocks, 2);
+});
+
+// ---- mandatory recycling: an epoch's last block, judged with the epoch read from its own branch ----
+
+test("an epoch's last block must carry the recycling lock due on its branch; a reorg judges the other branch by its own epoch", () => {
+  const named: NetworkSpec = { ...spec, sectors: spec.sectors.map((s) => (s.id === sector.id ? { ...s, recycle: { accounts: [toHex(addressOf(alice.publicKey))], bps: 2_500, epochBlocks: 3 } } : s)) };
+  const rs = named.sectors.find((s) => s.id === sector.id)!;
+  const g = genesisBlock(named, rs);
+  const store = new MemoryStore(g, blockId(g.header), genesisState(named, rs));
+  const chain = new Chain<string>(store, { spec: named, sector: rs, networkId: networkId(named), now: () => named.genesisTimeMs + 600_000 });
+  const child = (parent: Block, miner: typeof alice, extra = 0, settlements: Uint8Array[] = []) =>
+    mineChild(named, rs, parent, addressOf(miner.publicKey), [], parent.header.timeMs + rs.blockTimeMs + extra, { settlements });
+  /** The epoch's last block on `parent`, with the entries the chain's current best branch makes due (or `entries`). */
+  const closing = (parent: Block, miner: typeof alice, extra = 0, entries?: Uint8Array[]) => {
+    const draft = child(parent, miner, extra);
+    const due = recyclesDue(store, draft, chain.applyContext(3));
+    assert.ok(due.ok);
+    return child(parent, miner, extra, entries ?? (due.ok ? due.value.map(encodeSettlement) : []));
+  };
+  // Alice mines blocks 1 and 2: her income is two subsidies; block 3 (bob's) must lock a quarter of it.
+  const a1 = child(g, alice);
+  const a2 = child(a1, alice);
+  assert.ok(chain.accept(a1).ok && chain.accept(a2).ok);
+  const owed = (2n * rs.initialSubsidy * 2_500n + 9_999n) / 10_000n;
+  const missing = closing(a2, bob, 0, []);
+  const r = chain.accept(missing);
+  assert.is(r.ok ? r.value.status : r.code, 'bad-recycle');
+  const a3 = closing(a2, bob, 1);
+  assert.is(decodeSettlement(a3.body.settlements[0]!).amount, owed);
+  const c = chain.accept(a3);
+  assert.ok(c.ok && c.value.status === 'connected');
+  assert.is(store.account(addressOf(alice.publicKey)).balance, 2n * rs.initialSubsidy - owed);
+  assert.is(store.account(treasuryAddress(rs.id)).balance, owed);
+  // Another branch where alice mined nothing: its epoch owes nothing, so its block 3 carries no entry, and it wins by a 4th block.
+  const b1 = child(g, carol, 2);
+  const b2 = child(b1, carol);
+  const b3 = child(b2, carol);
+  const b4 = child(b3, carol);
+  for (const b of [b1, b2, b3]) assert.ok(chain.accept(b).ok);
+  const moved = chain.accept(b4);
+  assert.ok(moved.ok && moved.value.status === 'connected', moved.ok ? moved.value.status : moved.code);
+  assert.is(chain.tip().height, 4);
+  assert.is(store.account(addressOf(alice.publicKey)).balance, 0n, 'the lock went with its branch');
+  assert.is(store.account(treasuryAddress(rs.id)).balance, 0n);
 });
 
 test('every move of the best chain is an event with carried ids and the origin, orphans that connect later included', () => {
