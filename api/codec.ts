@@ -18,6 +18,7 @@ import { tryDecode } from '../core/errors.js';
 import { decodeHeader, encodeHeader, HEADER_BYTES, type BlockHeader } from '../core/header.js';
 import { findSector, type NetworkSpec, type SectorParams } from '../core/params.js';
 import type { Selection } from '../core/select.js';
+import { decodeLock, type Lock } from '../core/lock.js';
 import { decodeTx, MAX_TX_BYTES, type Tx } from '../core/tx.js';
 import { reject, unwrap } from './errors.js';
 
@@ -112,6 +113,12 @@ export function headerHex(h: BlockHeader): string {
 export function txOf(v: unknown, what = 'tx'): { tx: Tx; raw: Uint8Array } {
   const raw = hexOf(v, what, { max: MAX_TX_BYTES });
   return { tx: unwrap(tryDecode(() => decodeTx(raw)), what), raw };
+}
+
+/** A conversion's lock in hex (core/lock.ts: a Convert tx, or a recycle lock), decoded. */
+export function lockOf(v: unknown, what = 'tx'): { lock: Lock; raw: Uint8Array } {
+  const raw = hexOf(v, what, { max: MAX_TX_BYTES });
+  return { lock: unwrap(tryDecode(() => decodeLock(raw)), what), raw };
 }
 
 /** A header with where it sits, as the edge sends headers: `{id, sectorId, height, header: hex}`. */

@@ -26,6 +26,7 @@ import type { BodyInclusionProof } from '../core/block.js';
 import { toHex } from '../core/bytes.js';
 import type { BlockHeader } from '../core/header.js';
 import type { Selection } from '../core/select.js';
+import type { Lock } from '../core/lock.js';
 import type { Tx } from '../core/tx.js';
 import {
   headerHex,
@@ -38,6 +39,7 @@ import {
   selectionJson,
   selectionOf,
   txidOf,
+  lockOf,
   txOf,
   type HeaderJson,
   type ProofJson,
@@ -54,7 +56,7 @@ export type FrameId = string | number | null;
 
 interface AssignmentBase {
   txid: string;
-  /** The signed tx, hex of its core encoding. */
+  /** The signed tx, hex of its core encoding; in a witness request, the lock (core/lock.ts: a Convert tx, or a recycle lock). */
   tx: string;
   /** The window the tx arrived in; the draw uses R_{window+1}. */
   window: number;
@@ -79,7 +81,7 @@ export interface OriginJson {
 export interface WitnessRequest extends AssignmentBase {
   type: 'witness-request';
   purpose: 'witness';
-  /** Where the convert tx is confirmed: its block header and inclusion proof. */
+  /** Where the lock is confirmed: its block header and inclusion proof. */
   origin: OriginJson;
 }
 
@@ -139,21 +141,20 @@ function assignmentBase(a: AssignmentInput): AssignmentBase {
 }
 
 /** An assignment as a node reads it: every field decoded, nothing checked against the chain yet. */
-export interface ParsedAssignment {
-  kind: 'main' | 'witness';
-  tx: Tx;
+export type ParsedAssignment = ({ kind: 'main'; tx: Tx } | { kind: 'witness'; lock: Lock }) & {
   txid: Uint8Array;
   window: number;
   beaconWindow: number;
   beacon: Uint8Array;
   claimed: Selection;
-}
+};
 
 /** Decodes an assignment frame (a witness request's origin apart: `parseOrigin`); throws a coded PouwError naming the first bad field. */
 export function parseAssignment(f: MainAssignment | WitnessRequest): ParsedAssignment {
+  // A MAIN assignment carries its tx; a witness request its lock (core/lock.ts) in the same field.
+  const subject = f.type === 'main-assignment' ? { kind: 'main' as const, tx: txOf(f.tx).tx } : { kind: 'witness' as const, lock: lockOf(f.tx).lock };
   return {
-    kind: f.type === 'main-assignment' ? 'main' : 'witness',
-    tx: txOf(f.tx).tx,
+    ...subject,
     txid: txidOf(f.txid),
     beacon: hexOf(f.beacon, 'beacon', { exact: 32 }),
     window: intOf(f.window, 'window', 0, Number.MAX_SAFE_INTEGER),

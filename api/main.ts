@@ -17,8 +17,9 @@ import { toHex } from '../core/bytes.js';
 import { encodeHeader } from '../core/header.js';
 import type { Batch, MainLedger, Release, VoidCode, WindowData, WindowResult } from '../core/main-ledger.js';
 import { mainSupply, mainTreasuryAddress } from '../core/main-ledger.js';
+import { encodeLock } from '../core/lock.js';
 import { encodeTx } from '../core/tx.js';
-import { bigDecimalOf, headerOf, hexOf, hexStringOf, intOf, listOf, objectOf, proofJson, proofOf, stringOf, txOf, type ProofJson } from './codec.js';
+import { bigDecimalOf, headerOf, hexOf, hexStringOf, intOf, listOf, lockOf, objectOf, proofJson, proofOf, stringOf, txOf, type ProofJson } from './codec.js';
 import { reject } from './errors.js';
 
 /** Most txs, conversions and records one window answer carries (an edge pages nothing inside a window). */
@@ -34,6 +35,7 @@ export interface WindowDataJson {
   /** R_{window+1}, hex. */
   beacon: string;
   main: string[];
+  /** `tx`: the lock (core/lock.ts): a Convert tx's encoding, or a recycle lock's. */
   conversions: { tx: string; originBlock: string; lockProof: ProofJson }[];
   records: { kind: 'main' | 'witness'; txid: string; sectorId: number; header: string; proof: ProofJson }[];
   /** The edge's mainStateRoot after this window, once it folded it; null before. */
@@ -45,7 +47,7 @@ export function windowDataJson(d: WindowData, root: Uint8Array | null): WindowDa
     window: d.window,
     beacon: toHex(d.beacon),
     main: d.main.map((tx) => toHex(encodeTx(tx))),
-    conversions: d.conversions.map((c) => ({ tx: toHex(encodeTx(c.tx)), originBlock: toHex(c.originBlock), lockProof: proofJson(c.lockProof) })),
+    conversions: d.conversions.map((c) => ({ tx: toHex(encodeLock(c.lock)), originBlock: toHex(c.originBlock), lockProof: proofJson(c.lockProof) })),
     records: d.records.map((r) => ({ kind: r.kind, txid: toHex(r.txid), sectorId: r.sectorId, header: toHex(encodeHeader(r.header)), proof: proofJson(r.proof) })),
     root: root && toHex(root),
   };
@@ -60,7 +62,7 @@ export function windowDataOf(json: unknown): { data: WindowData; root: Uint8Arra
     main: listOf(o.main, 'main', MAX_WINDOW_ITEMS).map((v, i) => txOf(v, `main[${i}]`).tx),
     conversions: listOf(o.conversions, 'conversions', MAX_WINDOW_ITEMS).map((v, i) => {
       const c = objectOf(v, `conversions[${i}]`);
-      return { tx: txOf(c.tx, `conversions[${i}].tx`).tx, originBlock: hexOf(c.originBlock, `conversions[${i}].originBlock`, { exact: 32 }), lockProof: proofOf(c.lockProof) };
+      return { lock: lockOf(c.tx, `conversions[${i}].tx`).lock, originBlock: hexOf(c.originBlock, `conversions[${i}].originBlock`, { exact: 32 }), lockProof: proofOf(c.lockProof) };
     }),
     records: listOf(o.records, 'records', MAX_WINDOW_ITEMS).map((v, i) => {
       const r = objectOf(v, `records[${i}]`);

@@ -16,6 +16,7 @@
 import type { BodyInclusionProof } from '../core/block.js';
 import { toHex } from '../core/bytes.js';
 import { HEADER_BYTES, type BlockHeader } from '../core/header.js';
+import type { Lock } from '../core/lock.js';
 import type { Tx } from '../core/tx.js';
 import {
   bigDecimalOf,
@@ -26,6 +27,7 @@ import {
   hexStringOf,
   intOf,
   listOf,
+  lockOf,
   MAX_SECTOR_LIST,
   objectOf,
   proofJson,
@@ -233,9 +235,13 @@ export const recordBody: BodyCodec<RecordReport> = {
   },
 };
 
-/** A Convert tx confirmed on its origin: the tx, its block header and its proof in the txs section. */
+/**
+ * A lock confirmed on its origin (core/lock.ts: a Convert tx, or a recycle
+ * entry): the lock in `tx`, its block header and its proof in the txs (or
+ * settlements) section.
+ */
 export interface ConversionReport {
-  tx: Tx;
+  lock: Lock;
   raw: Uint8Array;
   header: BlockHeader;
   proof: BodyInclusionProof;
@@ -245,8 +251,8 @@ export const conversionBody: BodyCodec<ConversionReport> = {
   write: (c) => ({ tx: toHex(c.raw), header: headerHex(c.header), proof: proofJson(c.proof) }),
   parse(json) {
     const b = objectOf(json, 'body');
-    const { tx, raw } = txOf(b.tx);
-    return { tx, raw, header: headerOf(b.header), proof: proofOf(b.proof) };
+    const { lock, raw } = lockOf(b.tx);
+    return { lock, raw, header: headerOf(b.header), proof: proofOf(b.proof) };
   },
 };
 

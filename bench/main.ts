@@ -31,6 +31,7 @@ import {
   foldWindow,
   newLedger,
   type ChainView,
+  type DecidedConversion,
   type DecidedTx,
   type DecidedWindow,
   type MainLedger,
@@ -94,9 +95,9 @@ function benchKeys(n: number, tag: number): KeyPair[] {
 /** Accounts funded by one window of conversions (one per account, on sector 1). */
 function funded(keys: KeyPair[]): { ledger: MainLedger; window: number } {
   const ledger = newLedger(spec);
-  const conversions: DecidedTx[] = keys.map((k, i) => {
+  const conversions: DecidedConversion[] = keys.map((k, i) => {
     const tx: Tx = { version: 1, chain: 1, from: k.publicKey, nonce: BigInt(i), fee: 0n, payload: { kind: 'convert', amount: 100n * COIN, minMain: 0n, mainTo: addressOf(k.publicKey) }, signature: new Uint8Array(64) };
-    return { tx, txid: txId(tx), fate: { status: 'final', counted: counted([2, 3]) }, order: [2, 3] };
+    return { lock: { kind: 'tx', tx }, txid: txId(tx), fate: { status: 'final', counted: counted([2, 3]) }, order: [2, 3] };
   });
   foldWindow(ledger, { window: 0, main: [], conversions, ignored: [] }, spec);
   return { ledger, window: 0 };

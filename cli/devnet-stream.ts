@@ -87,7 +87,8 @@ export class EconomyStream {
     private readonly edge: EdgeApi,
     private readonly emit: (e: StreamEvent) => void,
   ) {
-    this.figures.accounts = users.map((u) => ({ name: u.name, address: encodeAddress(addressOf(u.key.publicKey), spec.addressPrefix), main: '0' }));
+    // The stream accounts, and the public-sector account whose recycled income becomes MAIN.
+    this.figures.accounts = [...users, this.publicSector].map((u) => ({ name: u.name, address: encodeAddress(addressOf(u.key.publicKey), spec.addressPrefix), main: '0' }));
   }
 
   get current(): StreamFigures {

@@ -40,6 +40,7 @@ export const TAGS = {
   treasury: 'pouw/treasury',
   mainJournal: 'pouw/main-journal',
   release: 'pouw/release',
+  recycleLock: 'pouw/recycle-lock',
 } as const;
 
 type Hasher = ReturnType<typeof nobleSha256.create>;

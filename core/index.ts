@@ -17,6 +17,7 @@ export * from './hash.js';
 export * from './header.js';
 export * from './kernel.js';
 export * from './keys.js';
+export * from './lock.js';
 export * from './lottery.js';
 export * from './main-ledger.js';
 export * from './merkle.js';

@@ -33,12 +33,13 @@ import { blockId, type BlockHeader } from './header.js';
 import { addressOf, ADDRESS_BYTES } from './keys.js';
 import { merkleRoot } from './merkle.js';
 import type { MainParams, NetworkSpec } from './params.js';
+import { checkLock, lockId, lockLeaf, lockSector, lockTerms, type Lock, type LockTerms } from './lock.js';
 import { encodeMainRecord, encodeWitnessRecord } from './record.js';
 import { selectSectors } from './select.js';
 import type { AccountState } from './state.js';
 import { treasuryAddress } from './state-transition.js';
 import { windowOf } from './time.js';
-import { checkTx, encodeTx, MAIN_CHAIN, txId, type Tx } from './tx.js';
+import { checkTx, MAIN_CHAIN, txId, type Tx } from './tx.js';
 import type { Verifier } from './keys.js';
 
 // ---------------------------------------------------------------- deadlines
@@ -162,8 +163,9 @@ export interface RecordEvidence {
 }
 
 export interface ConversionData {
-  tx: Tx;
-  /** The origin block holding the lock, and the lock's proof in its txs section. */
+  /** A Convert tx, or a mandatory recycling entry (core/lock.ts). */
+  lock: Lock;
+  /** The origin block holding the lock, and the lock's proof in its txs (or settlements) section. */
   originBlock: Uint8Array;
   lockProof: BodyInclusionProof;
 }
@@ -187,10 +189,19 @@ export interface DecidedTx {
   order: number[];
 }
 
+/** A decided conversion: its lock's terms instead of a tx. */
+export interface DecidedConversion {
+  lock: Lock;
+  /** The lock's id (core/lock.ts `lockId`). */
+  txid: Uint8Array;
+  fate: Exclude<TxFate, { status: 'open' }>;
+  order: number[];
+}
+
 export interface DecidedWindow {
   window: number;
   main: DecidedTx[];
-  conversions: DecidedTx[];
+  conversions: DecidedConversion[];
   /** Txs of the data that are no part of the ledger: bad signature, a lock not on the origin's best chain, a repeat. */
   ignored: { txid: string; code: IgnoredCode }[];
 }
@@ -245,7 +256,7 @@ export function decideWindow(spec: NetworkSpec, data: WindowData, chains: ChainV
   const sectors = spec.sectors.map((s) => ({ id: s.id, weight: s.selectionWeight }));
   const seen = new Set<string>();
   const out: DecidedWindow = { window: data.window, main: [], conversions: [], ignored: [] };
-  const decide = (kind: 'main' | 'witness', tx: Tx, txid: Uint8Array, entry: Uint8Array, origin: number | null): DecidedTx | undefined => {
+  const decide = (kind: 'main' | 'witness', txid: Uint8Array, entry: Uint8Array, origin: number | null) => {
     const count = kind === 'main' ? m.recordSectors : m.witnessSectors;
     const sel = selectSectors({ purpose: kind === 'main' ? 'record' : 'witness', beacon: data.beacon, txid, origin, sectors, count });
     if (!sel.ok) return undefined;
@@ -253,7 +264,7 @@ export function decideWindow(spec: NetworkSpec, data: WindowData, chains: ChainV
     const fate = decideTx(recordProgress(sel.value.order, count, data.window, cands, m, (s) => chains.settledThrough(s)), count);
     // windowDecidable settles every deadline, so no sector is open here.
     if (fate.status === 'open') throw new Error('decideWindow: an open fate in a decided window');
-    return { tx, txid, fate, order: sel.value.order };
+    return { fate, order: sel.value.order };
   };
   const once = (txid: Uint8Array): boolean => {
     const key = toHex(txid);
@@ -271,31 +282,34 @@ export function decideWindow(spec: NetworkSpec, data: WindowData, chains: ChainV
       continue;
     }
     if (!once(r.value)) continue;
-    const d = decide('main', tx, r.value, encodeMainRecord({ window: data.window, tx }), null);
-    if (d) out.main.push(d);
+    const d = decide('main', r.value, encodeMainRecord({ window: data.window, tx }), null);
+    if (d) out.main.push({ tx, txid: r.value, ...d });
   }
   for (const c of data.conversions) {
-    const { tx } = c;
-    const r = checkTx(tx, { networkId: opts.networkId, chain: tx.chain, verify: opts.verify });
-    if (!r.ok || tx.payload.kind !== 'convert' || tx.chain === MAIN_CHAIN || !spec.sectors.some((s) => s.id === tx.chain)) {
-      out.ignored.push({ txid: toHex(txId(tx)), code: 'bad-tx' });
+    const { lock } = c;
+    // A Convert tx of a sector (signed), or a recycle entry of an account its sector names.
+    const r = checkLock(lock, spec, opts);
+    if (!r.ok) {
+      out.ignored.push({ txid: toHex(lockId(lock)), code: 'bad-tx' });
       continue;
     }
-    // The lock: on the origin's best chain, buried deep enough, and the tx proven in that block.
-    const origin = chains.bestBlock(tx.chain, c.originBlock);
+    // The lock: on the origin's best chain, buried deep enough, and proven in that block's section.
+    const sector = lockSector(lock);
+    const origin = chains.bestBlock(sector, c.originBlock);
+    const { section, leaf } = lockLeaf(lock);
     if (
       origin === undefined ||
       origin.confirmations < m.mainConfirmations ||
-      c.lockProof.section !== 'txs' ||
-      !verifyBodyInclusion(encodeTx(tx), c.lockProof, origin.header.bodyRoot)
+      c.lockProof.section !== section ||
+      !verifyBodyInclusion(leaf, c.lockProof, origin.header.bodyRoot)
     ) {
       out.ignored.push({ txid: toHex(r.value), code: 'bad-lock' });
       continue;
     }
     if (!once(r.value)) continue;
-    const entry = encodeWitnessRecord({ window: data.window, originSector: tx.chain, originBlock: c.originBlock, tx, lockProof: c.lockProof });
-    const d = decide('witness', tx, r.value, entry, tx.chain);
-    if (d) out.conversions.push(d);
+    const entry = encodeWitnessRecord({ window: data.window, originSector: sector, originBlock: c.originBlock, lock, lockProof: c.lockProof });
+    const d = decide('witness', r.value, entry, sector);
+    if (d) out.conversions.push({ lock, txid: r.value, ...d });
   }
   return out;
 }
@@ -441,7 +455,7 @@ export function releaseFor(p: Pool, deltaM: bigint): bigint {
 
 interface PendingConversion {
   txid: string;
-  tx: Tx & { payload: { kind: 'convert' } };
+  terms: LockTerms;
 }
 
 /**
@@ -473,47 +487,47 @@ export function foldWindow(l: MainLedger, d: DecidedWindow, spec: NetworkSpec): 
   const bySector = new Map<number, PendingConversion[]>();
   for (const c of [...d.conversions].sort((a, b) => compareBytes(a.txid, b.txid))) {
     const txid = toHex(c.txid);
-    const tx = c.tx as PendingConversion['tx'];
+    const terms = lockTerms(c.lock);
     if (l.conversions.has(txid)) {
       res.void.push({ txid, kind: 'conversion', code: 'duplicate-conversion' });
       continue;
     }
     l.conversions.add(txid);
-    l.treasuries.get(tx.chain)!.locked += tx.payload.amount;
+    l.treasuries.get(terms.sector)!.locked += terms.amount;
     if (c.fate.status !== 'final') {
       res.void.push({ txid, kind: 'conversion', code: 'not-witnessed' });
-      release(tx.chain, addressOf(tx.from), tx.payload.amount, 'refund', txid);
+      release(terms.sector, terms.refundTo, terms.amount, 'refund', txid);
       continue;
     }
-    let list = bySector.get(tx.chain);
-    if (!list) bySector.set(tx.chain, (list = []));
-    list.push({ txid, tx });
+    let list = bySector.get(terms.sector);
+    if (!list) bySector.set(terms.sector, (list = []));
+    list.push({ txid, terms });
   }
   for (const sectorId of [...bySector.keys()].sort((a, b) => a - b)) {
     const pool = l.pools.get(sectorId)!;
     let batch = bySector.get(sectorId)!;
     // Exclude those whose share falls below their minMain, until none does: fewer in, a better price for the rest.
     for (;;) {
-      const deltaS = batch.reduce((s, c) => s + c.tx.payload.amount, 0n);
+      const deltaS = batch.reduce((s, c) => s + c.terms.amount, 0n);
       const minted = mintFor(pool, deltaS);
-      const below = batch.filter((c) => (minted * c.tx.payload.amount) / deltaS < c.tx.payload.minMain);
+      const below = batch.filter((c) => (minted * c.terms.amount) / deltaS < c.terms.minMain);
       if (below.length === 0) break;
       for (const c of below) {
         res.void.push({ txid: c.txid, kind: 'conversion', code: 'below-min-main' });
-        release(sectorId, addressOf(c.tx.from), c.tx.payload.amount, 'refund', c.txid);
+        release(sectorId, c.terms.refundTo, c.terms.amount, 'refund', c.txid);
       }
       batch = batch.filter((c) => !below.includes(c));
       if (batch.length === 0) break;
     }
     if (batch.length === 0) continue;
-    const deltaS = batch.reduce((s, c) => s + c.tx.payload.amount, 0n);
+    const deltaS = batch.reduce((s, c) => s + c.terms.amount, 0n);
     const minted = mintFor(pool, deltaS);
     let paid = 0n;
     for (const c of batch) {
-      const share = (minted * c.tx.payload.amount) / deltaS;
-      credit(l, toHex(c.tx.payload.mainTo), share);
+      const share = (minted * c.terms.amount) / deltaS;
+      credit(l, toHex(c.terms.mainTo), share);
       paid += share;
-      res.applied.push({ txid: c.txid, kind: 'conversion', amount: share, from: addressOf(c.tx.from), to: c.tx.payload.mainTo });
+      res.applied.push({ txid: c.txid, kind: 'conversion', amount: share, from: c.terms.refundTo, to: c.terms.mainTo });
     }
     // The dust of the division stays in the virtual reserve.
     pool.sector += deltaS;

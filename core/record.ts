@@ -1,9 +1,11 @@
 /**
  * Entries of the `mainRecords` and `witnessRecords` body sections (DESIGN §5).
  *
- *   MAIN record    = u8 version ‖ u64 window ‖ tx               (a signed MAIN tx, chain 0)
- *   witness record = u8 version ‖ u64 window ‖ u32 origin sector ‖ origin block id ‖ tx ‖ lock proof
+ *   MAIN record    = u8 version (1) ‖ u64 window ‖ tx           (a signed MAIN tx, chain 0)
+ *   witness record = u8 version (1) ‖ u64 window ‖ u32 origin sector ‖ origin block id ‖ tx ‖ lock proof
  *                    (a signed convert tx of the origin, and its body inclusion proof in the origin block)
+ *                  | u8 version (2) ‖ u64 window ‖ u32 origin sector ‖ origin block id ‖ recycle entry ‖ lock proof
+ *                    (a mandatory recycling lock of the origin, proven in that block's settlements)
  *
  * `window` is the MAIN window the edge assigned the tx in: the assignment is
  * made with that window's successor beacon R_{window+1}, so a node holding
@@ -25,9 +27,14 @@ import { toHex } from './bytes.js';
 import { CodecError, fail, ok, type Fail, type Result } from './errors.js';
 import type { RejectCode } from './reject.js';
 import { windowOf } from './time.js';
-import { MAIN_CHAIN, MAX_TX_BYTES, readTx, writeTx, type Tx } from './tx.js';
+import { lockId, type Lock } from './lock.js';
+import { decodeSettlement, encodeSettlement } from './settlement.js';
+import { MAIN_CHAIN, MAX_TX_BYTES, readTx, txId, writeTx, type Tx } from './tx.js';
 
 export const RECORD_VERSION = 1;
+/** A witness record of a recycle lock. */
+const RECYCLE_WITNESS_VERSION = 2;
+const RECYCLE_ENTRY_BYTES = 37;
 
 export interface MainRecord {
   window: number;
@@ -37,10 +44,11 @@ export interface MainRecord {
 export interface WitnessRecord {
   window: number;
   originSector: number;
-  /** Id of the origin block holding the convert tx. */
+  /** Id of the origin block holding the lock. */
   originBlock: Uint8Array;
-  tx: Tx;
-  /** The convert tx in the origin block's `txs` section: what lets any validator recheck the lock. */
+  /** A convert tx of the origin, or a recycle entry of it (its `sector` is `originSector`). */
+  lock: Lock;
+  /** The lock in the origin block's `txs` (or `settlements`) section: what lets any validator recheck it. */
   lockProof: BodyInclusionProof;
 }
 
@@ -48,9 +56,7 @@ function checkWindow(window: number): void {
   if (!Number.isSafeInteger(window) || window < 0) throw new RangeError('window must be a safe integer ≥ 0');
 }
 
-function readVersionAndWindow(r: Reader): number {
-  const version = r.u8('record version');
-  if (version !== RECORD_VERSION) throw new CodecError('codec-bad-enum', `unknown record version ${version}`);
+function readWindow(r: Reader): number {
   const window = r.u64('record window');
   if (window > BigInt(Number.MAX_SAFE_INTEGER)) throw new CodecError('codec-out-of-range', 'window above 2^53 − 1');
   return Number(window);
@@ -65,14 +71,25 @@ export function encodeMainRecord(rec: MainRecord): Uint8Array {
 }
 
 export function decodeMainRecord(bytes: Uint8Array): MainRecord {
-  return decodeExact(bytes, (r) => ({ window: readVersionAndWindow(r), tx: readTx(r) }), 'main record');
+  return decodeExact(
+    bytes,
+    (r) => {
+      const version = r.u8('record version');
+      if (version !== RECORD_VERSION) throw new CodecError('codec-bad-enum', `unknown record version ${version}`);
+      return { window: readWindow(r), tx: readTx(r) };
+    },
+    'main record',
+  );
 }
 
 export function encodeWitnessRecord(rec: WitnessRecord): Uint8Array {
   checkWindow(rec.window);
+  const { lock } = rec;
+  if (lock.kind === 'recycle' && lock.sector !== rec.originSector) throw new RangeError('a recycle lock is of its origin sector');
   return encodeWith((w) => {
-    w.u8(RECORD_VERSION).u64(BigInt(rec.window)).u32(rec.originSector).fixed(rec.originBlock, 32);
-    writeTx(w, rec.tx);
+    w.u8(lock.kind === 'tx' ? RECORD_VERSION : RECYCLE_WITNESS_VERSION).u64(BigInt(rec.window)).u32(rec.originSector).fixed(rec.originBlock, 32);
+    if (lock.kind === 'tx') writeTx(w, lock.tx);
+    else w.fixed(encodeSettlement(lock.entry), RECYCLE_ENTRY_BYTES);
     writeBodyProof(w, rec.lockProof);
   }, 45 + MAX_TX_BYTES + 1400);
 }
@@ -81,14 +98,27 @@ export function decodeWitnessRecord(bytes: Uint8Array): WitnessRecord {
   return decodeExact(
     bytes,
     (r) => {
-      const window = readVersionAndWindow(r);
+      const version = r.u8('record version');
+      if (version !== RECORD_VERSION && version !== RECYCLE_WITNESS_VERSION) throw new CodecError('codec-bad-enum', `unknown witness record version ${version}`);
+      const window = readWindow(r);
       const originSector = r.u32('origin sector');
       const originBlock = r.fixed(32, 'origin block');
-      const tx = readTx(r);
-      return { window, originSector, originBlock, tx, lockProof: readBodyProof(r) };
+      let lock: Lock;
+      if (version === RECORD_VERSION) lock = { kind: 'tx', tx: readTx(r) };
+      else {
+        const entry = decodeSettlement(r.fixed(RECYCLE_ENTRY_BYTES, 'recycle entry'));
+        if (entry.kind !== 'recycle') throw new CodecError('codec-bad-enum', 'a recycle witness record holds a recycle entry');
+        lock = { kind: 'recycle', sector: originSector, entry };
+      }
+      return { window, originSector, originBlock, lock, lockProof: readBodyProof(r) };
     },
     'witness record',
   );
+}
+
+/** What a record is of: the MAIN tx's id, or the witnessed lock's (core/lock.ts `lockId`). */
+export function recordTxid(rec: MainRecord | WitnessRecord): Uint8Array {
+  return 'tx' in rec ? txId(rec.tx) : lockId(rec.lock);
 }
 
 /** The MAIN window a block of time `timeMs` falls in: what its records are checked against. */
@@ -156,7 +186,8 @@ export function checkMainRecords(
  * The `witnessRecords` rules of a block of sector `sectorId`, needing no
  * chain state: each entry decodes, names another sector as origin, carries a
  * convert tx of that origin valid under `checkTx` (`check` is given the
- * origin's chain id), a lock proof in the `txs` section, a window as for MAIN
+ * origin's chain id) with a lock proof in the `txs` section, or a recycle
+ * entry with a lock proof in the `settlements` section; a window as for MAIN
  * records, and no conversion twice in one block. Whether the lock is on the
  * origin's best chain, deep enough and proven under the origin block's body
  * root needs the origin's headers: the MAIN fold checks it, and a witness
@@ -178,17 +209,22 @@ export function checkWitnessRecords(
       if (e instanceof CodecError) return fail('bad-witness-record', `witness record ${i}: ${e.code} ${e.message}`);
       throw e;
     }
-    const { tx } = rec;
+    const { lock } = rec;
     if (rec.originSector === sectorId) return fail('bad-witness-record', `witness record ${i}: a sector does not witness its own conversions`);
-    if (tx.payload.kind !== 'convert' || tx.chain !== rec.originSector) {
-      return fail('bad-witness-record', `witness record ${i}: not a convert tx of sector ${rec.originSector}`);
+    if (lock.kind === 'tx') {
+      if (lock.tx.payload.kind !== 'convert' || lock.tx.chain !== rec.originSector) {
+        return fail('bad-witness-record', `witness record ${i}: not a convert tx of sector ${rec.originSector}`);
+      }
+      if (rec.lockProof.section !== 'txs') return fail('bad-witness-record', `witness record ${i}: a convert tx is proven in the txs section`);
+      const r = check(lock.tx, rec.originSector);
+      if (!r.ok) return fail(r.code, `witness record ${i}: ${r.detail}`);
+    } else {
+      if (rec.lockProof.section !== 'settlements') return fail('bad-witness-record', `witness record ${i}: a recycle entry is proven in the settlements section`);
+      if (lock.entry.amount === 0n) return fail('bad-witness-record', `witness record ${i}: a recycle lock of nothing`);
     }
-    if (rec.lockProof.section !== 'txs') return fail('bad-witness-record', `witness record ${i}: the lock is proven in the txs section`);
-    const r = check(tx, rec.originSector);
-    if (!r.ok) return fail(r.code, `witness record ${i}: ${r.detail}`);
     const timing = checkRecordWindow('witness', i, rec.window, rule);
     if (timing) return timing;
-    const key = toHex(r.value);
+    const key = toHex(lockId(lock));
     if (seen.has(key)) return fail('bad-witness-record-duplicate', `witness record ${i} repeats conversion ${key}`);
     seen.add(key);
     records.push(rec);

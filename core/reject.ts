@@ -82,6 +82,11 @@ export const REJECT_CODES = {
   'block-reward-overflow': 'invalid-consensus',
   // Settlements (core/settlement.ts): against the block's own shape, the treasury's state, or the validator's MAIN fold.
   'bad-settlement': 'invalid-consensus',
+  // Locks that cannot be conversions (core/lock.ts): whatever carries one (a witness request, window data) is refused or ignored.
+  'lock-unknown-sector': 'malformed',
+  'lock-not-convert': 'malformed',
+  'lock-not-named': 'malformed',
+  'lock-empty': 'malformed',
   // Mandatory recycling (core/state-transition.ts): the epoch's last block carries exactly what is due.
   'bad-recycle': 'invalid-consensus',
 } as const satisfies Record<string, RejectClass>;

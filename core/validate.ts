@@ -144,7 +144,8 @@ export function checkBlockBody(block: Block, spec: NetworkSpec, sector: SectorPa
 
 /**
  * Every signature of a block whose body passed `checkBlockBody`: its txs,
- * then its recorded MAIN txs and witnessed convert txs. Last, because it is the expensive part.
+ * then its recorded MAIN txs and witnessed convert txs (recycle locks carry
+ * none). Last, because it is the expensive part.
  */
 export function checkBlockSignatures(block: Block, opts: BlockCheckOptions): Result<undefined, RejectCode> {
   const txs = block.body.txs;
@@ -160,9 +161,11 @@ export function checkBlockSignatures(block: Block, opts: BlockCheckOptions): Res
   }
   const witnesses = block.body.witnessRecords;
   for (let i = 0; i < witnesses.length; i++) {
-    const { tx } = decodeWitnessRecord(witnesses[i]!);
+    const { lock } = decodeWitnessRecord(witnesses[i]!);
+    // A recycle lock carries no signature: the origin's state transition made it.
+    if (lock.kind !== 'tx') continue;
     // A convert tx signs for its origin chain; `chain` inside the id keeps it there.
-    const r = checkTxSignature(tx, txId(tx), opts);
+    const r = checkTxSignature(lock.tx, txId(lock.tx), opts);
     if (!r.ok) return fail(r.code, `witness record ${i}: ${r.detail}`);
   }
   return ok();

@@ -36,10 +36,11 @@ import { blockId, type BlockHeader } from '../core/header.js';
 import type { Verifier } from '../core/keys.js';
 import type { NetworkSpec } from '../core/params.js';
 import { earlyFate, recordProgress, type RecordCandidate, type WindowData } from '../core/main-ledger.js';
+import { checkLock, decodeLock, lockLeaf } from '../core/lock.js';
 import { encodeMainRecord, encodeWitnessRecord } from '../core/record.js';
 import { selectSectors, type Selection } from '../core/select.js';
 import { windowEnd, windowOf } from '../core/time.js';
-import { checkTx, decodeTx, encodeTx, MAIN_CHAIN, type Tx } from '../core/tx.js';
+import { checkTx, decodeTx, MAIN_CHAIN, type Tx } from '../core/tx.js';
 import type { Beacons } from './beacons.js';
 import { reject, unwrap } from '../api/errors.js';
 import type { HeaderTree } from './header-tree.js';
@@ -117,20 +118,28 @@ export class Assignments {
     return { status: 202, body: answer };
   }
 
-  /** POST /v1/conversions: a confirmed Convert tx becomes a witness request. */
-  submitConversion({ tx, raw, header, proof }: ConversionReport, nowMs: number): Answer {
-    // Only a Convert tx locks sector tokens for MAIN.
-    if (tx.payload.kind !== 'convert') reject('not-a-conversion', `a ${tx.payload.kind} tx converts nothing`);
+  /** POST /v1/conversions: a confirmed lock (a Convert tx, or a recycle entry) becomes a witness request. */
+  submitConversion({ lock, raw, header, proof }: ConversionReport, nowMs: number): Answer {
+    // Only a Convert tx, or a recycle entry of a named account, locks sector tokens for MAIN.
+    if (lock.kind === 'tx' && lock.tx.payload.kind !== 'convert') reject('not-a-conversion', `a ${lock.tx.payload.kind} tx converts nothing`);
     const origin = sectorOf(this.spec, header.sectorId);
-    // The tx must be valid on the sector whose block holds it.
-    const txid = unwrap(checkTx(tx, { networkId: this.networkId, chain: origin.id, verify: this.verify }));
+    // The lock must be valid on the sector whose block holds it: a Convert tx signed for it, or a recycle entry of an account it names.
+    let txid: Uint8Array;
+    if (lock.kind === 'tx') txid = unwrap(checkTx(lock.tx, { networkId: this.networkId, chain: origin.id, verify: this.verify }));
+    else {
+      if (lock.sector !== origin.id) reject('bad-sector', `a recycle lock of sector ${lock.sector} in a block of sector ${origin.id}`);
+      const checked = checkLock(lock, this.spec, { networkId: this.networkId });
+      if (!checked.ok) reject('not-a-conversion', checked.detail);
+      txid = checked.value;
+    }
     const known = this.row('witness', txid);
     if (known) return { status: 200, body: this.intakeAnswer('witness', known) };
     const block = this.tree.get(blockId(header));
     if (block === undefined) reject('unknown-block', `block ${toHex(blockId(header))} is not in the edge's tree of sector ${origin.slug}`);
-    // The tx is in the block: its encoding is a leaf of the txs section under the header's body root.
-    if (proof.section !== 'txs') reject('bad-proof-section', 'a Convert tx is proven in the txs section');
-    if (!verifyBodyInclusion(encodeTx(tx), proof, header.bodyRoot)) reject('bad-inclusion-proof', 'the proof does not show this tx under the header');
+    // The lock is in the block: a leaf of its section (txs, or settlements) under the header's body root.
+    const { section, leaf } = lockLeaf(lock);
+    if (proof.section !== section) reject('bad-proof-section', `this lock is proven in the ${section} section`);
+    if (!verifyBodyInclusion(leaf, proof, header.bodyRoot)) reject('bad-inclusion-proof', 'the proof does not show this lock under the header');
     // Only a lock buried deep enough becomes MAIN.
     const confirmations = this.tree.confirmations(block);
     if (confirmations < this.spec.main.mainConfirmations) {
@@ -315,11 +324,16 @@ export class Assignments {
   /** The record entry is a leaf of its section under the header's body root. */
   private verifyEntry(kind: RecordKind, row: TxRow, proof: BodyInclusionProof, header: BlockHeader): void {
     if (proof.section !== SECTION[kind]) reject('bad-proof-section', `a ${kind} record is proven in the ${SECTION[kind]} section`);
-    const tx = decodeTx(row.raw);
     const entry =
       kind === 'main'
-        ? encodeMainRecord({ window: row.window_no, tx })
-        : encodeWitnessRecord({ window: row.window_no, originSector: row.origin_sector!, originBlock: row.origin_block!, tx, lockProof: proofOf(JSON.parse(row.origin_proof!)) });
+        ? encodeMainRecord({ window: row.window_no, tx: decodeTx(row.raw) })
+        : encodeWitnessRecord({
+            window: row.window_no,
+            originSector: row.origin_sector!,
+            originBlock: row.origin_block!,
+            lock: decodeLock(row.raw),
+            lockProof: proofOf(JSON.parse(row.origin_proof!)),
+          });
     if (!verifyBodyInclusion(entry, proof, header.bodyRoot)) reject('bad-inclusion-proof', 'the proof does not show the record entry under the header');
   }
 
@@ -360,7 +374,7 @@ export class Assignments {
       window: w,
       beacon: new Uint8Array(beacon),
       main: main.map((r) => decodeTx(r.raw)),
-      conversions: conv.map((r) => ({ tx: decodeTx(r.raw), originBlock: r.origin_block!, lockProof: proofOf(JSON.parse(r.origin_proof!)) })),
+      conversions: conv.map((r) => ({ lock: decodeLock(r.raw), originBlock: r.origin_block!, lockProof: proofOf(JSON.parse(r.origin_proof!)) })),
       records,
     };
   }

@@ -84,9 +84,11 @@ import { networkId as computeNetworkId } from '../core/genesis.js';
 import { blockId, type BlockHeader } from '../core/header.js';
 import type { KeyPair } from '../core/keys.js';
 import { recordDeadline } from '../core/main-ledger.js';
-import { blockWindowOf, decodeMainRecord, decodeWitnessRecord } from '../core/record.js';
+import { checkLock, encodeLock, lockId, lockLeaf, lockSector, type Lock } from '../core/lock.js';
+import { blockWindowOf, decodeMainRecord, decodeWitnessRecord, recordTxid } from '../core/record.js';
 import { selectSectors, type Selection } from '../core/select.js';
-import { checkTx, encodeTx, MAIN_CHAIN, txId, type Tx } from '../core/tx.js';
+import { decodeSettlement } from '../core/settlement.js';
+import { checkTx, MAIN_CHAIN, txId, type Tx } from '../core/tx.js';
 import { HeaderView, type KnownBeacon } from './header-view.js';
 import type { NodeEvent, SectorNode } from './sector-node.js';
 
@@ -119,12 +121,15 @@ export interface AcceptedAssignment {
   receivedMs: number;
 }
 
-/** A witness request's lock: the origin block and the convert tx's proof in it. */
-interface Lock {
+/** Where a witness request's lock stands: the origin block and the lock's proof in it. */
+interface Origin {
   sectorId: number;
   blockId: Uint8Array;
   proof: BodyInclusionProof;
 }
+
+/** What an assignment asks to record: a MAIN tx, or a witness request's lock with its origin. */
+type Subject = { kind: 'main'; tx: Tx } | { kind: 'witness'; lock: Lock; origin: Origin };
 
 export type EdgeClientEvent =
   | { type: 'edge-connection'; state: ConnectionState; url: string; reason?: string; retryInMs?: number }
@@ -189,11 +194,11 @@ export class EdgeClient {
   /** Assignments that passed every check, oldest first. */
   readonly accepted: AcceptedAssignment[] = [];
   /** Assignments that passed every check but the beacon, which our view cannot recompute yet: never acted on. */
-  private readonly held = new Map<string, { a: AcceptedAssignment; tx: Tx; beacon: Uint8Array; lock?: Lock }>();
-  /** Convert txs of our chain the edge took (bounded). */
+  private readonly held = new Map<string, { a: AcceptedAssignment; subject: Subject; beacon: Uint8Array }>();
+  /** Locks of our chain (Convert txs, recycle entries) the edge took (bounded). */
   private readonly conversionsReported = new Set<string>();
   /** Taken witness requests whose lock our header view does not yet show buried on the origin's best chain. */
-  private readonly locksWaiting = new Map<string, { a: AcceptedAssignment; tx: Tx; lock: Lock }>();
+  private readonly locksWaiting = new Map<string, { a: AcceptedAssignment; lock: Lock; origin: Origin }>();
   /** The edge's API as this node calls it (authenticated with the node key). */
   readonly api: EdgeApi;
   private readonly url: string;
@@ -423,11 +428,11 @@ export class EdgeClient {
   }
 
   /**
-   * Reports each Convert tx of our best chain once its block has
-   * `mainConfirmations` (looking a few blocks deeper too, in case the edge
-   * was behind last time), with its inclusion proof: the edge draws its
-   * witnesses. Any node of the sector may report it; the edge answers 200
-   * to a conversion it knows.
+   * Reports each lock of our best chain — Convert txs, and the recycle
+   * entries of an epoch's last block — once its block has `mainConfirmations`
+   * (looking a few blocks deeper too, in case the edge was behind last time),
+   * with its inclusion proof: the edge draws its witnesses. Any node of the
+   * sector may report it; the edge answers 200 to a conversion it knows.
    */
   private async reportConversions(): Promise<void> {
     const { store, chain, options } = this.options.node;
@@ -436,13 +441,17 @@ export class EdgeClient {
     for (let h = tip - need + 1; h >= Math.max(1, tip - need - 4) && this.running; h--) {
       const block = store.getBlockByHeight(h);
       if (!block) continue;
-      for (let i = 0; i < block.body.txs.length; i++) {
-        const tx = block.body.txs[i]!;
-        if (tx.payload.kind !== 'convert') continue;
-        const txid = toHex(txId(tx));
+      const locks: { lock: Lock; section: 'txs' | 'settlements'; index: number }[] = [];
+      block.body.txs.forEach((tx, index) => tx.payload.kind === 'convert' && locks.push({ lock: { kind: 'tx', tx }, section: 'txs', index }));
+      block.body.settlements.forEach((e, index) => {
+        const entry = decodeSettlement(e);
+        if (entry.kind === 'recycle') locks.push({ lock: { kind: 'recycle', sector: this.sectorId, entry }, section: 'settlements', index });
+      });
+      for (const { lock, section, index } of locks) {
+        const txid = toHex(lockId(lock));
         if (this.conversionsReported.has(txid)) continue;
         const r = await this.api
-          .call('conversion-submit', { body: { tx, raw: encodeTx(tx), header: block.header, proof: bodyInclusionProof(block.body, 'txs', i) } })
+          .call('conversion-submit', { body: { lock, raw: encodeLock(lock), header: block.header, proof: bodyInclusionProof(block.body, section, index) } })
           .catch(() => undefined);
         const code = r === undefined ? 'edge-unreachable' : r.ok ? undefined : r.code;
         this.emit({ type: 'conversion-reported', txid, height: h, ...(code ? { code } : {}) });
@@ -468,7 +477,7 @@ export class EdgeClient {
       for (let i = 0; i < block.body[section].length; i++) {
         let txid: string;
         try {
-          txid = toHex(txId(decode(block.body[section][i]!).tx));
+          txid = toHex(recordTxid(decode(block.body[section][i]!)));
         } catch {
           continue;
         }
@@ -617,7 +626,7 @@ export class EdgeClient {
       if (!r.ok && r.code !== 'unknown-parent') this.emit({ type: 'edge-header-refused', sectorId, height: header.height, code: r.code, detail: r.detail });
     }
     for (const b of this.view.advance(nowMs)) this.emitBeacon(b);
-    for (const w of [...this.locksWaiting.values()]) this.witnessWhenBuried(w.a, w.tx, w.lock);
+    for (const w of [...this.locksWaiting.values()]) this.witnessWhenBuried(w.a, w.lock, w.origin);
   }
 
   private emitBeacon(b: KnownBeacon): void {
@@ -626,7 +635,7 @@ export class EdgeClient {
     for (const [key, h] of [...this.held]) {
       if (h.a.beaconWindow !== b.window) continue;
       this.held.delete(key);
-      if (equalBytes(h.beacon, b.beacon)) this.take({ ...h.a, beaconCheck: b.fromGenesis ? 'full' : 'anchors' }, h.tx, h.lock);
+      if (equalBytes(h.beacon, b.beacon)) this.take({ ...h.a, beaconCheck: b.fromGenesis ? 'full' : 'anchors' }, h.subject);
       else this.emit({ type: 'assignment-rejected', kind: h.a.kind, txid: h.a.txid, window: h.a.window, code: 'assignment-beacon-mismatch', detail: `R_${b.window} recomputed here is ${toHex(b.beacon)}` });
     }
   }
@@ -653,22 +662,22 @@ export class EdgeClient {
    * shows the lock on the origin's best chain with `mainConfirmations`: until
    * then it waits, rechecked as headers arrive.
    */
-  private take(a: AcceptedAssignment, tx: Tx, lock?: Lock): void {
+  private take(a: AcceptedAssignment, subject: Subject): void {
     this.accepted.push(a);
     if (this.accepted.length > (this.options.maxAccepted ?? 1000)) this.accepted.shift();
-    if (a.kind === 'main') this.options.node.records?.add({ window: a.window, tx }, a.lastWindow);
-    else if (lock) this.witnessWhenBuried(a, tx, lock);
+    if (subject.kind === 'main') this.options.node.records?.add({ window: a.window, tx: subject.tx }, a.lastWindow);
+    else this.witnessWhenBuried(a, subject.lock, subject.origin);
     this.emit({ type: 'assignment-accepted', ...a });
   }
 
-  private witnessWhenBuried(a: AcceptedAssignment, tx: Tx, lock: Lock): void {
-    const origin = this.view.bestBlock(lock.sectorId, lock.blockId);
-    if (origin === undefined || origin.confirmations < this.options.node.options.spec.main.mainConfirmations) {
-      this.locksWaiting.set(a.txid, { a, tx, lock });
+  private witnessWhenBuried(a: AcceptedAssignment, lock: Lock, origin: Origin): void {
+    const best = this.view.bestBlock(origin.sectorId, origin.blockId);
+    if (best === undefined || best.confirmations < this.options.node.options.spec.main.mainConfirmations) {
+      this.locksWaiting.set(a.txid, { a, lock, origin });
       return;
     }
     this.locksWaiting.delete(a.txid);
-    this.options.node.records?.addWitness({ window: a.window, originSector: lock.sectorId, originBlock: lock.blockId, tx, lockProof: lock.proof }, a.lastWindow);
+    this.options.node.records?.addWitness({ window: a.window, originSector: origin.sectorId, originBlock: origin.blockId, lock, lockProof: origin.proof }, a.lastWindow);
   }
 
   // ---- assignments ----
@@ -685,9 +694,9 @@ export class EdgeClient {
     } catch (e) {
       return refuse('assignment-malformed', (e as Error).message);
     }
-    const { tx, txid, beacon, claimed } = parsed;
-    // The txid names exactly this tx.
-    if (!equalBytes(txId(tx), txid)) return refuse('assignment-malformed', 'the txid is not the id of the tx');
+    const { txid, beacon, claimed } = parsed;
+    // The txid names exactly this tx (or lock).
+    if (!equalBytes(parsed.kind === 'main' ? txId(parsed.tx) : lockId(parsed.lock), txid)) return refuse('assignment-malformed', 'the txid is not the id of the tx');
     // A tx that arrived in window w is drawn with R_{w+1}, published only after w ended.
     if (parsed.beaconWindow !== parsed.window + 1) {
       return refuse('assignment-wrong-window', `beacon window ${parsed.beaconWindow} for a tx of window ${parsed.window}`);
@@ -702,15 +711,17 @@ export class EdgeClient {
       return refuse('assignment-expired', `window ${parsed.window} can no longer be recorded in window ${current}`);
     }
     let origin: number | null = null;
-    let lock: Lock | undefined;
-    if (msg.type === 'witness-request') {
-      const o = checkOrigin(msg, tx);
+    let subject: Subject;
+    if (parsed.kind === 'witness') {
+      if (msg.type !== 'witness-request') return refuse('assignment-malformed', 'a lock in a MAIN assignment');
+      const o = checkOrigin(msg, parsed.lock);
       if (!o.ok) return refuse('assignment-bad-origin', o.detail);
-      origin = o.lock.sectorId;
-      lock = o.lock;
-    }
-    // A MAIN tx signed for this network (a conversion: for its origin sector), or nobody should record it.
-    const signed = checkTx(tx, { networkId: this.networkId, chain: origin ?? MAIN_CHAIN });
+      origin = o.origin.sectorId;
+      subject = { kind: 'witness', lock: parsed.lock, origin: o.origin };
+    } else subject = { kind: 'main', tx: parsed.tx };
+    // A MAIN tx signed for this network, a Convert tx signed for its origin sector, or a recycle entry of an account it names; else nobody should record it.
+    const signed =
+      subject.kind === 'main' ? checkTx(subject.tx, { networkId: this.networkId, chain: MAIN_CHAIN }) : checkLock(subject.lock, spec, { networkId: this.networkId });
     if (!signed.ok) return refuse('assignment-bad-tx', `${signed.code}: ${signed.detail}`);
     const beaconCheck = await this.checkBeacon(parsed.beaconWindow, beacon);
     if (!beaconCheck.ok) return refuse('assignment-beacon-mismatch', beaconCheck.detail);
@@ -751,11 +762,11 @@ export class EdgeClient {
       lastWindow: recordDeadline(parsed.window, place, count, m),
       receivedMs: this.now(),
     };
-    if (beaconCheck.check !== 'unverified') return this.take(a, tx, lock);
+    if (beaconCheck.check !== 'unverified') return this.take(a, subject);
     if (this.held.size >= (this.options.maxUnverified ?? 64)) {
       return refuse('assignment-unverified-full', `${this.held.size} assignments already wait for a beacon this node can check`);
     }
-    this.held.set(key, { a, tx, beacon, ...(lock ? { lock } : {}) });
+    this.held.set(key, { a, subject, beacon });
     this.emit({ type: 'assignment-held', ...a });
   }
 
@@ -794,18 +805,19 @@ function sameSelection(a: Selection, b: Selection): boolean {
   return eq(a.order, b.order) && eq(a.primary, b.primary) && eq(a.fallback, b.fallback);
 }
 
-/** A witness request's origin: a convert tx proven in the txs section of the named header. */
-function checkOrigin(msg: WitnessRequest, tx: Tx): { ok: true; lock: Lock } | { ok: false; detail: string } {
+/** A witness request's origin: the lock (a Convert tx, or a recycle entry) proven in its section of the named header. */
+function checkOrigin(msg: WitnessRequest, lock: Lock): { ok: true; origin: Origin } | { ok: false; detail: string } {
   try {
     const o = parseOrigin(msg.origin);
     const { header, proof } = o;
-    if (tx.payload.kind !== 'convert') return { ok: false, detail: `a ${tx.payload.kind} tx converts nothing` };
-    if (header.sectorId !== o.sectorId || tx.chain !== o.sectorId) return { ok: false, detail: 'the origin sector, its header and the tx disagree' };
+    if (lock.kind === 'tx' && lock.tx.payload.kind !== 'convert') return { ok: false, detail: `a ${lock.tx.payload.kind} tx converts nothing` };
+    if (header.sectorId !== o.sectorId || lockSector(lock) !== o.sectorId) return { ok: false, detail: 'the origin sector, its header and the lock disagree' };
     if (!equalBytes(blockId(header), o.blockId)) return { ok: false, detail: 'origin.blockId is not the id of origin.header' };
-    if (proof.section !== 'txs' || !verifyBodyInclusion(encodeTx(tx), proof, header.bodyRoot)) {
-      return { ok: false, detail: 'the proof does not show the tx in the origin block' };
+    const { section, leaf } = lockLeaf(lock);
+    if (proof.section !== section || !verifyBodyInclusion(leaf, proof, header.bodyRoot)) {
+      return { ok: false, detail: 'the proof does not show the lock in the origin block' };
     }
-    return { ok: true, lock: { sectorId: o.sectorId, blockId: o.blockId, proof } };
+    return { ok: true, origin: { sectorId: o.sectorId, blockId: o.blockId, proof } };
   } catch (e) {
     return { ok: false, detail: (e as Error).message };
   }

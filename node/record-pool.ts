@@ -12,7 +12,7 @@
 import { toHex } from '../core/bytes.js';
 import type { Block } from '../core/block.js';
 import { CodecError } from '../core/errors.js';
-import { decodeMainRecord, decodeWitnessRecord, encodeMainRecord, encodeWitnessRecord, type MainRecord, type WitnessRecord } from '../core/record.js';
+import { decodeMainRecord, decodeWitnessRecord, encodeMainRecord, encodeWitnessRecord, recordTxid, type MainRecord, type WitnessRecord } from '../core/record.js';
 import { txId } from '../core/tx.js';
 
 export type RecordSection = 'mainRecords' | 'witnessRecords';
@@ -56,7 +56,7 @@ export class MainRecordPool {
 
   /** Adds a witness record (its lock checked by the caller) to include until block window `lastWindow`. */
   addWitness(rec: WitnessRecord, lastWindow = rec.window + this.recordWindows): boolean {
-    return this.hold({ section: 'witnessRecords', txid: toHex(txId(rec.tx)), window: rec.window, lastWindow, entry: encodeWitnessRecord(rec) });
+    return this.hold({ section: 'witnessRecords', txid: toHex(recordTxid(rec)), window: rec.window, lastWindow, entry: encodeWitnessRecord(rec) });
   }
 
   private hold(h: Held): boolean {
@@ -121,7 +121,7 @@ export class MainRecordPool {
       for (const entry of entries) {
         try {
           const rec = decode(entry);
-          out.push({ section, txid: toHex(txId(rec.tx)), window: rec.window, lastWindow: rec.window + this.recordWindows, entry });
+          out.push({ section, txid: toHex(recordTxid(rec)), window: rec.window, lastWindow: rec.window + this.recordWindows, entry });
         } catch (err) {
           if (!(err instanceof CodecError)) throw err;
         }

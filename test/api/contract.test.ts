@@ -74,7 +74,7 @@ test('body codecs: what a client writes, the server parses back to the same valu
   const rec = chains.extend(2, { body: { mainRecords: [encodeMainRecord({ window: 3, tx })] } });
   const report = { sectorId: 2, header: rec.header, proof: bodyInclusionProof(rec.body, 'mainRecords', 0) };
   assert.equal(recordBody.parse(JSON.parse(JSON.stringify(recordBody.write(report))), LIMITS), report);
-  const conv = { tx, raw, header: rec.header, proof: bodyInclusionProof(rec.body, 'mainRecords', 0) };
+  const conv = { lock: { kind: 'tx' as const, tx }, raw, header: rec.header, proof: bodyInclusionProof(rec.body, 'mainRecords', 0) };
   const back = conversionBody.parse(JSON.parse(JSON.stringify(conversionBody.write(conv))), LIMITS);
   assert.ok(equalBytes(back.raw, raw));
   assert.equal(back.header, rec.header);

@@ -5,7 +5,8 @@
 // two sectors other than their origin and minted, its MAIN transfers recorded
 // by two drawn sectors, final and applied; every node of every sector folded
 // the same windows to the same roots as the edge, and holds the same
-// balances; the sector chains settle the releases the folds owe them; a
+// balances; the sector chains settle the releases the folds owe them, and
+// the public-sector account's recycled income becomes MAIN; a
 // stale data directory is refused; a second run on the same data resumes the
 // chains.
 import { test } from 'uvu';
@@ -178,6 +179,9 @@ test('a devnet mines every sector, mints conversions and applies MAIN transfers 
   assert.is(s.main.void, 0);
   for (const e of only(first, 'main-final')) if (e.counted) assert.is(e.counted.length, 2);
   assert.ok(s.accounts.some((a: any) => BigInt(a.main) > 0n), JSON.stringify(s.accounts));
+  // Mandatory recycling: the public-sector account's income, locked at each epoch's end, was witnessed and minted.
+  const publicSector = s.accounts.find((a: any) => a.name === 'devnet-public-sector');
+  assert.ok(publicSector && BigInt(publicSector.main) > 0n, `recycled MAIN: ${JSON.stringify(publicSector)}`);
   // Each reading node agrees with the edge's root for its last window (or waits for the edge to publish it); none differs.
   assert.equal([s.roots.nodes, s.roots.agree + s.roots.pending, s.roots.mismatches], [4, 4, 0], JSON.stringify(s.roots));
   assert.ok(s.roots.agree >= 1);

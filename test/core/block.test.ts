@@ -230,7 +230,7 @@ test('witness records: a signed convert tx of another sector with its lock proof
   // The lock's block body on the origin: the proof travels inside the entry.
   const lockBody = (tx: Block['body']['txs'][number]) => ({ ...emptyBody(addressOf(alice.publicKey)), txs: [tx] });
   const entry = (window: number, tx = convert(0n), originSector = origin.id, section: 'txs' | 'mainRecords' = 'txs') =>
-    encodeWitnessRecord({ window, originSector, originBlock: new Uint8Array(32).fill(7), tx, lockProof: { ...bodyInclusionProof(lockBody(tx), 'txs', 0), section } });
+    encodeWitnessRecord({ window, originSector, originBlock: new Uint8Array(32).fill(7), lock: { kind: 'tx', tx }, lockProof: { ...bodyInclusionProof(lockBody(tx), 'txs', 0), section } });
   const withWitness = (w: number, entries: Uint8Array[]) => code(child([], at(w), [], entries));
   assert.is(withWitness(5, [entry(4), entry(3, convert(1n))]), 'ok');
   assert.is(withWitness(5, [entry(5)]), 'witness-record-too-early');

@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { bodyInclusionProof, bodyRoot, emptyBody, type BlockBody } from '../../core/block.js';
-import { toHex } from '../../core/bytes.js';
+import { fromHex, toHex } from '../../core/bytes.js';
 import { networkId } from '../../core/genesis.js';
 import { blockId, type BlockHeader } from '../../core/header.js';
 import { addressOf, keyPairFromSeed } from '../../core/keys.js';
@@ -28,13 +28,16 @@ import {
   recordProgress,
   releaseFor,
   type ChainView,
+  type DecidedConversion,
   type DecidedTx,
   type DecidedWindow,
   type RecordCandidate,
   type WindowData,
 } from '../../core/main-ledger.js';
 import { devnetSpec, type NetworkSpec } from '../../core/params.js';
-import { encodeMainRecord, encodeWitnessRecord } from '../../core/record.js';
+import { lockId, type Lock } from '../../core/lock.js';
+import { decodeWitnessRecord, encodeMainRecord, encodeWitnessRecord } from '../../core/record.js';
+import { encodeSettlement } from '../../core/settlement.js';
 import { selectSectors } from '../../core/select.js';
 import { windowStart } from '../../core/time.js';
 import { MAIN_CHAIN, signTx, txId, type Tx } from '../../core/tx.js';
@@ -58,7 +61,13 @@ const miner = (sectorId: number) => new Uint8Array(20).fill(0xa0 + sectorId);
 const counted = (sectors: number[]): RecordCandidate[] => sectors.map((s) => ({ sectorId: s, blockWindow: 1, blockId: new Uint8Array(32).fill(s), miner: miner(s) }));
 const final = (tx: Tx, sectors = [1, 2]): DecidedTx => ({ tx, txid: txId(tx), fate: { status: 'final', counted: counted(sectors) }, order: sectors });
 const voided = (tx: Tx): DecidedTx => ({ tx, txid: txId(tx), fate: { status: 'void', code: 'not-recorded' }, order: [] });
-const windowOf = (window: number, main: DecidedTx[], conversions: DecidedTx[] = []): DecidedWindow => ({ window, main, conversions, ignored: [] });
+/** A decided window; conversions given as decided convert txs become decided tx locks. */
+const windowOf = (window: number, main: DecidedTx[], conversions: DecidedTx[] = []): DecidedWindow => ({
+  window,
+  main,
+  conversions: conversions.map(({ tx, ...rest }) => ({ lock: { kind: 'tx' as const, tx }, ...rest })),
+  ignored: [],
+});
 
 // ---------------------------------------------------------------- deadlines
 
@@ -125,14 +134,15 @@ function modelFold(md: Model, wnd: DecidedWindow): void {
   const add = (k: string, v: bigint) => md.bal.set(k, (md.bal.get(k) ?? 0n) + v);
   const release = (s: number, v: bigint) => md.released.set(s, (md.released.get(s) ?? 0n) + v);
   const convs = [...wnd.conversions].sort((a, b) => (toHex(a.txid) < toHex(b.txid) ? -1 : 1));
+  const payload = (c: DecidedConversion) => (c.lock.kind === 'tx' ? c.lock.tx.payload : undefined) as { amount: bigint; minMain: bigint; mainTo: Uint8Array };
   for (const sector of [1, 2, 3, 4]) {
-    let live = convs.filter((c) => c.tx.chain === sector);
-    for (const c of live) md.locked.set(sector, (md.locked.get(sector) ?? 0n) + (c.tx.payload as { amount: bigint }).amount);
-    for (const c of live.filter((c) => c.fate.status !== 'final')) release(sector, (c.tx.payload as { amount: bigint }).amount);
+    let live = convs.filter((c) => c.lock.kind === 'tx' && c.lock.tx.chain === sector);
+    for (const c of live) md.locked.set(sector, (md.locked.get(sector) ?? 0n) + payload(c).amount);
+    for (const c of live.filter((c) => c.fate.status !== 'final')) release(sector, payload(c).amount);
     live = live.filter((c) => c.fate.status === 'final');
     const [S, M] = md.pools.get(sector)!;
-    const amt = (c: DecidedTx) => (c.tx.payload as { amount: bigint }).amount;
-    const min = (c: DecidedTx) => (c.tx.payload as { minMain: bigint }).minMain;
+    const amt = (c: DecidedConversion) => payload(c).amount;
+    const min = (c: DecidedConversion) => payload(c).minMain;
     let changed = true;
     while (changed && live.length > 0) {
       const d = live.reduce((s, c) => s + amt(c), 0n);
@@ -148,7 +158,7 @@ function modelFold(md: Model, wnd: DecidedWindow): void {
     let paid = 0n;
     for (const c of live) {
       const share = (minted * amt(c)) / d;
-      add(toHex((c.tx.payload as { mainTo: Uint8Array }).mainTo), share);
+      add(toHex(payload(c).mainTo), share);
       paid += share;
     }
     md.pools.set(sector, [S + d, M - paid]);
@@ -427,13 +437,13 @@ test('a lying edge cannot mint: without two counted witness records, from outsid
     const originHeader = c.add(origin, lockBody, w);
     c.bury(origin, m.mainConfirmations);
     const lockProof = bodyInclusionProof(lockBody, 'txs', 0);
-    const entry = encodeWitnessRecord({ window: w, originSector: origin, originBlock: blockId(originHeader), tx: lock, lockProof });
+    const entry = encodeWitnessRecord({ window: w, originSector: origin, originBlock: blockId(originHeader), lock: { kind: 'tx', tx: lock }, lockProof });
     const witness = (sectorId: number, blockWindow = w + 1, e = entry) => {
       const body = { ...emptyBody(miner(sectorId)), witnessRecords: [e] };
       const header = c.add(sectorId, body, blockWindow);
       return { kind: 'witness' as const, txid: lockTxid, sectorId, header, proof: bodyInclusionProof(body, 'witnessRecords', 0) };
     };
-    const base: WindowData = { window: w, beacon, main: [], conversions: [{ tx: lock, originBlock: blockId(originHeader), lockProof }], records: [] };
+    const base: WindowData = { window: w, beacon, main: [], conversions: [{ lock: { kind: 'tx', tx: lock }, originBlock: blockId(originHeader), lockProof }], records: [] };
     return { c, base, witness };
   };
   type Setup = ReturnType<typeof setup>;
@@ -489,6 +499,50 @@ test('a lying edge cannot mint: without two counted witness records, from outsid
   const h = setup();
   h.c.settled.set(1, w + m.recordWindows - 1);
   assert.is(decideWindow(spec, h.base, h.c, { networkId: nid }), undefined);
+});
+
+test("a recycle lock is witnessed and minted like a conversion, to the named account's MAIN address; one of an unnamed account, or proven in the wrong section, is ignored", () => {
+  const w = 4;
+  const beacon = new Uint8Array(32).fill(0x7a);
+  const origin = 3;
+  const sector = spec.sectors.find((s) => s.id === origin)!;
+  const named = fromHex(sector.recycle.accounts[0]!);
+  const entry = { kind: 'recycle' as const, epoch: 5n, account: named, amount: 4n * 10n ** 9n };
+  const lock: Lock = { kind: 'recycle', sector: origin, entry };
+  const c = new FakeChains();
+  const lockBody = { ...emptyBody(new Uint8Array(20).fill(2)), settlements: [encodeSettlement(entry)] };
+  const originHeader = c.add(origin, lockBody, w);
+  c.bury(origin, m.mainConfirmations);
+  const lockProof = bodyInclusionProof(lockBody, 'settlements', 0);
+  const id = lockId(lock);
+  const order = selectSectors({ purpose: 'witness', beacon, txid: id, origin, sectors: spec.sectors.map((s) => ({ id: s.id, weight: s.selectionWeight })), count: 2 });
+  assert.ok(order.ok);
+  if (!order.ok) return;
+  const record = encodeWitnessRecord({ window: w, originSector: origin, originBlock: blockId(originHeader), lock, lockProof });
+  assert.is(record[0], 2, 'a recycle witness record is version 2');
+  assert.equal(decodeWitnessRecord(record).lock, lock);
+  const records = order.value.primary.map((sectorId) => {
+    const body = { ...emptyBody(miner(sectorId)), witnessRecords: [record] };
+    const header = c.add(sectorId, body, w + 1);
+    return { kind: 'witness' as const, txid: id, sectorId, header, proof: bodyInclusionProof(body, 'witnessRecords', 0) };
+  });
+  const data = (l: Lock, proof = lockProof): WindowData => ({ window: w, beacon, main: [], conversions: [{ lock: l, originBlock: blockId(originHeader), lockProof: proof }], records });
+  const d = decideWindow(spec, data(lock), c, { networkId: nid });
+  assert.equal(d?.conversions.map((x) => x.fate.status), ['final']);
+  const l = newLedger(spec);
+  const r = foldWindow(l, d!, spec);
+  const share = mintFor(sector.initialReserves, entry.amount);
+  assert.equal(r.applied.map((a) => [a.kind, toHex(a.to), a.amount]), [['conversion', toHex(named), share]]);
+  assert.is(balanceOf(l, named).balance, share);
+  assert.is(l.treasuries.get(origin)!.locked, entry.amount);
+  // Not named by the sector: no part of the ledger. Proven in the txs section: no lock.
+  const stranger: Lock = { kind: 'recycle', sector: origin, entry: { ...entry, account: addr(4) } };
+  assert.equal(decideWindow(spec, data(stranger), c, { networkId: nid })?.ignored.map((x) => x.code), ['bad-tx']);
+  assert.equal(decideWindow(spec, data(lock, { ...lockProof, section: 'txs' }), c, { networkId: nid })?.ignored.map((x) => x.code), ['bad-lock']);
+  // Without its witnesses the recycled amount is refunded to the account on its sector.
+  const lonely = decideWindow(spec, { ...data(lock), records: [] }, c, { networkId: nid })!;
+  const refunded = foldWindow(newLedger(spec), lonely, spec);
+  assert.equal(refunded.releases.map((x) => [x.reason, x.sectorId, toHex(x.to), x.amount]), [['refund', origin, toHex(named), entry.amount]]);
 });
 
 test('an unsigned or foreign MAIN tx in the window data is ignored, and its records count for nothing', () => {

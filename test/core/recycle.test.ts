@@ -48,8 +48,6 @@ function block(height: number, txs: Tx[], miner: Uint8Array, settlements: Uint8A
   return { header: { ...g.header, height }, body: { ...emptyBody(miner), txs, settlements }, workProof: new Uint8Array(0) };
 }
 
-
-
 test('a recycle entry is kind 1 ‖ epoch ‖ account ‖ amount, 37 bytes; hostile bytes give coded errors', () => {
   const bytes = encodeSettlement(recycle(3n, 500n));
   assert.is(bytes.length, 37);

@@ -45,8 +45,6 @@ const owed = [release(0, 3, 1, 500n), release(1, 3, 2, 700n), release(2, 5, 1, 4
 const entry = (r: Release) => encodeSettlement(settlementOf(r));
 const lookup = (completeThrough: number, releases = owed): ReleaseLookup => ({ completeThrough, release: (seq) => releases[Number(seq)] });
 
-
-
 test('a settlement is kind ‖ seq ‖ window ‖ release id ‖ recipient ‖ amount, 77 bytes, little-endian', () => {
   const bytes = entry(owed[1]!);
   assert.is(bytes.length, 77);

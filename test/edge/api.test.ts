@@ -517,7 +517,7 @@ function defineApiSuite(name: string, start: (limits?: Parameters<typeof startNo
     assert.equal([status.kind, status.status, status.assigned, status.order], ['conversion', 'assigned', sel.value.primary, sel.value.order]);
     assert.is(status.origin.confirmations >= 3, true);
     // The origin cannot witness itself; a drawn witness can.
-    const entry = encodeWitnessRecord({ window: w, originSector: origin, originBlock: blockId(block.header), tx, lockProof: proofOf(body.proof) });
+    const entry = encodeWitnessRecord({ window: w, originSector: origin, originBlock: blockId(block.header), lock: { kind: 'tx', tx }, lockProof: proofOf(body.proof) });
     const own = chains.extend(origin, { body: { witnessRecords: [entry] } });
     await relay(ctx, origin, [own]);
     const path = `/v1/conversions/${txid}/records`;

@@ -16,14 +16,15 @@ import { EdgeApi } from '../../api/client.js';
 import { proofJson } from '../../api/codec.js';
 import type { MainStateJson } from '../../api/main.js';
 import { bodyInclusionProof, type Block } from '../../core/block.js';
-import { toHex } from '../../core/bytes.js';
+import { fromHex, toHex } from '../../core/bytes.js';
 import { networkId } from '../../core/genesis.js';
 import { blockId, encodeHeader } from '../../core/header.js';
 import { addressOf, encodeAddress, keyPairFromSeed } from '../../core/keys.js';
 import { mainTreasuryAddress } from '../../core/main-ledger.js';
 import { devnetFaucetSeed } from '../../core/params.js';
 import { encodeMainRecord, encodeWitnessRecord } from '../../core/record.js';
-import { matchSettlements, settlementOf } from '../../core/settlement.js';
+import { encodeSettlement, matchSettlements, settlementOf } from '../../core/settlement.js';
+import { encodeLock, lockId, type Lock } from '../../core/lock.js';
 import { windowEnd, windowOf } from '../../core/time.js';
 import { encodeTx, MAIN_CHAIN, signTx, txId, type Tx } from '../../core/tx.js';
 import { createApp } from '../../edge/app.js';
@@ -119,7 +120,7 @@ test('a conversion witnessed by its two drawn sectors is minted once its window 
   assert.equal(pushedTo('witness-request', convTxid).sort(), [...assigned.assigned].sort());
   assert.not.ok(assigned.order.includes(3), 'the origin never witnesses itself');
   // Both primaries write the witness record with the lock proof their request carried.
-  const entry = encodeWitnessRecord({ window: convWindow, originSector: 3, originBlock: blockId(lockBlock.header), tx: convertTx, lockProof: bodyInclusionProof(lockBlock.body, 'txs', 0) });
+  const entry = encodeWitnessRecord({ window: convWindow, originSector: 3, originBlock: blockId(lockBlock.header), lock: { kind: 'tx', tx: convertTx }, lockProof: bodyInclusionProof(lockBlock.body, 'txs', 0) });
   for (const p of assigned.assigned as number[]) {
     const b = chains.extend(p, { timeMs: clock + 10, body: { witnessRecords: [entry] } });
     relay(p, [b]);
@@ -282,6 +283,42 @@ test('the window endpoints refuse hostile input with coded 4xx answers', async (
     assert.ok(res.status >= 400 && res.status < 500, `${path}: ${res.status}`);
     assert.is(body.error?.code, code, path);
   }
+});
+
+test("a recycle lock of an epoch's last block is witnessed and minted to the named account, like a conversion; a lock of an account not named, or proven elsewhere, is refused", () => {
+  const origin = 2;
+  const named = fromHex(spec.sectors.find((s) => s.id === origin)!.recycle.accounts[0]!);
+  const entry = { kind: 'recycle' as const, epoch: 1n, account: named, amount: 2_000n * 100_000_000n };
+  const lock: Lock = { kind: 'recycle', sector: origin, entry };
+  const lockTxid = toHex(lockId(lock));
+  clock = windowEnd(windowOf(clock, G, W), G, W) + 100;
+  const block = chains.extend(origin, { timeMs: clock, body: { settlements: [encodeSettlement(entry)] } });
+  relay(origin, [block, chains.extend(origin, { timeMs: clock + 1 }), chains.extend(origin, { timeMs: clock + 2 })]);
+  const submit = (l: Lock, section: 'settlements' | 'txs' = 'settlements') =>
+    call({ op: 'conversion-submit', nodeKey: NODE, body: { tx: toHex(encodeLock(l)), header: toHex(encodeHeader(block.header)), proof: proofJson({ ...bodyInclusionProof(block.body, 'settlements', 0), section }) } });
+  const refused = (r: { status: number; body: unknown }) => [r.status, (r.body as { error: { code: string } }).error.code];
+  assert.equal(refused(submit({ ...lock, entry: { ...entry, account: addressOf(bob.publicKey) } })), [422, 'not-a-conversion']);
+  assert.equal(refused(submit(lock, 'txs')), [422, 'bad-proof-section']);
+  assert.equal(refused(submit({ ...lock, sector: 1 })), [422, 'bad-sector']);
+  const intake = ok(submit(lock), 'recycle intake');
+  assert.is(intake.txid, lockTxid);
+  const w = intake.window as number;
+  settlePast(w);
+  const assigned = status('conversion-status', lockTxid);
+  assert.equal(pushedTo('witness-request', lockTxid).sort(), [...assigned.assigned].sort());
+  const record = encodeWitnessRecord({ window: w, originSector: origin, originBlock: blockId(block.header), lock, lockProof: bodyInclusionProof(block.body, 'settlements', 0) });
+  for (const p of assigned.assigned as number[]) {
+    const b = chains.extend(p, { timeMs: clock + 10, body: { witnessRecords: [record] } });
+    relay(p, [b]);
+    assert.is(report('witness', lockTxid, b, 'witnessRecords').status, 201);
+  }
+  const before = BigInt(ok(call({ op: 'main-account', params: { address: encodeAddress(named, spec.addressPrefix) } }), 'named').balance);
+  settlePast(w + spec.main.recordWindows);
+  assert.equal([status('conversion-status', lockTxid).status, status('conversion-status', lockTxid).decided], ['final', true]);
+  const after = BigInt(ok(call({ op: 'main-account', params: { address: encodeAddress(named, spec.addressPrefix) } }), 'named').balance);
+  assert.ok(after > before, `the named account was minted MAIN: ${before} → ${after}`);
+  const pool = (ok(call({ op: 'main-state' }), 'state') as MainStateJson).pools.find((p) => p.sectorId === origin)!;
+  assert.is(BigInt(pool.locked), entry.amount);
 });
 
 test.run();
