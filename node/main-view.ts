@@ -13,6 +13,12 @@
  * ledger is kept in memory, so catching up many windows never holds them
  * all. Polls every `pollMs`; `step()` runs one round (tests call it).
  *
+ * The draw's beacon R_{w+1} in the window data must be the one the node's
+ * own view recomputed, where the view holds it (`beacon-mismatch`
+ * otherwise, nothing folded); a node whose view has no beacon that far back
+ * takes the edge's, and the records still count only from blocks on its
+ * own best chains.
+ *
  * What it cannot do: tell whether the edge left a window, or a record, out.
  * Such an omission shows as a root the edge itself would not publish (an
  * honest edge folds what it lists) or is caught only by comparing with
@@ -217,6 +223,13 @@ export class MainView {
         const got = await api.call('main-window', { params: { window: w } }).catch(() => undefined);
         if (got === undefined || !got.ok) {
           this.emit({ type: 'main-fetch-failed', window: w, code: got?.ok === false ? got.code : 'edge-unreachable' });
+          complete = -Infinity;
+          break;
+        }
+        // The draw's beacon R_{w+1} is ours to recompute: where our view has it, the edge's must be the same.
+        const own = this.options.view.beacon(w + 1);
+        if (own !== undefined && !equalBytes(own.beacon, got.value.data.beacon)) {
+          this.emit({ type: 'main-fetch-failed', window: w, code: 'beacon-mismatch' });
           complete = -Infinity;
           break;
         }

@@ -501,6 +501,49 @@ test('a lying edge cannot mint: without two counted witness records, from outsid
   assert.is(decideWindow(spec, h.base, h.c, { networkId: nid }), undefined);
 });
 
+test('a reorg that drops a record\'s block before the decision changes nothing once the record is written again on the new branch', () => {
+  const w = 5;
+  const beacon = new Uint8Array(32).fill(0x31);
+  const origin = 1;
+  const tx = convert(2, origin, 0n, 3n * 10n ** 9n, 0n, 2, true);
+  const lock: Lock = { kind: 'tx', tx };
+  const txid = txId(tx);
+  const order = selectSectors({ purpose: 'witness', beacon, txid, origin, sectors: spec.sectors.map((s) => ({ id: s.id, weight: s.selectionWeight })), count: 2 });
+  assert.ok(order.ok);
+  if (!order.ok) return;
+  const [p1, p2] = order.value.primary as [number, number];
+  /** The lock buried on its origin, and a witness record written by each primary in block window `at`. */
+  const history = (reorged: boolean, rewritten = true) => {
+    const c = new FakeChains();
+    const lockBody = { ...emptyBody(new Uint8Array(20).fill(1)), txs: [tx] };
+    const originHeader = c.add(origin, lockBody, w);
+    c.bury(origin, m.mainConfirmations);
+    const lockProof = bodyInclusionProof(lockBody, 'txs', 0);
+    const entry = encodeWitnessRecord({ window: w, originSector: origin, originBlock: blockId(originHeader), lock, lockProof });
+    const write = (sectorId: number, at: number, nonce = 0) => {
+      const body = { ...emptyBody(miner(sectorId)), witnessRecords: [entry] };
+      const header = c.add(sectorId, body, at);
+      if (nonce) header.nonce += BigInt(nonce) << 32n;
+      return { kind: 'witness' as const, txid, sectorId, header, proof: bodyInclusionProof(body, 'witnessRecords', 0) };
+    };
+    const records = [write(p1, w + 1), write(p2, w + 2)];
+    if (reorged) {
+      // p2's block is reorged out (no longer on its best chain) and the record is written again, later, on the new branch.
+      const list = c.chains.get(p2)!;
+      list.splice(list.indexOf(records[1]!.header), 1);
+      if (rewritten) records.push(write(p2, w + 4, 1));
+    }
+    return decideWindow(spec, { window: w, beacon, main: [], conversions: [{ lock, originBlock: blockId(originHeader), lockProof }], records }, c, { networkId: nid })!;
+  };
+  const plain = history(false);
+  const reorged = history(true);
+  assert.equal(reorged.conversions.map((x) => x.fate.status), ['final']);
+  // The dropped block alone counts for nothing: without the new record p2 has missed (and no fallback recorded).
+  assert.equal(history(true, false).conversions.map((x) => x.fate.status), ['void']);
+  const fold = (d: DecidedWindow) => foldWindow(newLedger(spec), d, spec);
+  assert.equal(fold(reorged).root, fold(plain).root, 'the same ledger either way');
+});
+
 test("a recycle lock is witnessed and minted like a conversion, to the named account's MAIN address; one of an unnamed account, or proven in the wrong section, is ignored", () => {
   const w = 4;
   const beacon = new Uint8Array(32).fill(0x7a);

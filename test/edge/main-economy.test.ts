@@ -252,6 +252,32 @@ test('a lying edge is flagged: a false root is a mismatch event and a status lin
   assert.is(mv.status().root, (ok(call({ op: 'main-state' }), 'state') as MainStateJson).root);
   store.close();
 
+  // Another beacon than the one our view recomputes: the draw is ours to check, so nothing is folded.
+  const beaconStore = openStore(join(home, 'beacon-liar.db'), { limits: spec.limits });
+  const bv = nodeView();
+  bv.feed();
+  bv.view.advance(clock);
+  const honestBeacon = bv.view.beacon(convWindow + 1);
+  assert.ok(honestBeacon, 'the view recomputed the beacon that drew the conversion');
+  const edgeWindow = ok(call({ op: 'main-window', params: { window: String(convWindow) } }), 'window');
+  assert.is(edgeWindow.beacon, toHex(honestBeacon!.beacon), "the honest edge's beacon is the one the node recomputes");
+  const beaconLiar = new EdgeApi({
+    url: 'http://edge.test',
+    fetch: async (input, init) => {
+      const res = await app.request(input as string, init);
+      if (!String(input).includes('/v1/main/windows/')) return res;
+      const body = (await res.json()) as { beacon: string };
+      return new Response(JSON.stringify({ ...body, beacon: 'ab'.repeat(32) }), { status: res.status, headers: { 'content-type': 'application/json' } });
+    },
+  });
+  const mb = new MainView({ spec, networkId: nid, api: beaconLiar, view: bv.view, store: beaconStore.main });
+  const heard: MainViewEvent[] = [];
+  mb.on((e) => heard.push(e));
+  assert.equal(await mb.step(), []);
+  assert.equal(heard.map((e) => [e.type, (e as { code?: string }).code]), [['main-fetch-failed', 'beacon-mismatch']]);
+  assert.equal([beaconStore.main.count(), mb.status().window], [0, -1]);
+  beaconStore.close();
+
   // Garbage in a window answer: a coded refusal, nothing folded or stored.
   const junkStore = openStore(join(home, 'junk.db'), { limits: spec.limits });
   const junk = new EdgeApi({
