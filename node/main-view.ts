@@ -9,7 +9,11 @@
  * `pouw main status`, whose `--strict` exits non-zero on it).
  *
  * A window is folded only once this node's view has every sector settled
- * through w + recordWindows. Windows are fetched one at a time and only the
+ * through w + recordWindows, and only while the view still holds every
+ * sector's headers from before the window started (`headers-pruned`
+ * otherwise: records in blocks it no longer holds would count as missing,
+ * so it stops rather than fold a wrong root). A full step is followed at
+ * once by the next, so catching up is not held to one step a poll. Windows are fetched one at a time and only the
  * ledger is kept in memory, so catching up many windows never holds them
  * all. Polls every `pollMs`; `step()` runs one round (tests call it).
  *
@@ -46,6 +50,7 @@ import type { NetworkSpec, SectorParams } from '../core/params.js';
 import type { Verifier } from '../core/keys.js';
 import type { AccountState } from '../core/state.js';
 import type { HeaderView } from './header-view.js';
+import { windowStart } from '../core/time.js';
 import type { MainOutcome, MainTable } from './store.js';
 
 export type MainViewEvent =
@@ -148,6 +153,9 @@ export function auditSettlements(
   return { settlements: Number(next), recycles, problems };
 }
 
+/** Windows folded per step at most. */
+const STEP_WINDOWS = 64;
+
 export class MainView {
   private ledger: MainLedger;
   /** mainStateRoot of `ledger`: computed at load, then taken from each fold. */
@@ -180,12 +188,14 @@ export class MainView {
     this.running = true;
     const tick = () => {
       if (!this.running) return;
-      this.stepping = this.step().then(
-        () => undefined,
+      let full = false;
+      this.stepping = this.step(STEP_WINDOWS).then(
+        (folded) => void (full = folded.length === STEP_WINDOWS),
         (e: unknown) => this.emit({ type: 'main-fetch-failed', window: null, code: (e as Error)?.message ?? 'error' }),
       );
+      // A full step means more is decided: catching up goes on at once, not a poll later.
       void this.stepping.finally(() => {
-        if (this.running) this.timer = setTimeout(tick, this.options.pollMs ?? 1000);
+        if (this.running) this.timer = setTimeout(tick, full ? 0 : (this.options.pollMs ?? 1000));
       });
     };
     tick();
@@ -195,6 +205,16 @@ export class MainView {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     await this.stepping;
+  }
+
+  /** Does our header view hold every sector's best chain from before window w started (genesis included)? */
+  private covers(w: number): boolean {
+    const { spec, view } = this.options;
+    const start = windowStart(w, spec.genesisTimeMs, spec.main.windowMs);
+    return spec.sectors.every((s) => {
+      const base = view.sector(s.id)?.base().header;
+      return base !== undefined && (base.height === 0 || base.timeMs < start);
+    });
   }
 
   /** The last window every sector of our view is settled past (by recordWindows). */
@@ -223,6 +243,12 @@ export class MainView {
         const got = await api.call('main-window', { params: { window: w } }).catch(() => undefined);
         if (got === undefined || !got.ok) {
           this.emit({ type: 'main-fetch-failed', window: w, code: got?.ok === false ? got.code : 'edge-unreachable' });
+          complete = -Infinity;
+          break;
+        }
+        // Our view must still hold every sector's blocks from the window's start on, or records it cannot see would count as missing.
+        if (!this.covers(w)) {
+          this.emit({ type: 'main-fetch-failed', window: w, code: 'headers-pruned' });
           complete = -Infinity;
           break;
         }

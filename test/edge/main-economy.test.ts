@@ -78,8 +78,8 @@ const status = (op: 'main-status' | 'conversion-status', txid: string) => ok(cal
 const pushedTo = (type: string, txid: string) => pushes.filter((p) => (p.message as any).type === type && (p.message as any).txid === txid).flatMap((p) => p.sectors);
 
 /** A node's view of every sector, fed the headers the chains hold (as the edge relays them). */
-function nodeView(): { view: HeaderView; feed: () => void } {
-  const view = new HeaderView(spec);
+function nodeView(maxHeaders?: number): { view: HeaderView; feed: () => void } {
+  const view = new HeaderView(spec, { maxHeaders });
   const fed = new Map<number, number>();
   const feed = () => {
     for (const s of spec.sectors) {
@@ -277,6 +277,18 @@ test('a lying edge is flagged: a false root is a mismatch event and a status lin
   assert.equal(heard.map((e) => [e.type, (e as { code?: string }).code]), [['main-fetch-failed', 'beacon-mismatch']]);
   assert.equal([beaconStore.main.count(), mb.status().window], [0, -1]);
   beaconStore.close();
+
+  // A view that no longer holds the headers of the windows to fold stops there instead of folding their records as missing.
+  const shortStore = openStore(join(home, 'short.db'), { limits: spec.limits });
+  const sv = nodeView(16);
+  sv.feed();
+  const ms = new MainView({ spec, networkId: nid, api, view: sv.view, store: shortStore.main });
+  const told: MainViewEvent[] = [];
+  ms.on((e) => told.push(e));
+  assert.equal(await ms.step(), []);
+  assert.equal(told.map((e) => [e.type, (e as { code?: string }).code]), [['main-fetch-failed', 'headers-pruned']]);
+  assert.equal([shortStore.main.count(), ms.status().window, ms.completeThrough], [0, -1, -1]);
+  shortStore.close();
 
   // Garbage in a window answer: a coded refusal, nothing folded or stored.
   const junkStore = openStore(join(home, 'junk.db'), { limits: spec.limits });
