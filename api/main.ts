@@ -36,7 +36,7 @@ export interface WindowDataJson {
   beacon: string;
   main: string[];
   /** `tx`: the lock (core/lock.ts): a Convert tx's encoding, or a recycle lock's. */
-  conversions: { tx: string; originBlock: string; lockProof: ProofJson }[];
+  conversions: { tx: string; originBlock: string; originHeight: number; lockProof: ProofJson }[];
   records: { kind: 'main' | 'witness'; txid: string; sectorId: number; header: string; proof: ProofJson }[];
   /** The edge's mainStateRoot after this window, once it folded it; null before. */
   root: string | null;
@@ -47,7 +47,7 @@ export function windowDataJson(d: WindowData, root: Uint8Array | null): WindowDa
     window: d.window,
     beacon: toHex(d.beacon),
     main: d.main.map((tx) => toHex(encodeTx(tx))),
-    conversions: d.conversions.map((c) => ({ tx: toHex(encodeLock(c.lock)), originBlock: toHex(c.originBlock), lockProof: proofJson(c.lockProof) })),
+    conversions: d.conversions.map((c) => ({ tx: toHex(encodeLock(c.lock)), originBlock: toHex(c.originBlock), originHeight: c.originHeight, lockProof: proofJson(c.lockProof) })),
     records: d.records.map((r) => ({ kind: r.kind, txid: toHex(r.txid), sectorId: r.sectorId, header: toHex(encodeHeader(r.header)), proof: proofJson(r.proof) })),
     root: root && toHex(root),
   };
@@ -62,7 +62,12 @@ export function windowDataOf(json: unknown): { data: WindowData; root: Uint8Arra
     main: listOf(o.main, 'main', MAX_WINDOW_ITEMS).map((v, i) => txOf(v, `main[${i}]`).tx),
     conversions: listOf(o.conversions, 'conversions', MAX_WINDOW_ITEMS).map((v, i) => {
       const c = objectOf(v, `conversions[${i}]`);
-      return { lock: lockOf(c.tx, `conversions[${i}].tx`).lock, originBlock: hexOf(c.originBlock, `conversions[${i}].originBlock`, { exact: 32 }), lockProof: proofOf(c.lockProof) };
+      return {
+        lock: lockOf(c.tx, `conversions[${i}].tx`).lock,
+        originBlock: hexOf(c.originBlock, `conversions[${i}].originBlock`, { exact: 32 }),
+        originHeight: intOf(c.originHeight, `conversions[${i}].originHeight`, 0, Number.MAX_SAFE_INTEGER),
+        lockProof: proofOf(c.lockProof),
+      };
     }),
     records: listOf(o.records, 'records', MAX_WINDOW_ITEMS).map((v, i) => {
       const r = objectOf(v, `records[${i}]`);

@@ -97,6 +97,8 @@ const FORWARDED = new Set([
   'conversion-reported',
   'main-window',
   'main-root-mismatch',
+  'main-fetch-failed',
+  'block-held',
   'stopped',
 ]);
 /** The stream accounts (keys under the devnet's keys/). */

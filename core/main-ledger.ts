@@ -167,6 +167,8 @@ export interface ConversionData {
   lock: Lock;
   /** The origin block holding the lock, and the lock's proof in its txs (or settlements) section. */
   originBlock: Uint8Array;
+  /** That block's height, as the edge placed it: not part of the decision (the block must be on the folder's own best chain), but what tells a folder whether its view reaches back that far. */
+  originHeight: number;
   lockProof: BodyInclusionProof;
 }
 

@@ -374,7 +374,7 @@ export class Assignments {
       window: w,
       beacon: new Uint8Array(beacon),
       main: main.map((r) => decodeTx(r.raw)),
-      conversions: conv.map((r) => ({ lock: decodeLock(r.raw), originBlock: r.origin_block!, lockProof: proofOf(JSON.parse(r.origin_proof!)) })),
+      conversions: conv.map((r) => ({ lock: decodeLock(r.raw), originBlock: r.origin_block!, originHeight: r.origin_height!, lockProof: proofOf(JSON.parse(r.origin_proof!)) })),
       records,
     };
   }

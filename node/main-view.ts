@@ -9,10 +9,10 @@
  * `pouw main status`, whose `--strict` exits non-zero on it).
  *
  * A window is folded only once this node's view has every sector settled
- * through w + recordWindows, and only while the view still holds every
- * sector's headers from before the window started (`headers-pruned`
- * otherwise: records in blocks it no longer holds would count as missing,
- * so it stops rather than fold a wrong root). A full step is followed at
+ * through w + recordWindows, and only while the view still reaches every
+ * block the window's data names (`headers-pruned` otherwise: a record in a
+ * block below what the view holds would count as missing, so it stops
+ * rather than fold a wrong root). A full step is followed at
  * once by the next, so catching up is not held to one step a poll. Windows are fetched one at a time and only the
  * ledger is kept in memory, so catching up many windows never holds them
  * all. Polls every `pollMs`; `step()` runs one round (tests call it).
@@ -42,7 +42,9 @@ import {
   type LedgerJson,
   type MainLedger,
   type Release,
+  type WindowData,
 } from '../core/main-ledger.js';
+import { lockSector } from '../core/lock.js';
 import type { Block } from '../core/block.js';
 import { decodeSettlement, matchSettlements, recyclesOf, releasesOf, type ReleaseLookup } from '../core/settlement.js';
 import { blockCredits, endsRecycleEpoch, treasuryAddress } from '../core/state-transition.js';
@@ -50,7 +52,6 @@ import type { NetworkSpec, SectorParams } from '../core/params.js';
 import type { Verifier } from '../core/keys.js';
 import type { AccountState } from '../core/state.js';
 import type { HeaderView } from './header-view.js';
-import { windowStart } from '../core/time.js';
 import type { MainOutcome, MainTable } from './store.js';
 
 export type MainViewEvent =
@@ -207,14 +208,19 @@ export class MainView {
     await this.stepping;
   }
 
-  /** Does our header view hold every sector's best chain from before window w started (genesis included)? */
-  private covers(w: number): boolean {
-    const { spec, view } = this.options;
-    const start = windowStart(w, spec.genesisTimeMs, spec.main.windowMs);
-    return spec.sectors.every((s) => {
-      const base = view.sector(s.id)?.base().header;
-      return base !== undefined && (base.height === 0 || base.timeMs < start);
-    });
+  /**
+   * Can our header view judge every block the window's data names? A block
+   * below the lowest header the view holds of its sector (pruned, or before
+   * the view's first header) could be on the best chain without the view
+   * knowing; at or above it, the view tells.
+   */
+  private covers(data: WindowData): boolean {
+    const { view } = this.options;
+    const reaches = (sectorId: number, height: number) => {
+      const base = view.sector(sectorId)?.base().header;
+      return base !== undefined && height >= base.height;
+    };
+    return data.records.every((r) => reaches(r.sectorId, r.header.height)) && data.conversions.every((c) => reaches(lockSector(c.lock), c.originHeight));
   }
 
   /** The last window every sector of our view is settled past (by recordWindows). */
@@ -247,7 +253,7 @@ export class MainView {
           break;
         }
         // Our view must still hold every sector's blocks from the window's start on, or records it cannot see would count as missing.
-        if (!this.covers(w)) {
+        if (!this.covers(got.value.data)) {
           this.emit({ type: 'main-fetch-failed', window: w, code: 'headers-pruned' });
           complete = -Infinity;
           break;

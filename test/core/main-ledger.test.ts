@@ -443,7 +443,7 @@ test('a lying edge cannot mint: without two counted witness records, from outsid
       const header = c.add(sectorId, body, blockWindow);
       return { kind: 'witness' as const, txid: lockTxid, sectorId, header, proof: bodyInclusionProof(body, 'witnessRecords', 0) };
     };
-    const base: WindowData = { window: w, beacon, main: [], conversions: [{ lock: { kind: 'tx', tx: lock }, originBlock: blockId(originHeader), lockProof }], records: [] };
+    const base: WindowData = { window: w, beacon, main: [], conversions: [{ lock: { kind: 'tx', tx: lock }, originBlock: blockId(originHeader), originHeight: originHeader.height, lockProof }], records: [] };
     return { c, base, witness };
   };
   type Setup = ReturnType<typeof setup>;
@@ -533,7 +533,7 @@ test('a reorg that drops a record\'s block before the decision changes nothing o
       list.splice(list.indexOf(records[1]!.header), 1);
       if (rewritten) records.push(write(p2, w + 4, 1));
     }
-    return decideWindow(spec, { window: w, beacon, main: [], conversions: [{ lock, originBlock: blockId(originHeader), lockProof }], records }, c, { networkId: nid })!;
+    return decideWindow(spec, { window: w, beacon, main: [], conversions: [{ lock, originBlock: blockId(originHeader), originHeight: originHeader.height, lockProof }], records }, c, { networkId: nid })!;
   };
   const plain = history(false);
   const reorged = history(true);
@@ -569,7 +569,7 @@ test("a recycle lock is witnessed and minted like a conversion, to the named acc
     const header = c.add(sectorId, body, w + 1);
     return { kind: 'witness' as const, txid: id, sectorId, header, proof: bodyInclusionProof(body, 'witnessRecords', 0) };
   });
-  const data = (l: Lock, proof = lockProof): WindowData => ({ window: w, beacon, main: [], conversions: [{ lock: l, originBlock: blockId(originHeader), lockProof: proof }], records });
+  const data = (l: Lock, proof = lockProof): WindowData => ({ window: w, beacon, main: [], conversions: [{ lock: l, originBlock: blockId(originHeader), originHeight: originHeader.height, lockProof: proof }], records });
   const d = decideWindow(spec, data(lock), c, { networkId: nid });
   assert.equal(d?.conversions.map((x) => x.fate.status), ['final']);
   const l = newLedger(spec);
