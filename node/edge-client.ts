@@ -188,6 +188,8 @@ interface Pending {
 
 /** A wait that does not keep the process alive: it only bounds waits on things that do. */
 const sleep = (ms: number) => delay(ms, undefined, { ref: false });
+/** Windows one `HeaderView.advance` call computes. */
+const BEACON_STEPS = 256;
 
 export class EdgeClient {
   readonly view: HeaderView;
@@ -625,8 +627,17 @@ export class EdgeClient {
       // A side branch we cannot place is not an error of the edge.
       if (!r.ok && r.code !== 'unknown-parent') this.emit({ type: 'edge-header-refused', sectorId, height: header.height, code: r.code, detail: r.detail });
     }
-    for (const b of this.view.advance(nowMs)) this.emitBeacon(b);
+    this.advanceBeacons(nowMs);
     for (const w of [...this.locksWaiting.values()]) this.witnessWhenBuried(w.a, w.lock, w.origin);
+  }
+
+  /** Computes every beacon our view now settles, however far behind it was (`advance` does BEACON_STEPS windows a call). */
+  private advanceBeacons(nowMs: number): void {
+    for (;;) {
+      const got = this.view.advance(nowMs, BEACON_STEPS);
+      for (const b of got) this.emitBeacon(b);
+      if (got.length < BEACON_STEPS) return;
+    }
   }
 
   private emitBeacon(b: KnownBeacon): void {
@@ -776,7 +787,7 @@ export class EdgeClient {
    * published R_{w−1}. Unverified only when our view cannot settle the anchors.
    */
   private async checkBeacon(w: number, claimed: Uint8Array): Promise<{ ok: true; check: BeaconCheck } | { ok: false; detail: string }> {
-    for (const b of this.view.advance(this.now())) this.emitBeacon(b);
+    this.advanceBeacons(this.now());
     const own = this.view.beacon(w);
     if (own !== undefined && equalBytes(own.beacon, claimed)) return { ok: true, check: own.fromGenesis ? 'full' : 'anchors' };
     if (this.view.anchors(w) === undefined) {

@@ -27,7 +27,8 @@ import { SectorNode } from '../../node/sector-node.js';
 import { Chains, testSpec } from '../edge/fixtures.js';
 import { until } from '../wait.js';
 
-const spec = testSpec(Date.now() - 20_000);
+// Genesis ten minutes back: more windows than one beacon step (256) covers, as a client that joins a running network sees.
+const spec = testSpec(Date.now() - 600_000);
 const NID = networkId(spec);
 const IDS = spec.sectors.map((s) => s.id);
 const sender = keyPairFromSeed(new Uint8Array(32).fill(41));
