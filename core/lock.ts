@@ -21,7 +21,7 @@ import { TAGS, taggedHash } from './hash.js';
 import type { Verifier } from './keys.js';
 import type { NetworkSpec } from './params.js';
 import type { RejectCode } from './reject.js';
-import { decodeSettlement, encodeSettlement, type RecycleEntry } from './settlement.js';
+import { encodeSettlement, readRecycleEntry, RECYCLE_ENTRY_BYTES, type RecycleEntry } from './settlement.js';
 import { checkTx, encodeTx, readTx, txId, txSender, type Tx } from './tx.js';
 import type { SectionName } from './block.js';
 import { toHex } from './bytes.js';
@@ -29,7 +29,6 @@ import { toHex } from './bytes.js';
 export type Lock = { kind: 'tx'; tx: Tx } | { kind: 'recycle'; sector: number; entry: RecycleEntry };
 
 const RECYCLE_LOCK = 0xff;
-const RECYCLE_ENTRY_BYTES = 37;
 
 export function encodeLock(l: Lock): Uint8Array {
   if (l.kind === 'tx') return encodeTx(l.tx);
@@ -44,9 +43,7 @@ export function decodeLock(bytes: Uint8Array): Lock {
     (r): Lock => {
       r.u8('lock kind');
       const sector = r.u32('lock sector');
-      const entry = decodeSettlement(r.fixed(RECYCLE_ENTRY_BYTES, 'recycle entry'));
-      if (entry.kind !== 'recycle') throw new RangeError('unreachable: a 37-byte settlement is a recycle entry');
-      return { kind: 'recycle', sector, entry };
+      return { kind: 'recycle', sector, entry: readRecycleEntry(r) };
     },
     'lock',
   );

@@ -28,13 +28,12 @@ import { CodecError, fail, ok, type Fail, type Result } from './errors.js';
 import type { RejectCode } from './reject.js';
 import { windowOf } from './time.js';
 import { lockId, type Lock } from './lock.js';
-import { decodeSettlement, encodeSettlement } from './settlement.js';
+import { encodeSettlement, readRecycleEntry, RECYCLE_ENTRY_BYTES } from './settlement.js';
 import { MAIN_CHAIN, MAX_TX_BYTES, readTx, txId, writeTx, type Tx } from './tx.js';
 
 export const RECORD_VERSION = 1;
 /** A witness record of a recycle lock. */
 const RECYCLE_WITNESS_VERSION = 2;
-const RECYCLE_ENTRY_BYTES = 37;
 
 export interface MainRecord {
   window: number;
@@ -105,11 +104,7 @@ export function decodeWitnessRecord(bytes: Uint8Array): WitnessRecord {
       const originBlock = r.fixed(32, 'origin block');
       let lock: Lock;
       if (version === RECORD_VERSION) lock = { kind: 'tx', tx: readTx(r) };
-      else {
-        const entry = decodeSettlement(r.fixed(RECYCLE_ENTRY_BYTES, 'recycle entry'));
-        if (entry.kind !== 'recycle') throw new CodecError('codec-bad-enum', 'a recycle witness record holds a recycle entry');
-        lock = { kind: 'recycle', sector: originSector, entry };
-      }
+      else lock = { kind: 'recycle', sector: originSector, entry: readRecycleEntry(r) };
       return { window, originSector, originBlock, lock, lockProof: readBodyProof(r) };
     },
     'witness record',

@@ -36,7 +36,7 @@
  * @module
  */
 import { equalBytes, fromHex, toHex } from './bytes.js';
-import { decodeExact, encodeWith } from './codec.js';
+import { decodeExact, encodeWith, type Reader } from './codec.js';
 import { CodecError, fail, ok, type Result } from './errors.js';
 import { ADDRESS_BYTES } from './keys.js';
 import type { Release } from './main-ledger.js';
@@ -45,7 +45,8 @@ import type { RejectCode } from './reject.js';
 const KIND_RELEASE = 0;
 const KIND_RECYCLE = 1;
 const RELEASE_BYTES = 1 + 8 + 8 + 32 + ADDRESS_BYTES + 8;
-const RECYCLE_BYTES = 1 + 8 + ADDRESS_BYTES + 8;
+/** A recycle entry's encoded size: fixed, so locks and witness records carry it without a length. */
+export const RECYCLE_ENTRY_BYTES = 1 + 8 + ADDRESS_BYTES + 8;
 
 /** One release credited by a sector block. */
 export interface ReleaseSettlement {
@@ -73,7 +74,7 @@ export type Settlement = ReleaseSettlement | RecycleEntry;
 
 export function encodeSettlement(s: Settlement): Uint8Array {
   if (s.kind === 'recycle') {
-    return encodeWith((w) => w.u8(KIND_RECYCLE).u64(s.epoch).fixed(s.account, ADDRESS_BYTES).u64(s.amount), RECYCLE_BYTES);
+    return encodeWith((w) => w.u8(KIND_RECYCLE).u64(s.epoch).fixed(s.account, ADDRESS_BYTES).u64(s.amount), RECYCLE_ENTRY_BYTES);
   }
   if (!Number.isSafeInteger(s.window) || s.window < 0) throw new RangeError('window must be a safe integer ≥ 0');
   return encodeWith((w) => {
@@ -101,6 +102,13 @@ export function decodeSettlement(bytes: Uint8Array): Settlement {
     },
     'settlement',
   );
+}
+
+/** Reads a recycle entry (RECYCLE_ENTRY_BYTES) inside a larger encoding; a CodecError for a release entry or bad bytes. */
+export function readRecycleEntry(r: Reader): RecycleEntry {
+  const entry = decodeSettlement(r.fixed(RECYCLE_ENTRY_BYTES, 'recycle entry'));
+  if (entry.kind !== 'recycle') throw new CodecError('codec-bad-enum', 'a release entry where a recycle entry belongs');
+  return entry;
 }
 
 /** The settlement entry that credits `release` (its `seq` set by the fold). */

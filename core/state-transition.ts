@@ -10,10 +10,10 @@
  *   4. no balance above 2^64 − 1 after the credit (`tx-balance-overflow`).
  * A transfer moves `amount` to `to`; a convert moves `amount` to the sector's
  * treasury. Both debit amount + fee and bump the sender's nonce. After the
- * txs, the block's settlements (core/settlement.ts) are credited out of the
- * sector treasury, each advancing the treasury's nonce, which counts the
- * releases this chain has applied. The fees of a block and its subsidy are
- * credited to the miner last.
+ * txs, the block's release settlements (core/settlement.ts) are credited out
+ * of the sector treasury, each advancing the treasury's nonce, which counts
+ * the releases this chain has applied; then the miner gets the fees and the
+ * subsidy; last, in an epoch's last block, the mandatory recycling locks.
  *
  * Nothing here mutates its inputs: a block is applied on a `StateOverlay` (the
  * touched accounts on top of a read-only `StateView`) and the result is the
@@ -249,6 +249,12 @@ export function blockCredits(block: Block, sector: SectorParams, address: Uint8A
   return credits;
 }
 
+/** ⌈income · bps / 10,000⌉ of what `account` was credited in an epoch's `blocks`: what it owes before the balance cap. */
+export function recycleOwed(blocks: readonly Block[], sector: SectorParams, account: Uint8Array): bigint {
+  const income = blocks.reduce((sum, b) => sum + blockCredits(b, sector, account), 0n);
+  return (income * BigInt(sector.recycle.bps) + 9_999n) / 10_000n;
+}
+
 /** Txs, release settlements and the reward of `block` on a fresh overlay of `view`. */
 function applyBeforeRecycle(
   view: StateView,
@@ -300,8 +306,7 @@ function dueRecycles(overlay: StateOverlay, block: Block, ctx: ApplyContext): Re
   const out: RecycleEntry[] = [];
   for (const hex of r.accounts) {
     const account = fromHex(hex);
-    const income = blocks.reduce((sum, b) => sum + blockCredits(b, sector, account), 0n);
-    const owed = (income * BigInt(r.bps) + 9_999n) / 10_000n;
+    const owed = recycleOwed(blocks, sector, account);
     const balance = overlay.account(account).balance;
     const amount = owed < balance ? owed : balance;
     if (amount > 0n) out.push({ kind: 'recycle', epoch: BigInt(height / r.epochBlocks), account, amount });

@@ -47,7 +47,7 @@ import {
 import { lockSector } from '../core/lock.js';
 import type { Block } from '../core/block.js';
 import { decodeSettlement, matchSettlements, recyclesOf, releasesOf, type ReleaseLookup } from '../core/settlement.js';
-import { blockCredits, endsRecycleEpoch, treasuryAddress } from '../core/state-transition.js';
+import { endsRecycleEpoch, recycleOwed, treasuryAddress } from '../core/state-transition.js';
 import type { NetworkSpec, SectorParams } from '../core/params.js';
 import type { Verifier } from '../core/keys.js';
 import type { AccountState } from '../core/state.js';
@@ -142,8 +142,7 @@ export function auditSettlements(
     const got = recyclesOf(settlements);
     for (const hex of sector.recycle.accounts) {
       const account = fromHex(hex);
-      const income = epoch.reduce((sum, b) => sum + blockCredits(b, sector, account), 0n);
-      const owed = (income * BigInt(sector.recycle.bps) + 9_999n) / 10_000n;
+      const owed = recycleOwed(epoch, sector, account);
       const entry = got.find((e) => toHex(e.account) === hex);
       if (entry) recycles++;
       if (entry && entry.amount > owed) problems.push({ window: -1, code: 'recycle-mismatch', detail: `block ${h}: ${hex} recycled ${entry.amount}, owed at most ${owed}` });
