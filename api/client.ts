@@ -18,6 +18,7 @@
 import { fromHex, toHex } from '../core/bytes.js';
 import { PouwError } from '../core/errors.js';
 import { authFor, AUTH_HEADERS, type AuthRequest } from './auth.js';
+import { blobHash, blobHashOf, blobPutOf, BLOB_PATH, checkBlob, type BlobPutJson } from './blobs.js';
 import { errorOf } from './errors.js';
 import { ROUTES, routePath, type AnswerOf, type BodyOf, type RouteName } from './routes.js';
 
@@ -37,6 +38,12 @@ export interface EdgeApiOptions {
   /** A node's key and its network id: needed for node-only routes. */
   node?: { key: { publicKey: Uint8Array; secretKey: Uint8Array }; networkId: Uint8Array };
   fetch?: typeof fetch;
+}
+
+/** An error answer as a failed call. */
+function refusal(res: { status: number; json: unknown }): { ok: false; status: number; code: string; message: string } {
+  const e = errorOf(res.json);
+  return { ok: false, status: res.status, code: e?.code ?? `status-${res.status}`, message: e?.message ?? '' };
 }
 
 export class EdgeApi {
@@ -76,10 +83,7 @@ export class EdgeApi {
       headers[AUTH_HEADERS.sig] = auth.value.sig;
     }
     const res = await this.send(route.method, path + query, headers, body);
-    if (res.status < 200 || res.status > 299) {
-      const e = errorOf(res.json);
-      return { ok: false, status: res.status, code: e?.code ?? `status-${res.status}`, message: e?.message ?? '' };
-    }
+    if (res.status < 200 || res.status > 299) return refusal(res);
     try {
       return { ok: true, status: res.status, value: route.answer(res.json) as AnswerOf<N> };
     } catch (e) {
@@ -104,7 +108,34 @@ export class EdgeApi {
     return { ok: true, status: t.status, value: `${this.url.replace(/^http/, 'ws')}${path}?${new URLSearchParams({ ticket: t.value.ticket })}` };
   }
 
-  private async send(method: string, path: string, headers: Record<string, string>, body: string | undefined): Promise<{ status: number; json: unknown }> {
+  /** Uploads a blob (api/blobs.ts); its address is the SHA-256 of `bytes`. */
+  async putBlob(bytes: Uint8Array): Promise<Answer<BlobPutJson>> {
+    const hash = blobHash(bytes);
+    const res = await this.send('PUT', BLOB_PATH.replace(':hash', hash), { 'content-type': 'application/octet-stream' }, bytes);
+    if (res.status < 200 || res.status > 299) return refusal(res);
+    try {
+      return { ok: true, status: res.status, value: blobPutOf(res.json) };
+    } catch (e) {
+      return { ok: false, status: res.status, code: 'bad-answer', message: `PUT blob: ${(e as Error).message}` };
+    }
+  }
+
+  /** A blob's bytes, checked against their address: a mismatch is `blob-hash-mismatch`, never the bytes. */
+  async getBlob(hash: string): Promise<Answer<Uint8Array>> {
+    const res = await this.send('GET', BLOB_PATH.replace(':hash', blobHashOf(hash)), {}, undefined, true);
+    if (res.status < 200 || res.status > 299) return refusal(res);
+    const bytes = res.bytes!;
+    const c = checkBlob(hash, bytes);
+    return c.ok ? { ok: true, status: res.status, value: bytes } : { ok: false, status: res.status, code: c.code, message: c.detail };
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body: string | Uint8Array | undefined,
+    raw = false,
+  ): Promise<{ status: number; json: unknown; bytes?: Uint8Array }> {
     // One timer per request, cleared when it is answered: a node catching up sends thousands a second, and
     // AbortSignal.timeout's would each hold the request until it fired.
     const ctrl = new AbortController();
@@ -116,7 +147,8 @@ export class EdgeApi {
     // Like AbortSignal.timeout's, the timer alone keeps no process alive (Node; elsewhere there is nothing to unref).
     (timer as { unref?: () => void }).unref?.();
     try {
-      const res = await this.fetchFn(this.url + path, { method, headers, body, signal: ctrl.signal });
+      const res = await this.fetchFn(this.url + path, { method, headers, body: body as RequestInit['body'], signal: ctrl.signal });
+      if (raw && res.status >= 200 && res.status <= 299) return { status: res.status, json: undefined, bytes: new Uint8Array(await res.arrayBuffer()) };
       const text = await res.text();
       let json: unknown;
       try {

@@ -19,6 +19,7 @@ import { decodeHeader, encodeHeader, HEADER_BYTES, type BlockHeader } from '../c
 import { findSector, type NetworkSpec, type SectorParams } from '../core/params.js';
 import type { Selection } from '../core/select.js';
 import { decodeLock, type Lock } from '../core/lock.js';
+import { decodeWorkHeader, encodeWorkHeader, MAX_RELAY_WORK_PROOF_BYTES } from '../core/task.js';
 import { decodeTx, MAX_TX_BYTES, type Tx } from '../core/tx.js';
 import { reject, unwrap } from './errors.js';
 
@@ -110,6 +111,24 @@ export function headerHex(h: BlockHeader): string {
   return toHex(encodeHeader(h));
 }
 
+/** A header with its work proof, as relays carry headers (core/task.ts `encodeWorkHeader`). */
+export interface WorkHeader {
+  header: BlockHeader;
+  /** Empty for a hash header. */
+  workProof: Uint8Array;
+}
+
+/** A relayed header in hex: the header, then its work proof; decoded, the work unchecked. */
+export function workHeaderOf(v: unknown, what = 'header'): WorkHeader {
+  const bytes = hexOf(v, what, { max: HEADER_BYTES + MAX_RELAY_WORK_PROOF_BYTES });
+  if (bytes.length < HEADER_BYTES) reject('bad-request', `${what} must be at least ${HEADER_BYTES} bytes of hex`);
+  return unwrap(tryDecode(() => decodeWorkHeader(bytes)), what);
+}
+
+export function workHeaderHex(h: { header: BlockHeader; workProof?: Uint8Array }): string {
+  return toHex(encodeWorkHeader(h.header, h.workProof));
+}
+
 export function txOf(v: unknown, what = 'tx'): { tx: Tx; raw: Uint8Array } {
   const raw = hexOf(v, what, { max: MAX_TX_BYTES });
   return { tx: unwrap(tryDecode(() => decodeTx(raw)), what), raw };
@@ -121,7 +140,7 @@ export function lockOf(v: unknown, what = 'tx'): { lock: Lock; raw: Uint8Array }
   return { lock: unwrap(tryDecode(() => decodeLock(raw)), what), raw };
 }
 
-/** A header with where it sits, as the edge sends headers: `{id, sectorId, height, header: hex}`. */
+/** A header with where it sits, as the edge sends headers: `{id, sectorId, height, header: hex}` (the header's work proof follows its 104 bytes). */
 export interface HeaderJson {
   id: string;
   sectorId: number;
@@ -129,8 +148,8 @@ export interface HeaderJson {
   header: string;
 }
 
-export function headerJson(h: { id: Uint8Array; sectorId: number; height: number; header: BlockHeader }): HeaderJson {
-  return { id: toHex(h.id), sectorId: h.sectorId, height: h.height, header: headerHex(h.header) };
+export function headerJson(h: { id: Uint8Array; sectorId: number; height: number; header: BlockHeader; workProof?: Uint8Array }): HeaderJson {
+  return { id: toHex(h.id), sectorId: h.sectorId, height: h.height, header: workHeaderHex(h) };
 }
 
 /** Checks the shape of a HeaderJson; the header itself is decoded by whoever uses it. */
@@ -140,7 +159,7 @@ export function headerJsonOf(v: unknown, what = 'header'): HeaderJson {
     id: hexStringOf(o.id, `${what}.id`, 32),
     sectorId: intOf(o.sectorId, `${what}.sectorId`, 0, 0xffffffff),
     height: intOf(o.height, `${what}.height`, 0, Number.MAX_SAFE_INTEGER),
-    header: hexStringOf(o.header, `${what}.header`, HEADER_BYTES),
+    header: (hexOf(o.header, `${what}.header`, { max: HEADER_BYTES + MAX_RELAY_WORK_PROOF_BYTES }), o.header as string),
   };
 }
 

@@ -42,6 +42,8 @@ import {
   lockOf,
   txOf,
   type HeaderJson,
+  type WorkHeader,
+  workHeaderHex,
   type ProofJson,
   type SelectionJson,
 } from './codec.js';
@@ -219,8 +221,8 @@ export function pingFrame(id?: FrameId): NodeFrame {
   return { type: 'ping', ...(id !== undefined ? { id } : {}) };
 }
 
-export function headersFrame(headers: readonly BlockHeader[], id?: FrameId): NodeFrame {
-  return { type: 'headers', ...(id !== undefined ? { id } : {}), headers: headers.map(headerHex) };
+export function headersFrame(headers: readonly WorkHeader[], id?: FrameId): NodeFrame {
+  return { type: 'headers', ...(id !== undefined ? { id } : {}), headers: headers.map(workHeaderHex) };
 }
 
 /** A record report on the socket: the same body as the HTTP route's, plus which tx it is for. */

@@ -17,18 +17,27 @@ export type ReadResult = { ok: true; text: string } | { ok: false; code: 'body-t
 /** Past this much, an oversize body is not read to its end: the connection is dropped instead. */
 export const MAX_DRAIN_BYTES = 8 * 1024 * 1024;
 
+/** The body's bytes, or `body-too-large`. */
+export type ReadBytesResult = { ok: true; bytes: Uint8Array } | { ok: false; code: 'body-too-large'; message: string };
+
 /** The body as text, at most `max` bytes whatever the headers claim (see the module header). */
 export async function readBodyText(req: Request, max: number): Promise<ReadResult> {
-  const tooLarge: ReadResult = { ok: false, code: 'body-too-large', message: `this route takes at most ${max} bytes` };
+  const r = await readBodyBytes(req, max);
+  return r.ok ? utf8Text(r.bytes) : r;
+}
+
+/** The body's bytes, at most `max` whatever the headers claim (see the module header). */
+export async function readBodyBytes(req: Request, max: number): Promise<ReadBytesResult> {
+  const tooLarge: ReadBytesResult = { ok: false, code: 'body-too-large', message: `this route takes at most ${max} bytes` };
   const declared = req.headers.get('content-length');
   if (declared !== null && !/^\d{1,15}$/.test(declared)) return tooLarge;
   if (declared !== null && Number(declared) <= max) {
     // Within the limit as declared, and HTTP framing holds a body to its declared length: read it
     // whole (on Node this skips building a web stream for it), and still check what arrived.
     const all = new Uint8Array(await req.arrayBuffer());
-    return all.byteLength > max ? tooLarge : utf8Text(all);
+    return all.byteLength > max ? tooLarge : { ok: true, bytes: all };
   }
-  if (req.body === null) return { ok: true, text: '' };
+  if (req.body === null) return { ok: true, bytes: new Uint8Array(0) };
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = declared !== null && Number(declared) > MAX_DRAIN_BYTES ? MAX_DRAIN_BYTES + 1 : 0;
@@ -49,7 +58,7 @@ export async function readBodyText(req: Request, max: number): Promise<ReadResul
     all.set(c, at);
     at += c.byteLength;
   }
-  return utf8Text(all);
+  return { ok: true, bytes: all };
 }
 
 function utf8Text(bytes: Uint8Array): ReadResult {

@@ -35,9 +35,13 @@ import {
   stringOf,
   txOf,
   type HeaderJson,
+  type WorkHeader,
+  workHeaderHex,
+  workHeaderOf,
   type ProofJson,
   type SelectionJson,
 } from './codec.js';
+import { taskListOf, taskOf, taskSubmitBody, type TaskJson } from './tasks.js';
 import { reject } from './errors.js';
 import { mainAccountOf, mainStateOf, windowDataOf, windowListOf, type MainAccountJson, type MainStateJson, type WindowListJson } from './main.js';
 import type { WindowData } from '../core/main-ledger.js';
@@ -195,12 +199,12 @@ export interface ParseLimits {
 }
 
 /** A header relay: the headers in chain order. */
-export const relayBody: BodyCodec<{ headers: BlockHeader[] }> = {
-  write: ({ headers }) => ({ headers: headers.map(headerHex) }),
+export const relayBody: BodyCodec<{ headers: WorkHeader[] }> = {
+  write: ({ headers }) => ({ headers: headers.map(workHeaderHex) }),
   parse(json, { maxHeaders }) {
     const list = objectOf(json, 'body').headers;
     if (!Array.isArray(list) || list.length === 0 || list.length > maxHeaders) reject('bad-request', `"headers" must be a list of 1..${maxHeaders} hex headers`);
-    return { headers: list.map((h, i) => headerOf(h, `headers[${i}]`)) };
+    return { headers: list.map((h, i) => workHeaderOf(h, `headers[${i}]`)) };
   },
 };
 
@@ -455,7 +459,8 @@ function route<Body = undefined, Answer = unknown>(def: RouteDef<Body, Answer>):
 /** Largest body per kind of route, in bytes. */
 export const BODY_LIMITS = {
   tx: 4 * 1024,
-  headers: 512 * 1024,
+  // A batch of hash headers, or a few matmul headers with their work proofs.
+  headers: 2 * 1024 * 1024,
   record: 64 * 1024,
   conversion: 64 * 1024,
   empty: 1024,
@@ -508,6 +513,11 @@ export const ROUTES = {
   'main-state': route<undefined, MainStateJson>({ method: 'GET', path: '/v1/main/state', node: false, bodyLimit: 0, answer: mainStateOf }),
   /** An account on the edge's fold (a node computes its own: `pouw main balance`). */
   'main-account': route<undefined, MainAccountJson>({ method: 'GET', path: '/v1/main/accounts/:address', node: false, bodyLimit: 0, answer: mainAccountOf }),
+  /** A compute task: its tx (routed as a MAIN tx) and its input blobs (api/tasks.ts). */
+  'task-submit': route({ method: 'POST', path: '/v1/tasks', node: false, bodyLimit: BODY_LIMITS.tx, body: taskSubmitBody, answer: intakeOf }),
+  /** Tasks the edge knows, newest first (at most 1000), by sector and state. */
+  'task-list': route<undefined, { tasks: TaskJson[] }>({ method: 'GET', path: '/v1/tasks', node: false, bodyLimit: 0, query: ['sector', 'state'], answer: taskListOf }),
+  'task-status': route<undefined, TaskJson>({ method: 'GET', path: '/v1/tasks/:txid', node: false, bodyLimit: 0, answer: taskOf }),
   /** A challenge for one signed request of the key named in `x-pouw-key`. */
   challenge: route<undefined, ChallengeJson>({ method: 'POST', path: '/v1/auth/challenge', node: false, bodyLimit: -BODY_LIMITS.empty, answer: challengeOf }),
 } as const;
@@ -528,4 +538,4 @@ export function routePath(route: RouteDef<unknown, unknown>, params: Readonly<Re
   });
 }
 
-export type { HeaderJson, ProofJson, SelectionJson };
+export type { HeaderJson, ProofJson, SelectionJson, TaskJson };

@@ -67,7 +67,7 @@ async function waitFolded(api: NodeApi, txid: string, seconds: number, out: Outp
 }
 
 /** The edge a MAIN tx goes to: `--edge`, else the one the node is linked to. */
-function edgeOf(status: NodeStatus, url: string | undefined): EdgeApi {
+export function edgeOf(status: NodeStatus, url: string | undefined): EdgeApi {
   const edge = url ?? status.edge;
   if (!edge) throw new PouwError('no-edge', 'the node is not linked to an edge (start it with --edge) and no --edge was given');
   return new EdgeApi({ url: edge, timeoutMs: 10_000 });

@@ -17,6 +17,7 @@ import { registerTxCommands } from './tx.js';
 import { registerConfigCommands } from './config.js';
 import { registerDevnetCommand } from './devnet.js';
 import { registerEconomyCommands } from './economy.js';
+import { registerTaskCommands } from './task.js';
 import { registerKeysCommands } from './keys.js';
 import { EXIT, exitCodeFor, Output } from './output.js';
 import { packageInfo } from '../platform/node/package-info.js';
@@ -104,6 +105,7 @@ export function buildProgram(json: boolean): Command {
   registerTxCommands(program);
   registerAccountCommands(program);
   registerEconomyCommands(program);
+  registerTaskCommands(program);
   return program;
 }
 

@@ -6,6 +6,7 @@
  * its node.json (or the file `--api-cookie` names).
  * @module
  */
+import type { WorkKind } from '../core/params.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
@@ -119,7 +120,10 @@ export interface NodeStatus {
   addressPrefix: string;
   symbol: string;
   decimals: number;
-  main: { symbol: string; decimals: number };
+  main: { symbol: string; decimals: number; windowMs: number };
+  genesisTimeMs: number;
+  workKinds: WorkKind[];
+  lottery: { rank: number; tileRows: number; tileCols: number; macsPerHash: string };
   tip: { height: number; id: string };
   peers: unknown[];
   mempool: { txs: number };

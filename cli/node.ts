@@ -28,6 +28,7 @@ import { MainView } from '../node/main-view.js';
 import { directPool, workerPool } from '../platform/node/kernel-pool.js';
 import { selectKernel } from '../platform/node/kernels.js';
 import { Miner } from '../node/miner.js';
+import { TaskFeed } from '../node/task-feed.js';
 import { packageInfo } from '../platform/node/package-info.js';
 import { SectorNode } from '../node/sector-node.js';
 import { Output } from './output.js';
@@ -131,6 +132,8 @@ async function start(opts: StartOpts): Promise<void> {
   });
   const p2pPort = await node.start();
   let miner: Miner | undefined;
+  /** The task the miner works on (set up with the edge, below). */
+  let feed: TaskFeed | undefined;
   let speedTimer: ReturnType<typeof setInterval> | undefined;
   if (opts.mine) {
     let minerAddress: Uint8Array;
@@ -155,8 +158,13 @@ async function start(opts: StartOpts): Promise<void> {
     miner = new Miner(node, pool, {
       miner: minerAddress,
       batch: b.name === 'js' ? 1n << 12n : 1n << 20n,
-      onEvent: (e) =>
-        event('block-found', e, `${e.accepted ? 'accepted' : 'rejected'} block ${e.height} ${e.id.slice(0, 16)}… (${e.txs} txs)`),
+      // Mining by doing: the task feed (below, with the edge) names the task, if any.
+      task: () => feed?.task(),
+      onEvent: (e) => {
+        if (e.type === 'task-product') return event('task-product', e, `task   ${e.task.slice(0, 16)}… product A·B recovered in ${e.runMs} ms`);
+        const how = e.work === 'matmul' ? ` by useful work on task ${e.task!.slice(0, 16)}…` : '';
+        event('block-found', e, `${e.accepted ? 'accepted' : 'rejected'} block ${e.height} ${e.id.slice(0, 16)}… (${e.txs} txs)${how}`);
+      },
     });
     miner.start();
     speedTimer = setInterval(() => {
@@ -188,6 +196,20 @@ async function start(opts: StartOpts): Promise<void> {
     });
     node.attachMain(mainView);
     mainView.start();
+    if (miner) {
+      feed = new TaskFeed({
+        spec,
+        sector,
+        main: mainView,
+        api: edge.api,
+        onEvent: (e) => {
+          if (e.type === 'task-taken') event(e.type, e, `task   mining by doing on ${e.task.slice(0, 16)}… (${e.dims.join('×')})`);
+          else if (e.type === 'task-dropped') event(e.type, e, `task   ${e.task.slice(0, 16)}… dropped: ${e.why}`);
+          else event(e.type, e, `task   ${e.task.slice(0, 16)}… inputs refused: ${e.code} ${e.detail}`);
+        },
+      });
+      feed.start();
+    }
   }
   // The cookie token, new at every start, readable by this user alone: what POSTs to the API must carry.
   const token = randomBytes(32).toString('hex');
@@ -211,6 +233,7 @@ async function start(opts: StartOpts): Promise<void> {
   });
   if (speedTimer) clearInterval(speedTimer);
   await miner?.stop();
+  await feed?.stop();
   await mainView?.stop();
   await edge?.stop();
   await new Promise<void>((resolve) => server.close(() => resolve()));

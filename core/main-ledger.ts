@@ -39,7 +39,8 @@ import { selectSectors } from './select.js';
 import type { AccountState } from './state.js';
 import { treasuryAddress } from './state-transition.js';
 import { windowOf } from './time.js';
-import { checkTx, MAIN_CHAIN, txId, type Tx } from './tx.js';
+import { checkTx, MAIN_CHAIN, TASK_WORKS, txId, type TaskWork, type Tx } from './tx.js';
+import { taskProblem, type TaskEscrow } from './task.js';
 import type { Verifier } from './keys.js';
 
 // ---------------------------------------------------------------- deadlines
@@ -182,7 +183,7 @@ export interface WindowData {
   records: RecordEvidence[];
 }
 
-export type IgnoredCode = 'bad-tx' | 'bad-lock' | 'duplicate-tx';
+export type IgnoredCode = 'bad-tx' | 'bad-lock' | 'duplicate-tx' | 'bad-task';
 
 export interface DecidedTx {
   tx: Tx;
@@ -279,8 +280,13 @@ export function decideWindow(spec: NetworkSpec, data: WindowData, chains: ChainV
   };
   for (const tx of data.main) {
     const r = checkTx(tx, { networkId: opts.networkId, chain: MAIN_CHAIN, verify: opts.verify });
-    if (!r.ok || tx.payload.kind !== 'transfer') {
+    if (!r.ok || (tx.payload.kind !== 'transfer' && tx.payload.kind !== 'task')) {
       out.ignored.push({ txid: toHex(txId(tx)), code: 'bad-tx' });
+      continue;
+    }
+    // A task this network cannot run (unknown sector, a shape its lottery refuses) is no part of the ledger.
+    if (tx.payload.kind === 'task' && taskProblem(tx.payload, spec) !== null) {
+      out.ignored.push({ txid: toHex(r.value), code: 'bad-task' });
       continue;
     }
     if (!once(r.value)) continue;
@@ -343,6 +349,8 @@ export interface MainLedger {
   burnt: bigint;
   /** Conversions folded so far (txid hex): a lock mints once. */
   conversions: Set<string>;
+  /** Final tasks by task tx id (hex), open or ended: what matmul blocks are checked against. */
+  tasks: Map<string, TaskEscrow>;
   /** Hash chain over every window's outcomes: what the root commits to beyond the balances. */
   journal: Uint8Array;
 }
@@ -394,6 +402,8 @@ export interface WindowResult {
   void: { txid: string; kind: 'main' | 'conversion'; code: VoidCode }[];
   releases: Release[];
   batches: Batch[];
+  /** Tasks made final by this window, and tasks whose deadline passed (their escrow refunded). */
+  tasks: { id: string; event: 'final' | 'expired'; escrow: bigint }[];
 }
 
 /** The public treasury: the treasury address of chain 0 (core/state-transition.ts), which no key controls. */
@@ -401,6 +411,8 @@ export function mainTreasuryAddress(): Uint8Array {
   return treasuryAddress(MAIN_CHAIN);
 }
 const TREASURY_KEY = toHex(mainTreasuryAddress());
+/** Where an applied task tx's amount went, as `WindowResult.applied` names it: no account, the ledger's task escrows. */
+export const TASK_ESCROW_ADDRESS = new Uint8Array(ADDRESS_BYTES);
 
 export function newLedger(spec: NetworkSpec): MainLedger {
   return {
@@ -411,6 +423,7 @@ export function newLedger(spec: NetworkSpec): MainLedger {
     minted: 0n,
     burnt: 0n,
     conversions: new Set(),
+    tasks: new Map(),
     journal: taggedHash(TAGS.mainJournal),
   };
 }
@@ -424,6 +437,7 @@ export function cloneLedger(l: MainLedger): MainLedger {
     minted: l.minted,
     burnt: l.burnt,
     conversions: new Set(l.conversions),
+    tasks: new Map([...l.tasks].map(([k, v]) => [k, { ...v }])),
     journal: l.journal,
   };
 }
@@ -467,7 +481,7 @@ interface PendingConversion {
 export function foldWindow(l: MainLedger, d: DecidedWindow, spec: NetworkSpec): WindowResult {
   if (d.window <= l.window) throw new RangeError(`window ${d.window} is not after the last folded window ${l.window}`);
   const m = spec.main;
-  const res: WindowResult = { window: d.window, root: new Uint8Array(32), applied: [], void: [], releases: [], batches: [] };
+  const res: WindowResult = { window: d.window, root: new Uint8Array(32), applied: [], void: [], releases: [], batches: [], tasks: [] };
   const releaseCounts = new Map<string, number>();
   const release = (sectorId: number, to: Uint8Array, amount: bigint, reason: ReleaseReason, txid: string) => {
     const t = l.treasuries.get(sectorId)!;
@@ -540,7 +554,16 @@ export function foldWindow(l: MainLedger, d: DecidedWindow, spec: NetworkSpec): 
     b.minted = paid;
   }
 
-  // 2. MAIN transfers, a sender's nonces in order.
+  // 2. Tasks past their deadline: the escrow goes back to the submitter.
+  for (const id of [...l.tasks.keys()].sort()) {
+    const t = l.tasks.get(id)!;
+    if (t.status !== 'open' || t.deadline >= d.window) continue;
+    t.status = 'expired';
+    credit(l, toHex(t.submitter), t.escrow);
+    res.tasks.push({ id, event: 'expired', escrow: t.escrow });
+  }
+
+  // 3. MAIN transfers and task escrows, a sender's nonces in order.
   const fees = new Map<number, { miner: Uint8Array; amount: bigint; txid: string }[]>();
   const mainTxs = [...d.main].sort((a, b) => (a.tx.nonce < b.tx.nonce ? -1 : a.tx.nonce > b.tx.nonce ? 1 : compareBytes(a.txid, b.txid)));
   for (const t of mainTxs) {
@@ -549,12 +572,18 @@ export function foldWindow(l: MainLedger, d: DecidedWindow, spec: NetworkSpec): 
       res.void.push({ txid, kind: 'main', code: 'not-recorded' });
       continue;
     }
-    const code = applyTransfer(l, t.tx, txid, t.fate.counted, m.tollBps, fees);
-    if (code) res.void.push({ txid, kind: 'main', code });
-    else res.applied.push({ txid, kind: 'main', amount: (t.tx.payload as { amount: bigint }).amount, from: addressOf(t.tx.from), to: (t.tx.payload as { to: Uint8Array }).to });
+    const code = applyMainTx(l, t.tx, txid, d.window, t.fate.counted, m.tollBps, fees);
+    if (code) {
+      res.void.push({ txid, kind: 'main', code });
+      continue;
+    }
+    const p = t.tx.payload;
+    const to = p.kind === 'transfer' ? p.to : TASK_ESCROW_ADDRESS;
+    res.applied.push({ txid, kind: 'main', amount: p.amount, from: addressOf(t.tx.from), to });
+    if (p.kind === 'task') res.tasks.push({ id: txid, event: 'final', escrow: p.amount });
   }
 
-  // 3. Fee shares, per sector, sold back along the curve into releases to the recording miners.
+  // 4. Fee shares, per sector, sold back along the curve into releases to the recording miners.
   for (const sectorId of [...fees.keys()].sort((a, b) => a - b)) {
     const shares = fees.get(sectorId)!;
     const pool = l.pools.get(sectorId)!;
@@ -607,28 +636,51 @@ export function decideAndFold(
   return { ledger: next, result: foldWindow(next, d, spec), ignored: d.ignored };
 }
 
-/** Applies one final MAIN transfer, or returns why it is void (nothing changed then). */
-function applyTransfer(
+/** Applies one final MAIN transfer or task, or returns why it is void (nothing changed then). */
+function applyMainTx(
   l: MainLedger,
   tx: Tx,
   txid: string,
+  window: number,
   counted: readonly RecordCandidate[],
   tollBps: number,
   fees: Map<number, { miner: Uint8Array; amount: bigint; txid: string }[]>,
 ): VoidCode | undefined {
-  // decideWindow admits transfers only: anything else here is a caller's bug, not a void tx.
-  if (tx.payload.kind !== 'transfer') throw new RangeError(`a MAIN ${tx.payload.kind} tx cannot be folded`);
+  const p = tx.payload;
+  // decideWindow admits transfers and tasks only: anything else here is a caller's bug, not a void tx.
+  if (p.kind !== 'transfer' && p.kind !== 'task') throw new RangeError(`a MAIN ${p.kind} tx cannot be folded`);
   const fromKey = toHex(addressOf(tx.from));
   const from = l.accounts.get(fromKey) ?? { balance: 0n, nonce: 0n };
   if (tx.nonce !== from.nonce) return 'tx-bad-nonce';
   if (from.nonce === U64_MAX) return 'tx-nonce-exhausted';
-  const cost = tx.payload.amount + tx.fee;
+  const cost = p.amount + tx.fee;
   if (from.balance < cost) return 'tx-insufficient-funds';
-  const toKey = toHex(tx.payload.to);
-  const toBefore = toKey === fromKey ? from.balance - cost : (l.accounts.get(toKey)?.balance ?? 0n);
-  if (toBefore + tx.payload.amount > U64_MAX) return 'tx-balance-overflow';
-  l.accounts.set(fromKey, { balance: from.balance - cost, nonce: from.nonce + 1n });
-  credit(l, toKey, tx.payload.amount);
+  if (p.kind === 'transfer') {
+    const toKey = toHex(p.to);
+    const toBefore = toKey === fromKey ? from.balance - cost : (l.accounts.get(toKey)?.balance ?? 0n);
+    if (toBefore + p.amount > U64_MAX) return 'tx-balance-overflow';
+    l.accounts.set(fromKey, { balance: from.balance - cost, nonce: from.nonce + 1n });
+    credit(l, toKey, p.amount);
+  } else {
+    l.accounts.set(fromKey, { balance: from.balance - cost, nonce: from.nonce + 1n });
+    const { sector, work, m, k, n, commitA, commitB, redundancy, amount, deadline } = p;
+    l.tasks.set(txid, {
+      id: txid,
+      submitter: addressOf(tx.from),
+      sector,
+      work,
+      m,
+      k,
+      n,
+      commitA,
+      commitB,
+      redundancy,
+      escrow: amount,
+      deadline: Number(deadline),
+      window,
+      status: 'open',
+    });
+  }
   // The fee: the toll stays with the treasury, the rest is split over the counted records.
   const toll = (tx.fee * BigInt(tollBps)) / 10_000n;
   const rest = tx.fee - toll;
@@ -662,6 +714,7 @@ function windowDigest(r: WindowResult): Uint8Array {
     w.list(r.applied, 1 << 24, (w2, a) => w2.fixed(fromHex(a.txid), 32).u8(a.kind === 'main' ? 1 : 2).u64(a.amount));
     w.list(r.void, 1 << 24, (w2, v) => w2.fixed(fromHex(v.txid), 32).u8(v.kind === 'main' ? 1 : 2).u8(VOID_CODES.indexOf(v.code)));
     w.list(r.releases, 1 << 24, (w2, x) => w2.fixed(fromHex(x.id), 32).u32(x.sectorId).fixed(x.to, ADDRESS_BYTES).u64(x.amount));
+    w.list(r.tasks, 1 << 24, (w2, t) => w2.fixed(fromHex(t.id), 32).u8(t.event === 'final' ? 1 : 2).u64(t.escrow));
   });
 }
 
@@ -683,13 +736,18 @@ export function mainStateRoot(l: MainLedger): Uint8Array {
     leaves.push(new Writer(48).u8(2).u32(id).u64(p.sector).u64(p.main).u64(t.locked).u64(t.released).u64(t.releases).finish());
   }
   leaves.push(new Writer(24).u8(3).u64(l.minted).u64(l.burnt).finish());
+  for (const id of [...l.tasks.keys()].sort()) {
+    const t = l.tasks.get(id)!;
+    leaves.push(new Writer(48).u8(4).fixed(fromHex(id), 32).u8(t.status === 'open' ? 0 : 1).u64(t.escrow).finish());
+  }
   return merkleRoot(leaves);
 }
 
-/** MAIN in circulation: every account's balance (the public treasury's included). */
+/** MAIN in circulation: every account's balance (the public treasury's included) and the escrows of open tasks. */
 export function mainSupply(l: MainLedger): bigint {
   let s = 0n;
   for (const a of l.accounts.values()) s += a.balance;
+  for (const t of l.tasks.values()) if (t.status === 'open') s += t.escrow;
   return s;
 }
 
@@ -704,7 +762,30 @@ export interface LedgerJson {
   minted: string;
   burnt: string;
   conversions: string[];
+  tasks?: TaskJson[];
   journal: string;
+}
+
+/** A task escrow as JSON: amounts and bytes as strings. */
+export interface TaskJson {
+  id: string;
+  submitter: string;
+  sector: number;
+  work: TaskWork;
+  m: number;
+  k: number;
+  n: number;
+  commitA: string;
+  commitB: string;
+  redundancy: number;
+  escrow: string;
+  deadline: number;
+  window: number;
+  status: TaskEscrow['status'];
+}
+
+export function taskToJson(t: TaskEscrow): TaskJson {
+  return { ...t, submitter: toHex(t.submitter), commitA: toHex(t.commitA), commitB: toHex(t.commitB), escrow: t.escrow.toString() };
 }
 
 export function ledgerToJson(l: MainLedger): LedgerJson {
@@ -716,6 +797,7 @@ export function ledgerToJson(l: MainLedger): LedgerJson {
     minted: l.minted.toString(),
     burnt: l.burnt.toString(),
     conversions: [...l.conversions],
+    tasks: [...l.tasks.values()].map(taskToJson),
     journal: toHex(l.journal),
   };
 }
@@ -744,6 +826,34 @@ export function ledgerFromJson(j: LedgerJson, spec: NetworkSpec): MainLedger {
   l.minted = big(j.minted);
   l.burnt = big(j.burnt);
   l.conversions = new Set(j.conversions);
+  const hex = (v: unknown, len: number): Uint8Array => {
+    if (typeof v !== 'string' || v.length !== 2 * len || !/^[0-9a-f]*$/.test(v)) throw new RangeError(`ledger: ${String(v)} is not ${len} bytes of hex`);
+    return fromHex(v);
+  };
+  const int = (v: unknown): number => {
+    if (!Number.isSafeInteger(v) || (v as number) < 0) throw new RangeError(`ledger: ${String(v)} is not a count`);
+    return v as number;
+  };
+  for (const t of j.tasks ?? []) {
+    if (!TASK_WORKS.includes(t.work) || (t.status !== 'open' && t.status !== 'expired')) throw new RangeError(`ledger: bad task ${t.id}`);
+    hex(t.id, 32);
+    l.tasks.set(t.id, {
+      id: t.id,
+      submitter: hex(t.submitter, ADDRESS_BYTES),
+      sector: int(t.sector),
+      work: t.work,
+      m: int(t.m),
+      k: int(t.k),
+      n: int(t.n),
+      commitA: hex(t.commitA, 32),
+      commitB: hex(t.commitB, 32),
+      redundancy: int(t.redundancy),
+      escrow: big(t.escrow),
+      deadline: int(t.deadline),
+      window: int(t.window),
+      status: t.status,
+    });
+  }
   if (!/^[0-9a-f]{64}$/.test(j.journal)) throw new RangeError('ledger: bad journal');
   l.journal = fromHex(j.journal);
   return l;

@@ -73,6 +73,7 @@ export const REJECT_CODES = {
   'tx-zero-amount': 'malformed',
   'tx-spend-overflow': 'malformed',
   'tx-convert-on-main': 'malformed',
+  'tx-task-off-main': 'malformed',
   'tx-bad-signature': 'malformed',
   // Transactions against the state (core/state-transition.ts).
   'tx-bad-nonce': 'invalid-consensus',

@@ -13,9 +13,10 @@
  * network id in the signed message stops replays across networks, and the
  * `chain` field inside the id stops replays across sectors.
  *
- * Kinds here: transfer (1) and convert (2). Codes 3–15 are reserved for the
- * kinds that arrive with tasks, feedback and governance; decoding any kind not
- * listed is `codec-bad-enum`. This module holds no state rules: balances and
+ * Kinds here: transfer (1), convert (2) and task (3, MAIN only: it pays a
+ * compute task's escrow, core/task.ts). Codes 4–15 are reserved for the kinds
+ * that arrive with feedback and governance; decoding any kind not listed is
+ * `codec-bad-enum`. This module holds no state rules: balances and
  * nonces are checked against account state by the chain.
  * @module
  */
@@ -30,7 +31,11 @@ export const TX_VERSION = 1;
 /** Chain id of MAIN in the `chain` field. */
 export const MAIN_CHAIN = 0;
 
-export const TX_KINDS = { transfer: 1, convert: 2 } as const;
+export const TX_KINDS = { transfer: 1, convert: 2, task: 3 } as const;
+
+/** What a task asks for, as its tx names it (core/task.ts gives the rules). */
+export const TASK_WORKS = ['gemm-i8', 'mlp-f32', 'data'] as const;
+export type TaskWork = (typeof TASK_WORKS)[number];
 export type TxKind = keyof typeof TX_KINDS;
 
 export type TxPayload =
@@ -43,6 +48,25 @@ export type TxPayload =
       minMain: bigint;
       /** MAIN address credited with the minted MAIN. */
       mainTo: Uint8Array;
+    }
+  | {
+      kind: 'task';
+      /** The sector whose miners run it. */
+      sector: number;
+      work: TaskWork;
+      /** Shape: A is m×k and B is k×n (gemm-i8); the other kinds read them in core/task.ts. */
+      m: number;
+      k: number;
+      n: number;
+      /** Commitments to the inputs (gemm-i8: the lottery's row root of A and column root of B). */
+      commitA: Uint8Array;
+      commitB: Uint8Array;
+      /** Executors whose agreeing results the task needs. */
+      redundancy: number;
+      /** MAIN paid into the task's escrow: the most the task can cost. */
+      amount: bigint;
+      /** Last MAIN window in which the task can be worked on. */
+      deadline: bigint;
     };
 
 export interface UnsignedTx {
@@ -59,7 +83,7 @@ export interface Tx extends UnsignedTx {
 }
 
 /** Encoded size of each kind is fixed; this is the largest. */
-export const MAX_TX_BYTES = 1 + 1 + 4 + PUBLIC_KEY_BYTES + 8 + 8 + (8 + 8 + ADDRESS_BYTES) + SIGNATURE_BYTES;
+export const MAX_TX_BYTES = 1 + 1 + 4 + PUBLIC_KEY_BYTES + 8 + 8 + (4 + 1 + 12 + 64 + 1 + 8 + 8) + SIGNATURE_BYTES;
 
 function writeUnsigned(w: Writer, tx: UnsignedTx): void {
   const code = TX_KINDS[tx.payload.kind];
@@ -72,6 +96,10 @@ function writeUnsigned(w: Writer, tx: UnsignedTx): void {
       break;
     case 'convert':
       w.u64(p.amount).u64(p.minMain).fixed(p.mainTo, ADDRESS_BYTES);
+      break;
+    case 'task':
+      w.u32(p.sector).u8(TASK_WORKS.indexOf(p.work)).u32(p.m).u32(p.k).u32(p.n).fixed(p.commitA, 32).fixed(p.commitB, 32);
+      w.u8(p.redundancy).u64(p.amount).u64(p.deadline);
       break;
   }
 }
@@ -97,6 +125,26 @@ function readUnsigned(r: Reader): UnsignedTx {
         mainTo: r.fixed(ADDRESS_BYTES, 'convert mainTo'),
       };
       break;
+    case TX_KINDS.task: {
+      const sector = r.u32('task sector');
+      const workCode = r.u8('task work');
+      const work = TASK_WORKS[workCode];
+      if (work === undefined) throw new CodecError('codec-bad-enum', `unknown task work ${workCode}`);
+      payload = {
+        kind: 'task',
+        sector,
+        work,
+        m: r.u32('task m'),
+        k: r.u32('task k'),
+        n: r.u32('task n'),
+        commitA: r.fixed(32, 'task commitA'),
+        commitB: r.fixed(32, 'task commitB'),
+        redundancy: r.u8('task redundancy'),
+        amount: r.u64('task escrow'),
+        deadline: r.u64('task deadline'),
+      };
+      break;
+    }
     default:
       throw new CodecError('codec-bad-enum', `unknown tx kind ${code}`);
   }
@@ -160,7 +208,7 @@ export interface TxContext {
 /**
  * Context-free validity except the signature: everything cheap that does not
  * need account state. Codes: tx-bad-version, tx-wrong-chain, tx-zero-amount,
- * tx-spend-overflow, tx-convert-on-main.
+ * tx-spend-overflow, tx-convert-on-main, tx-task-off-main.
  */
 export function checkTxShape(tx: Tx, ctx: Pick<TxContext, 'chain'>): Result<Uint8Array, RejectCode> {
   // Only version 1 exists; a node must not relay what it cannot interpret.
@@ -173,6 +221,8 @@ export function checkTxShape(tx: Tx, ctx: Pick<TxContext, 'chain'>): Result<Uint
   if (txSpend(tx) > U64_MAX) return fail('tx-spend-overflow', 'amount + fee exceeds u64');
   // Conversions lock sector tokens; MAIN cannot be converted into itself.
   if (tx.payload.kind === 'convert' && tx.chain === 0) return fail('tx-convert-on-main', 'convert is a sector tx');
+  // A task's escrow is MAIN: the MAIN ledger holds it and pays it out.
+  if (tx.payload.kind === 'task' && tx.chain !== 0) return fail('tx-task-off-main', 'task is a MAIN tx');
   return ok(txId(tx));
 }
 

@@ -17,6 +17,7 @@ import type { NetworkSpec, SectorParams } from './params.js';
 import { bitsToTarget, checkProofOfWork } from './target.js';
 import { blockWindowOf, checkMainRecords, checkWitnessRecords, decodeMainRecord, decodeWitnessRecord } from './record.js';
 import { checkRecycleShape, checkSettlements } from './settlement.js';
+import { checkMatmulHeader } from './task.js';
 import { checkTxShape, checkTxSignature, MAIN_CHAIN, txId } from './tx.js';
 
 /** The easiest target a sector allows. */
@@ -44,10 +45,24 @@ export function expectedBits(sector: SectorParams, genesis: BlockHeader, parent:
   });
 }
 
-/** Proof of work of a hash-kind header: SHA-256d(header) ≤ target(bits) ≤ powLimit. */
-export function checkHeaderWork(header: BlockHeader, sector: SectorParams): Result<Uint8Array, RejectCode> {
+/**
+ * Proof of work of a header: SHA-256d(header) ≤ target(bits) ≤ powLimit for
+ * a hash header (which carries no work proof); for a matmul header, the
+ * target within powLimit and its work proof's tile (core/task.ts
+ * `checkMatmulHeader`). Returns the block id.
+ */
+export function checkHeaderWork(header: BlockHeader, sector: SectorParams, workProof: Uint8Array = new Uint8Array(0)): Result<Uint8Array, RejectCode> {
   const id = blockId(header);
-  const r = checkProofOfWork(id, header.bits, powLimitOf(sector));
+  if (header.workKind === 'hash') {
+    // The work proof rides outside the body root; hash blocks have none to carry.
+    if (workProof.length !== 0) return fail('bad-work-proof', 'hash blocks carry no work proof');
+    const r = checkProofOfWork(id, header.bits, powLimitOf(sector));
+    return r.ok ? ok(id) : r;
+  }
+  const target = bitsToTarget(header.bits);
+  if (!target.ok) return target;
+  if (target.value > powLimitOf(sector)) return fail('bad-bits', 'target above the sector limit');
+  const r = checkMatmulHeader(header, workProof, sector);
   return r.ok ? ok(id) : r;
 }
 
@@ -91,17 +106,22 @@ export interface BlockCheckOptions {
  * The header's own rules, which need neither body nor parent: version,
  * sector, work kind, proof of work. The first thing asked of a block, since a
  * failure costs its sender nothing to produce but us nothing to detect.
- * Returns the block id.
+ * A matmul header's work is checked when its work proof is given; a header
+ * alone (headers-first sync) passes on its target, and its block is checked
+ * in full when it arrives. Returns the block id.
  */
-export function checkBlockHeader(h: BlockHeader, sector: SectorParams): Result<Uint8Array, RejectCode> {
+export function checkBlockHeader(h: BlockHeader, sector: SectorParams, workProof?: Uint8Array): Result<Uint8Array, RejectCode> {
   // Unknown versions cannot be interpreted, so they are invalid rather than ignored.
   if (h.version !== HEADER_VERSION) return fail('bad-version', `header version ${h.version}`);
   // A block belongs to exactly one sector chain.
   if (h.sectorId !== sector.id) return fail('bad-sector', `sector ${h.sectorId}, expected ${sector.id}`);
   if (!sector.workKinds.includes(h.workKind)) return fail('bad-work-kind', `${h.workKind} not allowed in ${sector.slug}`);
-  // Matmul blocks are valid only for a registered, paid task; no task rules exist in this version.
-  if (h.workKind === 'matmul') return fail('matmul-without-task', 'no registered task can back a matmul block');
-  return checkHeaderWork(h, sector);
+  if (h.workKind === 'matmul' && workProof === undefined) {
+    const target = bitsToTarget(h.bits);
+    if (!target.ok) return target;
+    return target.value > powLimitOf(sector) ? fail('bad-bits', 'target above the sector limit') : ok(blockId(h));
+  }
+  return checkHeaderWork(h, sector, workProof);
 }
 
 /**
@@ -111,8 +131,6 @@ export function checkBlockHeader(h: BlockHeader, sector: SectorParams): Result<U
  */
 export function checkBlockBody(block: Block, spec: NetworkSpec, sector: SectorParams): Result<undefined, RejectCode> {
   const h = block.header;
-  // The work proof rides outside the body root; hash blocks have none to carry.
-  if (block.workProof.length !== 0) return fail('bad-work-proof', 'hash blocks carry no work proof');
   const size = encodeBody(block.body, spec.limits).length;
   // Bounded blocks keep validation and propagation cost bounded.
   if (size > spec.limits.maxBlockBytes) return fail('block-too-large', `body ${size} > ${spec.limits.maxBlockBytes} bytes`);
@@ -177,7 +195,7 @@ export function checkBlockSignatures(block: Block, opts: BlockCheckOptions): Res
  * body's shape, then signatures.
  */
 export function checkBlock(block: Block, spec: NetworkSpec, sector: SectorParams, opts: BlockCheckOptions): Result<Uint8Array, RejectCode> {
-  const header = checkBlockHeader(block.header, sector);
+  const header = checkBlockHeader(block.header, sector, block.workProof);
   if (!header.ok) return header;
   const body = checkBlockBody(block, spec, sector);
   if (!body.ok) return body;

@@ -18,8 +18,12 @@
 import { Hono, type Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { AUTH_HEADERS } from '../api/auth.js';
-import { errorBody } from '../api/errors.js';
-import { readBodyText } from '../api/http.js';
+import { BLOB_PATH, blobHashOf, checkBlob, MAX_BLOB_BYTES, type BlobPutJson } from '../api/blobs.js';
+import { errorBody, reject } from '../api/errors.js';
+import { readBodyBytes, readBodyText } from '../api/http.js';
+import { taskSubmitBody } from '../api/tasks.js';
+import { PouwError } from '../core/errors.js';
+import { checkTaskInputs, type BlobStore } from './blobs.js';
 import { ROUTE_NAMES, ROUTES, type RouteName } from '../api/routes.js';
 import type { EdgeRequest, EdgeResponse } from './coordinator.js';
 import { statusOf } from './errors.js';
@@ -40,6 +44,8 @@ export interface SocketHub {
 export interface AppOptions {
   backend: EdgeBackend;
   hub: SocketHub;
+  /** Where task blobs live (edge/blobs.ts); without one the blob routes answer `blobs-unavailable`. */
+  blobs?: BlobStore;
   /** The client's address for the per-IP limit. */
   clientIp(c: Context): string;
   log?(line: string): void;
@@ -96,7 +102,53 @@ export function createApp(options: AppOptions): Hono {
         }
       }
     }
+    // A task's inputs are checked against its tx here: blob stores are asynchronous, the backend is not.
+    if (op === 'task-submit') {
+      try {
+        if (!options.blobs) reject('blobs-unavailable', 'this edge keeps no blobs');
+        await checkTaskInputs(taskSubmitBody.parse(body), options.blobs);
+      } catch (e) {
+        if (!(e instanceof PouwError)) throw e;
+        return c.json(errorBody(e.code, e.message), statusOf(e.code) as ContentfulStatusCode);
+      }
+    }
     return respond(c, await backend.handle(request(c, op, body, text)));
+  };
+
+  /** The blob store and the address of a blob route, or the refusal to answer. */
+  const blobRoute = (c: Context): { blobs: BlobStore; hash: string } | Response => {
+    if (!options.blobs) return c.json(errorBody('blobs-unavailable', 'this edge keeps no blobs'), 501);
+    try {
+      return { blobs: options.blobs, hash: blobHashOf(c.req.param('hash')) };
+    } catch (e) {
+      return c.json(errorBody((e as PouwError).code, (e as Error).message), 400);
+    }
+  };
+
+  const putBlob = async (c: Context) => {
+    const route = blobRoute(c);
+    if (route instanceof Response) return route;
+    const { blobs, hash } = route;
+    const read = await readBodyBytes(c.req.raw, MAX_BLOB_BYTES);
+    if (!read.ok) {
+      c.header('connection', 'close');
+      return c.json(errorBody(read.code, read.message), 413);
+    }
+    // Nothing is stored that does not hash to its address.
+    const checked = checkBlob(hash, read.bytes);
+    if (!checked.ok) return c.json(errorBody(checked.code, checked.detail), statusOf(checked.code) as ContentfulStatusCode);
+    const status = await blobs.put(hash, read.bytes);
+    const answer: BlobPutJson = { hash, bytes: read.bytes.length, status };
+    return c.json(answer, status === 'stored' ? 201 : 200);
+  };
+
+  const getBlob = async (c: Context) => {
+    const route = blobRoute(c);
+    if (route instanceof Response) return route;
+    const { blobs, hash } = route;
+    const bytes = await blobs.get(hash);
+    if (bytes === undefined) return c.json(errorBody('blob-not-found', `no blob ${hash}`), 404);
+    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { 'content-type': 'application/octet-stream' });
   };
 
   const socket = async (c: Context) => {
@@ -110,6 +162,9 @@ export function createApp(options: AppOptions): Hono {
     return hub.accept(c, ok.sectorId, ok.key, req.ip ?? 'unknown');
   };
 
+  // Blobs carry raw bytes, not JSON (api/blobs.ts).
+  app.put(BLOB_PATH, putBlob);
+  app.get(BLOB_PATH, getBlob);
   // Exactly the contract's routes (api/routes.ts).
   for (const name of ROUTE_NAMES) {
     const r = ROUTES[name];

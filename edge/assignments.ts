@@ -41,6 +41,7 @@ import { encodeMainRecord, encodeWitnessRecord } from '../core/record.js';
 import { selectSectors, type Selection } from '../core/select.js';
 import { windowEnd, windowOf } from '../core/time.js';
 import { checkTx, decodeTx, MAIN_CHAIN, type Tx } from '../core/tx.js';
+import { taskProblem } from '../core/task.js';
 import type { Beacons } from './beacons.js';
 import { reject, unwrap } from '../api/errors.js';
 import type { HeaderTree } from './header-tree.js';
@@ -106,6 +107,11 @@ export class Assignments {
   submitMain({ tx, raw }: { tx: Tx; raw: Uint8Array }, nowMs: number): Answer {
     // Format, chain 0 and the sender's signature on this network; balances are the MAIN fold's business.
     const txid = unwrap(checkTx(tx, { networkId: this.networkId, chain: MAIN_CHAIN, verify: this.verify }));
+    // A task this network cannot run would only lock its escrow until the fold ignores it.
+    if (tx.payload.kind === 'task') {
+      const problem = taskProblem(tx.payload, this.spec);
+      if (problem !== null) reject('bad-task', problem);
+    }
     const known = this.row('main', txid);
     if (known) return { status: 200, body: this.intakeAnswer('main', known) };
     // Until the MAIN ledger decides spends, one tx per (sender, nonce): two could never both be final.

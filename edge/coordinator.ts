@@ -29,12 +29,14 @@
 import { toHex } from '../core/bytes.js';
 import { PouwError } from '../core/errors.js';
 import { genesisId, networkId } from '../core/genesis.js';
-import { encodeHeader, type BlockHeader } from '../core/header.js';
+import { encodeHeader } from '../core/header.js';
 import { specProblems, type NetworkSpec, type SectorParams } from '../core/params.js';
 import type { Verifier } from '../core/keys.js';
 import { windowOf } from '../core/time.js';
 import type { AuthInput, AuthRequest } from '../api/auth.js';
-import { decimalOf, headerJson, sectorOf } from '../api/codec.js';
+import { decimalOf, headerJson, sectorOf, txidOf, type WorkHeader } from '../api/codec.js';
+import { taskSubmitBody } from '../api/tasks.js';
+import { EdgeTasks } from './tasks.js';
 import { errorBody, reject } from '../api/errors.js';
 import {
   conversionBody,
@@ -163,6 +165,7 @@ export class Coordinator {
   private readonly beacons: Beacons;
   private readonly assignments: Assignments;
   private readonly fold: MainFold;
+  private readonly tasks: EdgeTasks;
   private readonly challenges: Challenges;
   private readonly rate: RateLimiter;
   /** When a write last failed for want of space. */
@@ -187,6 +190,7 @@ export class Coordinator {
     this.beacons = new Beacons(sql, this.spec, this.tree, this.networkId);
     this.assignments = new Assignments(sql, this.spec, this.tree, this.beacons, this.networkId, options.verify, this.limits.maxAssignmentsPerCall);
     this.fold = new MainFold(sql, this.spec, this.tree, this.assignments, this.networkId, options.verify);
+    this.tasks = new EdgeTasks(sql, this.spec, this.assignments, () => this.fold.state().ledger);
     this.challenges = new Challenges(sql, this.networkId, this.limits.challengeTtlMs, options.verify);
     this.rate = new RateLimiter({ ip: this.limits.ip, key: this.limits.key, share: shareOf(this.limits.ip) });
     this.genesisIds = new Map(this.spec.sectors.map((s) => [s.id, toHex(genesisId(this.spec, s))]));
@@ -326,6 +330,12 @@ export class Coordinator {
         const { ledger, root } = this.fold.state();
         return { status: 200, body: mainStateJson(ledger, root, this.fold.decidedThrough()) };
       }
+      case 'task-submit':
+        return this.tasks.submit(taskSubmitBody.parse(req.body), nowMs);
+      case 'task-list':
+        return { status: 200, body: this.tasks.list(p.sector, p.state) };
+      case 'task-status':
+        return { status: 200, body: this.tasks.get(txidOf(p.txid) && p.txid!) };
       case 'main-account': {
         const a = decodeAddress(String(p.address ?? ''), this.spec.addressPrefix);
         if (!a.ok) reject('bad-address', `${p.address} is not a ${this.spec.addressPrefix} address (${a.code})`);
@@ -353,7 +363,7 @@ export class Coordinator {
    * its relayer, past their caps; only headers the batch placed on the best
    * chain (a reorg's whole branch) are fanned out.
    */
-  private relayHeaders(sector: SectorParams, list: BlockHeader[], nodeKey: string | null, nowMs: number, pushes: Push[]): Answer {
+  private relayHeaders(sector: SectorParams, list: WorkHeader[], nodeKey: string | null, nowMs: number, pushes: Push[]): Answer {
     const accepted: RelayJson['accepted'] = [];
     const fresh: TreeHeader[] = [];
     /** Headers this batch put on the best chain, by hex id (a reorg's branch includes side headers stored before). */
@@ -362,7 +372,7 @@ export class Coordinator {
     const margin = BigInt(this.limits.forkMarginBlocks) * this.tree.tipBlockWork(sector.id);
     for (let i = 0; i < list.length; i++) {
       try {
-        const r = this.tree.accept(list[i]!, sector, nowMs, nodeKey);
+        const r = this.tree.accept(list[i]!.header, sector, nowMs, nodeKey, list[i]!.workProof);
         accepted.push({ id: toHex(r.header.id), height: r.header.height, status: r.status });
         if (r.status === 'new') fresh.push(r.header);
         for (const h of r.placed ?? []) placed.set(toHex(h.id), h);

@@ -6,10 +6,13 @@
  *
  * A header is accepted when, in order:
  *   - it names the sector it was posted for (`bad-sector`), with version 1
- *     (`bad-version`) and hash work (`matmul-without-task`: no task can back a
- *     matmul block in protocol version 1, and its proof is not in a header);
+ *     (`bad-version`) and a work kind the sector allows (`bad-work-kind`);
  *   - its parent is in the tree (`unknown-parent`);
- *   - its proof of work holds (`checkHeaderWork`: `bad-bits`, `high-hash`);
+ *   - its proof of work holds (`checkHeaderWork`: `bad-bits`, `high-hash`;
+ *     for a matmul header, the tile of the work proof relayed with it,
+ *     `bad-work-proof`, `lottery-*`). Whether a matmul block's task is real
+ *     is a body rule (the MAIN ledger's), so the sector's nodes judge it;
+ *     the tile proves the work was done, as a hash does;
  *   - it fits its parent and the clock (`checkHeaderContext`: `bad-height`,
  *     `bad-diffbits` against ASERT from genesis, `time-too-old` against the
  *     parent's median-time-past, `time-too-new` against the edge's clock).
@@ -30,7 +33,8 @@
  */
 import { equalBytes, toHex } from '../core/bytes.js';
 import { genesisBlock } from '../core/genesis.js';
-import { blockId, decodeHeader, encodeHeader, HEADER_VERSION, type BlockHeader } from '../core/header.js';
+import { blockId, encodeHeader, HEADER_VERSION, type BlockHeader } from '../core/header.js';
+import { decodeWorkHeader, encodeWorkHeader } from '../core/task.js';
 import type { NetworkSpec, SectorParams } from '../core/params.js';
 import { workOfAcceptedBits } from '../core/target.js';
 import { medianTimePast } from '../core/time.js';
@@ -46,6 +50,8 @@ export interface TreeHeader {
   height: number;
   prevId: Uint8Array;
   header: BlockHeader;
+  /** A matmul header's work proof (empty for hash headers), stored after the header's bytes. */
+  workProof: Uint8Array;
   mtpMs: number;
   /** Cumulative work from genesis. */
   work: bigint;
@@ -69,7 +75,7 @@ function fromRow(r: HeaderRow): TreeHeader {
     sectorId: r.sector_id,
     height: r.height,
     prevId: r.prev_id,
-    header: decodeHeader(r.header),
+    ...decodeWorkHeader(r.header),
     mtpMs: r.mtp_ms,
     work: BigInt(r.work),
   };
@@ -188,18 +194,20 @@ export class HeaderTree implements ChainView {
     sector: SectorParams,
     nowMs: number,
     relayedBy: string | null = null,
+    workProof: Uint8Array = new Uint8Array(0),
   ): { status: 'new' | 'known'; header: TreeHeader; placed?: TreeHeader[] } {
     // A header posted for one sector must belong to it.
     if (header.sectorId !== sector.id) reject('bad-sector', `header of sector ${header.sectorId} posted for sector ${sector.id}`);
     // Unknown versions cannot be interpreted.
     if (header.version !== HEADER_VERSION) reject('bad-version', `header version ${header.version}`);
-    // Protocol version 1 has no task that could back a matmul block.
-    if (header.workKind !== 'hash') reject('matmul-without-task', 'no registered task can back a matmul block');
+    // The sector must allow the work kind.
+    if (!sector.workKinds.includes(header.workKind)) reject('bad-work-kind', `${header.workKind} not allowed in ${sector.slug}`);
     // A header already in the tree passed every check below when it came.
     const known = this.get(blockId(header));
     if (known) return { status: 'known', header: known };
     // The work was done and the target is one the sector allows.
-    const id = unwrap(checkHeaderWork(header, sector));
+    // A matmul header's tile is checked here; whether its task is real is the sector's nodes' rule (core/task.ts).
+    const id = unwrap(checkHeaderWork(header, sector, workProof));
     // Headers are relayed parent first; an orphan cannot be placed or checked.
     const parent = this.get(header.prevHash);
     if (parent === undefined) reject('unknown-parent', `parent ${toHex(header.prevHash)} is not in the edge's tree of sector ${sector.slug}`);
@@ -220,6 +228,7 @@ export class HeaderTree implements ChainView {
       height: header.height,
       prevId: header.prevHash,
       header,
+      workProof,
       mtpMs: medianTimePast([...times, header.timeMs], this.spec.limits.medianTimeSpan),
       work: parent.work + workOfAcceptedBits(header.bits),
     };
@@ -229,7 +238,7 @@ export class HeaderTree implements ChainView {
       sector.id,
       header.height,
       header.prevHash,
-      encodeHeader(header),
+      encodeWorkHeader(header, workProof),
       stored.mtpMs,
       workText(stored.work),
       header.timeMs,

@@ -20,7 +20,9 @@ import type { Context } from 'hono';
 import type { WSContext } from 'hono/ws';
 import { accessSync, constants, existsSync, mkdirSync, statfsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import { dirBlobStore } from './blob-dir.js';
+import { memoryBlobStore } from './blobs.js';
 import { pathToFileURL } from 'node:url';
 import { WebSocket, WebSocketServer } from 'ws';
 import { PouwError } from '../core/errors.js';
@@ -276,6 +278,8 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
   const app = createApp({
     backend,
     hub,
+    // Blobs beside the database (an in-memory edge keeps them in memory).
+    blobs: options.dbPath === ':memory:' ? memoryBlobStore() : dirBlobStore(join(dirname(options.dbPath), 'blobs')),
     clientIp: (c) => getConnInfo(c).remote.address ?? 'unknown',
     log,
   });

@@ -168,6 +168,16 @@ export const MIGRATIONS: readonly string[] = [
     state     TEXT NOT NULL
   ) STRICT;
   `,
+  // 7: compute tasks: the input blobs each task tx names (the tx itself is a MAIN tx in main_txs).
+  `
+  CREATE TABLE tasks (
+    txid      BLOB PRIMARY KEY,
+    sector_id INTEGER NOT NULL,
+    inputs    TEXT NOT NULL,
+    window_no INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX tasks_by_sector ON tasks (sector_id, window_no);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -31,10 +31,13 @@ import type { EdgeFrame } from '../api/frames.js';
 import { errorBody } from '../api/errors.js';
 import { handleNodeMessage, messagesBySector, type Push } from './messages.js';
 import { durableObjectSql } from './sql.js';
+import { r2BlobStore } from './blobs.js';
 
 export interface Env extends EdgeEnv {
   COORDINATOR: DurableObjectNamespace<CoordinatorObject>;
   HUB: DurableObjectNamespace<SectorHub>;
+  /** Task blobs (wrangler.toml `[[r2_buckets]]`); without the binding the blob routes answer `blobs-unavailable`. */
+  BLOBS?: R2Bucket;
 }
 
 const networkKeys = new Map<string, string>();
@@ -161,6 +164,7 @@ function appFor(env: Env): Hono {
   if (app === undefined) {
     app = createApp({
       backend: { handle: (req) => coordinatorOf(env).handle(req) },
+      ...(env.BLOBS ? { blobs: r2BlobStore(env.BLOBS) } : {}),
       hub: {
         accept: (c, sectorId, key, ip) => {
           const headers = new Headers(c.req.raw.headers);

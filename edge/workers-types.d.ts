@@ -90,3 +90,20 @@ declare module 'cloudflare:workers' {
     constructor(ctx: DurableObjectState, env: Env);
   }
 }
+
+/** An R2 object's metadata (`head`), as far as the edge reads it. */
+interface R2Object {
+  readonly key: string;
+  readonly size: number;
+}
+
+interface R2ObjectBody extends R2Object {
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+/** An R2 bucket binding (wrangler.toml `[[r2_buckets]]`). */
+interface R2Bucket {
+  head(key: string): Promise<R2Object | null>;
+  get(key: string): Promise<R2ObjectBody | null>;
+  put(key: string, value: ArrayBuffer | ArrayBufferView | string): Promise<R2Object | null>;
+}

@@ -58,7 +58,11 @@ function txJson(tx: Tx, prefix: string) {
     fee: tx.fee.toString(),
     kind: p.kind,
     amount: p.amount.toString(),
-    ...(p.kind === 'transfer' ? { to: encodeAddress(p.to, prefix) } : { minMain: p.minMain.toString(), mainTo: encodeAddress(p.mainTo, prefix) }),
+    ...(p.kind === 'transfer'
+      ? { to: encodeAddress(p.to, prefix) }
+      : p.kind === 'convert'
+        ? { minMain: p.minMain.toString(), mainTo: encodeAddress(p.mainTo, prefix) }
+        : { sector: p.sector, work: p.work, dims: [p.m, p.k, p.n], redundancy: p.redundancy, deadline: p.deadline.toString() }),
   };
 }
 
@@ -129,7 +133,10 @@ export function createApi(node: SectorNode, opts: ApiOptions): Hono {
       addressPrefix: node.options.spec.addressPrefix,
       symbol: node.options.sector.symbol,
       decimals: node.options.sector.decimals,
-      main: { symbol: node.options.spec.main.symbol, decimals: node.options.spec.main.decimals },
+      main: { symbol: node.options.spec.main.symbol, decimals: node.options.spec.main.decimals, windowMs: node.options.spec.main.windowMs },
+      genesisTimeMs: node.options.spec.genesisTimeMs,
+      workKinds: node.options.sector.workKinds,
+      lottery: { ...node.options.sector.lottery, macsPerHash: node.options.sector.lottery.macsPerHash.toString() },
       tip: { height: tip.height, id: toHex(tip.id), cumulativeWork: tip.cumulativeWork.toString() },
       peers: node.p2p.peers().map((p) => ({
         address: p.address,
@@ -141,7 +148,9 @@ export function createApi(node: SectorNode, opts: ApiOptions): Hono {
       networkActive: node.p2p.isActive,
       verifyThreads: node.verifyThreads,
       mempool: { txs: node.mempool.size, bytes: node.mempool.bytes },
-      mining: miner ? { hashesPerSecond10s: miner.speed(10_000), hashesPerSecond60s: miner.speed(60_000), hashesPerSecond15m: miner.speed(900_000) } : null,
+      mining: miner
+        ? { hashesPerSecond10s: miner.speed(10_000), hashesPerSecond60s: miner.speed(60_000), hashesPerSecond15m: miner.speed(900_000), lotteryRuns: miner.matmulStats.runs, matmulFound: miner.matmulStats.found }
+        : null,
       p2pPort: node.p2p.port,
       edge: opts.edgeUrl ?? null,
     });

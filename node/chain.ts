@@ -44,6 +44,9 @@
  * wait as orphans meanwhile. Without a judge every block with release
  * settlements is held: a node with no MAIN view cannot tell a right entry
  * from a wrong one. (Recycle entries need no fold: `applyBlock` judges them.)
+ * The task of a matmul block is judged the same way (`judgeTasks`, core
+ * `matmulTaskVerdict`): refused when the ledger rules it out, held while it
+ * cannot tell yet, and without a judge always held.
  *
  * Storage is behind `ChainStore` (the SQLite store in production, a memory
  * one in tests); time comes from `now`. No networking here: callers turn the
@@ -61,6 +64,7 @@ import type { BlockRejectCode } from './penalties.js';
 import type { BlockInfo, BlockStatus, ChainTip } from './store.js';
 import type { RejectCode } from '../core/reject.js';
 import { checkSettlements, releasesOf, type Settlement } from '../core/settlement.js';
+import { decodeWorkProof, type WorkProof } from '../core/task.js';
 import { applyBlock, endsRecycleEpoch, type ApplyContext } from '../core/state-transition.js';
 import { cumulativeWork, workOfAcceptedBits } from '../core/target.js';
 import { medianTimePast } from '../core/time.js';
@@ -111,6 +115,9 @@ export interface ChainOptions {
 
 /** The MAIN fold's verdict on a block's settlements (core `matchSettlements`). */
 export type SettlementJudge = (settlements: readonly Settlement[]) => Result<'ok' | 'pending', RejectCode>;
+
+/** The MAIN ledger's verdict on the task of a matmul block (core `matmulTaskVerdict`). */
+export type TaskJudge = (header: BlockHeader, proof: WorkProof) => Result<'ok' | 'pending', RejectCode>;
 
 /** The answer to a peer's headers. */
 export type HeadersVerdict =
@@ -163,6 +170,7 @@ export class Chain<O = unknown> {
   /** Blocks waiting for the MAIN fold to judge their settlements, by hex id, oldest first. */
   private readonly held = new Map<string, Orphan<O>>();
   private judge?: SettlementJudge;
+  private taskJudge?: TaskJudge;
   private listeners: ((e: TipMoved<O>) => void)[] = [];
   private readonly genesis: BlockHeader;
   /** Recently read or stored headers by hex id; headers never change, so entries never go stale. */
@@ -300,7 +308,12 @@ export class Chain<O = unknown> {
     this.judge = judge;
   }
 
-  /** Blocks held for their settlements. */
+  /** Judges the tasks of matmul blocks from now on (the node's MAIN view). */
+  judgeTasks(judge: TaskJudge): void {
+    this.taskJudge = judge;
+  }
+
+  /** Blocks held for their settlements or their task. */
   get heldBlocks(): number {
     return this.held.size;
   }
@@ -329,6 +342,12 @@ export class Chain<O = unknown> {
     return this.judge ? this.judge(shape.value) : ok('pending');
   }
 
+  /** The task's verdict on a matmul block (its tile passed `checkBlockHeader`): refused, held, or on. */
+  private taskVerdict(block: Block): Result<'ok' | 'pending', BlockRejectCode> {
+    if (block.header.workKind === 'hash') return ok('ok');
+    return this.taskJudge ? this.taskJudge(block.header, decodeWorkProof(block.workProof)) : ok('pending');
+  }
+
   private hold(b: Orphan<O>): Result<Accepted, BlockRejectCode> {
     const max = this.opts.maxHeldBlocks ?? 64;
     this.held.delete(toHex(b.id));
@@ -350,7 +369,7 @@ export class Chain<O = unknown> {
       return this.store.blockInfo(id)!.status === 'invalid' ? fail('block-known-invalid', key) : ok({ status: 'duplicate', id });
     }
     if (this.held.has(key)) return ok({ status: 'held', id });
-    const own = checkBlockHeader(block.header, this.opts.sector);
+    const own = checkBlockHeader(block.header, this.opts.sector, block.workProof);
     if (!own.ok) return own;
     const parentInfo = this.store.blockInfo(block.header.prevHash);
     if (!parentInfo) return this.addOrphan({ block, id, origin: opts.origin, bytes: opts.bytes ?? 200 + encodeBody(block.body, this.opts.spec.limits).length });
@@ -365,7 +384,9 @@ export class Chain<O = unknown> {
     if (!sigs.ok) return sigs;
     const settled = this.settlementsVerdict(block);
     if (!settled.ok) return settled;
-    if (settled.value === 'pending') return this.hold({ block, id, origin: opts.origin, bytes: opts.bytes ?? 200 + encodeBody(block.body, this.opts.spec.limits).length });
+    const tasked = this.taskVerdict(block);
+    if (!tasked.ok) return tasked;
+    if (settled.value === 'pending' || tasked.value === 'pending') return this.hold({ block, id, origin: opts.origin, bytes: opts.bytes ?? 200 + encodeBody(block.body, this.opts.spec.limits).length });
     const result = this.store.transaction((): Result<Accepted, BlockRejectCode> => {
       this.store.putBlock(block, { id, cumulativeWork: work.value, status: 'valid-header' });
       return work.value > this.tip().cumulativeWork ? this.reorgTo(id) : ok({ status: 'side', id });

@@ -61,7 +61,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { WebSocket } from 'ws';
 import { EdgeApi, type Answer } from '../api/client.js';
-import { headerOf } from '../api/codec.js';
+import { workHeaderOf, type WorkHeader } from '../api/codec.js';
 import {
   headersFrame,
   parseAssignment,
@@ -81,7 +81,7 @@ import { bodyInclusionProof, bodyInclusionProofs, verifyBodyInclusion, type Body
 import { equalBytes, fromHex, toHex } from '../core/bytes.js';
 import { PouwError } from '../core/errors.js';
 import { networkId as computeNetworkId } from '../core/genesis.js';
-import { blockId, type BlockHeader } from '../core/header.js';
+import { blockId } from '../core/header.js';
 import type { KeyPair } from '../core/keys.js';
 import { recordDeadline } from '../core/main-ledger.js';
 import { checkLock, encodeLock, lockId, lockLeaf, lockSector, type Lock } from '../core/lock.js';
@@ -97,6 +97,8 @@ const REPORT_RECENT_BLOCKS = 64;
 /** How a (re)connect reads the edge's header ranges. */
 const BACKFILL_PAGE = 500;
 const BACKFILL_OVERLAP = 8;
+/** Work-proof bytes in one relay frame, so a batch stays within the headers route's body limit. */
+const RELAY_FRAME_PROOF_BYTES = 1 << 20;
 
 export type ConnectionState = 'connecting' | 'open' | 'closed';
 export type AssignmentKind = 'main' | 'witness';
@@ -418,9 +420,8 @@ export class EdgeClient {
   }
 
   private async relayIds(ids: string[]): Promise<void> {
-    const store = this.options.node.store;
     const headers = ids.flatMap((id) => {
-      const h = store.getHeader(fromHex(id));
+      const h = this.workHeader(fromHex(id));
       return h ? [h] : [];
     });
     if (headers.length > 0 && !(await this.send(headers))) await this.resyncNow();
@@ -498,11 +499,22 @@ export class EdgeClient {
     }
   }
 
-  /** Sends headers in batches; false when the edge could not place them (unknown-parent). */
-  private async send(headers: BlockHeader[]): Promise<boolean> {
+  /** A stored block's header with its work proof, as relays carry headers. */
+  private workHeader(id: Uint8Array): WorkHeader | undefined {
+    const header = this.options.node.store.getHeader(id);
+    if (!header) return undefined;
+    return { header, workProof: header.workKind === 'hash' ? new Uint8Array(0) : this.options.node.store.getBlock(id)!.workProof };
+  }
+
+  /** Sends headers in batches of at most `relayBatch` and about 1 MiB; false when the edge could not place them (unknown-parent). */
+  private async send(headers: WorkHeader[]): Promise<boolean> {
     const batch = this.options.relayBatch ?? 500;
-    for (let i = 0; i < headers.length; i += batch) {
-      const part = headers.slice(i, i + batch);
+    for (let i = 0; i < headers.length; ) {
+      let end = i + 1;
+      let bytes = headers[i]!.workProof.length;
+      while (end < headers.length && end - i < batch && bytes + headers[end]!.workProof.length <= RELAY_FRAME_PROOF_BYTES) bytes += headers[end++]!.workProof.length;
+      const part = headers.slice(i, end);
+      i = end;
       let r: { status: number; body: any };
       try {
         r = await this.request(headersFrame(part));
@@ -562,10 +574,10 @@ export class EdgeClient {
         const ours = chain.tip().height;
         const onOurs = store.isConnected(fromHex(edgeTip.id));
         const from = onOurs ? edgeTip.height + 1 : Math.max(1, Math.min(edgeTip.height, ours) - overlap);
-        const headers: BlockHeader[] = [];
+        const headers: WorkHeader[] = [];
         for (let h = from; h <= ours; h++) {
           const id = store.idAtHeight(h);
-          const header = id && store.getHeader(id);
+          const header = id && this.workHeader(id);
           if (!header) break;
           headers.push(header);
         }
@@ -616,14 +628,14 @@ export class EdgeClient {
   private takeHeaders(sectorId: number, hexes: unknown[]): void {
     const nowMs = this.now();
     for (const hex of hexes) {
-      let header;
+      let header, workProof;
       try {
-        header = headerOf(hex);
+        ({ header, workProof } = workHeaderOf(hex));
       } catch (e) {
         this.emit({ type: 'edge-header-refused', sectorId, height: -1, code: e instanceof PouwError ? e.code : 'bad-request', detail: (e as Error).message });
         continue;
       }
-      const r = this.view.add(sectorId, header, nowMs);
+      const r = this.view.add(sectorId, header, nowMs, workProof);
       // A side branch we cannot place is not an error of the edge.
       if (!r.ok && r.code !== 'unknown-parent') this.emit({ type: 'edge-header-refused', sectorId, height: header.height, code: r.code, detail: r.detail });
     }

@@ -111,17 +111,16 @@ export class SectorHeaderView {
   }
 
   /** Checks one relayed header and keeps it; a refusal carries core's code. */
-  add(header: BlockHeader, nowMs: number): Result<{ status: HeaderStatus; tipMoved: boolean }> {
+  add(header: BlockHeader, nowMs: number, workProof: Uint8Array = new Uint8Array(0)): Result<{ status: HeaderStatus; tipMoved: boolean }> {
     const s = this.sector;
     // A header relayed for one sector must belong to it.
     if (header.sectorId !== s.id) return fail('bad-sector', `header of sector ${header.sectorId} in the view of sector ${s.id}`);
     if (header.version !== HEADER_VERSION) return fail('bad-version', `header version ${header.version}`);
-    // No registered task can back a matmul block in protocol version 1 (the edge's rule too).
-    if (header.workKind !== 'hash') return fail('matmul-without-task', 'no registered task can back a matmul block');
+    if (!s.workKinds.includes(header.workKind)) return fail('bad-work-kind', `${header.workKind} not allowed in ${s.slug}`);
     // A header already held passed every check below when it came (genesis is the spec's, not mined).
     if (this.byKey.has(toHex(blockId(header)))) return ok({ status: 'known', tipMoved: false });
-    // The work was done, whatever else we can or cannot check.
-    const pow = checkHeaderWork(header, s);
+    // The work was done, whatever else we can or cannot check (a matmul header's tile, not its task: the edge's rule too).
+    const pow = checkHeaderWork(header, s, workProof);
     if (!pow.ok) return pow;
     const key = toHex(pow.value);
     const parent = this.byKey.get(toHex(header.prevHash));
@@ -282,10 +281,10 @@ export class HeaderView implements ChainView {
   }
 
   /** Checks a relayed header of sector `sectorId`; `unknown-sector` for a sector the spec lacks. */
-  add(sectorId: number, header: BlockHeader, nowMs: number): Result<{ status: HeaderStatus; tipMoved: boolean }> {
+  add(sectorId: number, header: BlockHeader, nowMs: number, workProof?: Uint8Array): Result<{ status: HeaderStatus; tipMoved: boolean }> {
     const view = this.sectors.get(sectorId);
     if (view === undefined) return fail('unknown-sector', `no sector ${sectorId}`);
-    return view.add(header, nowMs);
+    return view.add(header, nowMs, workProof);
   }
 
   /** The last millisecond of window w − 1: R_w's anchors are read at this cutoff. */

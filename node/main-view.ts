@@ -44,6 +44,7 @@ import {
   type Release,
   type WindowData,
 } from '../core/main-ledger.js';
+import type { TaskEscrow, TaskLookup } from '../core/task.js';
 import { lockSector } from '../core/lock.js';
 import type { Block } from '../core/block.js';
 import { decodeSettlement, matchSettlements, recyclesOf, releasesOf, type ReleaseLookup } from '../core/settlement.js';
@@ -220,6 +221,23 @@ export class MainView {
       return base !== undefined && height >= base.height;
     };
     return data.records.every((r) => reaches(r.sectorId, r.header.height)) && data.conversions.every((c) => reaches(lockSector(c.lock), c.originHeight));
+  }
+
+  /** What our ledger knows of task `id` (hex): the task, if final, and the last window we know complete (core/task.ts). */
+  task(id: string): TaskLookup {
+    return { foldedWindow: this.complete, task: this.ledger.tasks.get(id) };
+  }
+
+  /** Open gemm-i8 tasks of a sector that a block of window `window` may mine (core `matmulTaskVerdict`), in id order. */
+  minableTasks(sectorId: number, window: number): TaskEscrow[] {
+    return [...this.ledger.tasks.values()]
+      .filter((t) => t.sector === sectorId && t.work === 'gemm-i8' && t.status === 'open' && t.window < window && window <= t.deadline)
+      .sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  /** Every task the ledger holds, newest first. */
+  tasks(): TaskEscrow[] {
+    return [...this.ledger.tasks.values()].sort((a, b) => b.window - a.window || (a.id < b.id ? -1 : 1));
   }
 
   /** The last window every sector of our view is settled past (by recordWindows). */

@@ -10,10 +10,22 @@
  * clock but past the parent's median-time-past, and the bits are ASERT's.
  * Hash rates are kept as (time, hashes) samples for the xmrig-style
  * `speed 10s/60s/15m` figures.
+ *
+ * Mining by doing (DESIGN §4): while `task` names a final gemm-i8 task with
+ * its matrices, each batch is lottery runs on them instead of a nonce scan:
+ * a matmul template (nonce 0, a fresh millisecond per run, so each run is a
+ * new job key), the whole A·B through the backend's lottery kernel, and a
+ * winning tile becomes the block's work proof (core/task.ts). A run counts
+ * m·n·k′ / macsPerHash hashes in the speed figures: what it bought in
+ * chances. The first run of a task also recovers the exact product A·B
+ * (`products`), what the miner's result is made of.
  * @module
  */
 import { bodyRoot, emptyBody, type Block } from '../core/block.js';
-import { toHex } from '../core/bytes.js';
+import { fromHex, toHex } from '../core/bytes.js';
+import { foldedDepth, lotterySeedsForHeader, openTile, ticketThreshold } from '../core/lottery.js';
+import type { WorkKind } from '../core/params.js';
+import { encodeWorkProof, type TaskEscrow } from '../core/task.js';
 import { blockId, encodeHeader, HEADER_VERSION, NONCE_OFFSET, type BlockHeader } from '../core/header.js';
 import type { ScanPool } from '../platform/node/kernel-pool.js';
 import { encodeSettlement } from '../core/settlement.js';
@@ -26,7 +38,15 @@ import { expectedBits } from '../core/validate.js';
 import type { SectorNode } from './sector-node.js';
 
 export type MinerEvent =
-  | { type: 'found'; height: number; id: string; accepted: boolean; txs: number };
+  | { type: 'found'; height: number; id: string; accepted: boolean; txs: number; work: WorkKind; task?: string }
+  | { type: 'task-product'; task: string; runMs: number };
+
+/** A final gemm-i8 task with its matrices, as the miner mines it. */
+export interface MinerTask {
+  task: TaskEscrow;
+  A: Int8Array;
+  B: Int8Array;
+}
 
 export interface MinerOptions {
   /** Address credited with rewards. */
@@ -35,6 +55,10 @@ export interface MinerOptions {
   batch?: bigint;
   now?: () => number;
   onEvent?: (e: MinerEvent) => void;
+  /** The task to mine by doing now, if any (asked before every batch). */
+  task?: () => MinerTask | undefined;
+  /** Lottery runs per batch (default 8); the template is rebuilt between runs. */
+  lotteryRuns?: number;
 }
 
 
@@ -47,6 +71,12 @@ export class Miner {
   private readonly samples: [number, bigint][] = [];
   private nonceBase = 0n;
   private readonly cancel = new Int32Array(new SharedArrayBuffer(4));
+  /** The last matmul template's time: each run needs a new one. */
+  private lastMatmulMs = 0;
+  /** The exact products A·B recovered by the lottery, by task id (the latest few). */
+  readonly products = new Map<string, Int32Array>();
+  /** Lottery runs done and blocks found by them, since start. */
+  readonly matmulStats = { runs: 0, found: 0 };
 
   constructor(
     private readonly node: SectorNode,
@@ -58,8 +88,8 @@ export class Miner {
     return this.opts.now?.() ?? Date.now();
   }
 
-  /** A block to mine on the current tip, nonce 0. */
-  template(): Block {
+  /** A block to mine on the current tip, nonce 0 (a matmul template: a time past the last one's). */
+  template(workKind: WorkKind = 'hash'): Block {
     const { store, chain, mempool } = this.node;
     const { spec, sector } = this.node.options;
     const tip = chain.tip();
@@ -74,7 +104,8 @@ export class Miner {
       times.unshift(b.header.timeMs);
       if (b.header.height === 0) break;
     }
-    const timeMs = Math.max(this.now(), medianTimePast(times, spec.limits.medianTimeSpan) + 1);
+    let timeMs = Math.max(this.now(), medianTimePast(times, spec.limits.medianTimeSpan) + 1);
+    if (workKind === 'matmul') this.lastMatmulMs = timeMs = Math.max(timeMs, this.lastMatmulMs + 1);
     const body = { ...emptyBody(this.opts.miner), txs, ...this.node.records.forBlock(blockWindowOf(spec, timeMs)), settlements: this.node.settlementsForBlock() };
     const height = tip.height + 1;
     // An epoch's last block carries the recycling locks due, computed on the rest of the template.
@@ -92,7 +123,7 @@ export class Miner {
       bodyRoot: bodyRoot(body),
       timeMs,
       bits: expectedBits(sector, store.getBlock(store.idAtHeight(0)!)!.header, parent.header),
-      workKind: 'hash',
+      workKind,
       nonce: 0n,
     };
     return { header, body, workProof: new Uint8Array(0) };
@@ -113,8 +144,10 @@ export class Miner {
     return hashes === 0n ? 0 : (Number(hashes) * 1000) / Math.max(span, Math.min(windowMs, 1000));
   }
 
-  /** Mines one batch on a fresh template; returns the block found, if any. */
+  /** Mines one batch on a fresh template (lottery runs when there is a task); returns the block found, if any. */
   async mineBatch(): Promise<Block | undefined> {
+    const job = this.opts.task?.();
+    if (job) return this.mineTask(job);
     const block = this.template();
     const t = bitsToTarget(block.header.bits);
     if (!t.ok) throw new Error(`template bits invalid: ${t.code}`);
@@ -134,7 +167,10 @@ export class Miner {
     this.samples.push([this.now(), r.hashesDone]);
     while (this.samples.length > 0 && this.samples[0]![0] < this.now() - 15 * 60_000) this.samples.shift();
     if (r.found.length === 0) return undefined;
-    const found: Block = { ...block, header: { ...block.header, nonce: r.found[0]! } };
+    return this.submit({ ...block, header: { ...block.header, nonce: r.found[0]! } });
+  }
+
+  private submit(found: Block, task?: string): Block {
     const id = blockId(found.header);
     const accepted = this.node.submitBlock(found, id);
     this.opts.onEvent?.({
@@ -143,8 +179,44 @@ export class Miner {
       id: toHex(id),
       accepted: accepted !== undefined,
       txs: found.body.txs.length,
+      work: found.header.workKind,
+      ...(task !== undefined ? { task } : {}),
     });
     return found;
+  }
+
+  /** Lottery runs on the task's matrices, each on a fresh matmul template; the first winning tile is a block. */
+  private async mineTask({ task, A, B }: MinerTask): Promise<Block | undefined> {
+    const { sector } = this.node.options;
+    const config = sector.lottery;
+    const { m, k, n } = task;
+    const hashesPerRun = (BigInt(m) * BigInt(n) * BigInt(foldedDepth(k, config.rank))) / config.macsPerHash;
+    const runs = this.opts.lotteryRuns ?? 8;
+    for (let i = 0; i < runs && !Atomics.load(this.cancel, 0); i++) {
+      const block = this.template('matmul');
+      const t = bitsToTarget(block.header.bits);
+      if (!t.ok) throw new Error(`template bits invalid: ${t.code}`);
+      const seeds = lotterySeedsForHeader(block.header, { config, commitA: task.commitA, commitB: task.commitB, m, n });
+      const recover = !this.products.has(task.id);
+      const started = this.now();
+      const r = await this.pool.lottery({ A, B, m, k, n, config, seedA: seeds.seedA, seedB: seeds.seedB, threshold: ticketThreshold(t.value, config, k), recover });
+      this.matmulStats.runs++;
+      this.samples.push([this.now(), hashesPerRun]);
+      if (recover && r.product) {
+        while (this.products.size >= 8) this.products.delete(this.products.keys().next().value as string);
+        this.products.set(task.id, r.product);
+        this.opts.onEvent?.({ type: 'task-product', task: task.id, runMs: this.now() - started });
+      }
+      if (r.winners.length === 0) continue;
+      const tilesPerRow = n / config.tileCols;
+      const win = r.winners[0]!;
+      const opening = openTile({ A, B, m, k, n, config, ti: Math.floor(win / tilesPerRow), tj: win % tilesPerRow });
+      const proof = encodeWorkProof({ task: fromHex(task.id), m, k, n, commitA: task.commitA, commitB: task.commitB, ...opening });
+      this.matmulStats.found++;
+      return this.submit({ ...block, workProof: proof }, task.id);
+    }
+    while (this.samples.length > 0 && this.samples[0]![0] < this.now() - 15 * 60_000) this.samples.shift();
+    return undefined;
   }
 
   get isRunning(): boolean {

@@ -26,6 +26,8 @@ import { genesisBlock, networkId as computeNetworkId } from '../core/genesis.js'
 import { blockId } from '../core/header.js';
 import type { NetworkSpec, SectorParams } from '../core/params.js';
 import { matchSettlements, encodeSettlement, settlementOf } from '../core/settlement.js';
+import { blockWindowOf } from '../core/record.js';
+import { matmulTaskVerdict } from '../core/task.js';
 import { genesisState, treasuryAddress } from '../core/state-transition.js';
 import { txId, type Tx } from '../core/tx.js';
 import { WIRE_VERSION } from '../core/wire.js';
@@ -202,7 +204,7 @@ export class SectorNode {
   }
 
   /**
-   * Judges this chain's settlements by `main` from now on, retries held
+   * Judges this chain's settlements and matmul blocks' tasks by `main` from now on, retries held
    * blocks each time it completes more windows, and takes the miner's
    * settlements from it.
    */
@@ -210,6 +212,7 @@ export class SectorNode {
     this.main = main;
     const sectorId = this.options.sector.id;
     this.chain.judgeSettlements((s) => matchSettlements(s, main.releases(sectorId)));
+    this.chain.judgeTasks((header, proof) => matmulTaskVerdict(sectorId, blockWindowOf(this.options.spec, header.timeMs), proof, main.task(toHex(proof.task))));
     main.on((e) => {
       if (e.type === 'main-complete') this.retryHeld();
     });

@@ -36,7 +36,7 @@ const MAY_USE: Partial<Record<Layer, (spec: string) => boolean>> = {
 };
 
 /** Edge files that run on Node only; every other edge file also runs in workerd. */
-const EDGE_NODE_ONLY = new Set(['edge/node-server.ts']);
+const EDGE_NODE_ONLY = new Set(['edge/node-server.ts', 'edge/blob-dir.ts']);
 
 interface Import {
   spec: string;

@@ -2,6 +2,7 @@
  * Runs SHA-256d scans on several threads for any backend: the native addon
  * threads by itself; WASM and JS get one worker thread each, with a backend
  * instance of their own, and a scan's nonce range is split between them.
+ * Lottery runs go to the native addon's threads, or to the first worker.
  *
  * Workers run the compiled `dist/platform/node/kernel-worker.js`, so the package must be
  * built (npm install and npm test do it).
@@ -10,13 +11,17 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { BackendName, KernelBackend, Sha256dScanJob, Sha256dScanResult } from '../../core/kernel.js';
+import type { BackendName, KernelBackend, LotteryJob, LotteryResult, Sha256dScanJob, Sha256dScanResult } from '../../core/kernel.js';
 import { PouwError } from '../../core/errors.js';
 
 export interface ScanPool {
   readonly threads: number;
   readonly impl: string;
+  /** The lottery kernel in use (capabilities.lottery). */
+  readonly lotteryImpl: string;
   scan(job: Omit<Sha256dScanJob, 'threads'>): Promise<Sha256dScanResult>;
+  /** One int8 matmul lottery run (the native addon threads it; WASM and JS run it on one worker). */
+  lottery(job: Omit<LotteryJob, 'threads'>): Promise<LotteryResult>;
   close(): Promise<void>;
 }
 
@@ -25,13 +30,15 @@ export function directPool(backend: KernelBackend, threads: number): ScanPool {
   return {
     threads,
     impl: backend.capabilities.sha256d,
+    lotteryImpl: backend.capabilities.lottery,
     scan: (job) => backend.sha256dScan({ ...job, threads }),
+    lottery: (job) => backend.lottery({ ...job, threads }),
     close: () => backend.close(),
   };
 }
 
 interface Pending {
-  resolve: (r: Sha256dScanResult) => void;
+  resolve: (r: any) => void;
   reject: (e: Error) => void;
 }
 
@@ -44,14 +51,14 @@ export async function workerPool(root: string, backend: BackendName, threads: nu
   const workers = await Promise.all(
     Array.from({ length: threads }, async () => {
       const w = new Worker(script);
-      const impl = await new Promise<string>((resolve, reject) => {
-        w.once('message', (m: { ready: boolean; impl?: string; error?: string }) =>
+      const impl = await new Promise<{ sha256d: string; lottery: string }>((resolve, reject) => {
+        w.once('message', (m: { ready: boolean; impl?: { sha256d: string; lottery: string }; error?: string }) =>
           m.ready ? resolve(m.impl!) : reject(new PouwError('backend-unavailable', m.error ?? 'worker failed')),
         );
         w.once('error', reject);
         w.postMessage({ init: { root, backend } });
       });
-      w.on('message', (m: { id: number; result?: Sha256dScanResult; error?: string }) => {
+      w.on('message', (m: { id: number; result?: unknown; error?: string }) => {
         const p = pending.get(m.id);
         if (!p) return;
         pending.delete(m.id);
@@ -73,7 +80,14 @@ export async function workerPool(root: string, backend: BackendName, threads: nu
     });
   return {
     threads,
-    impl: workers[0]!.impl,
+    impl: workers[0]!.impl.sha256d,
+    lotteryImpl: workers[0]!.impl.lottery,
+    lottery: (lottery) =>
+      new Promise<LotteryResult>((resolve, reject) => {
+        const id = nextId++;
+        pending.set(id, { resolve, reject });
+        workers[0]!.w.postMessage({ id, lottery });
+      }),
     async scan(job) {
       const n = BigInt(workers.length);
       const per = job.count / n;

@@ -69,8 +69,12 @@ test('body codecs: what a client writes, the server parses back to the same valu
   const raw = encodeTx(tx);
   assert.ok(equalBytes(mainSubmitBody.parse(mainSubmitBody.write({ tx, raw }), LIMITS).raw, raw));
   const blocks = [chains.extend(1), chains.extend(1)];
-  const relayed = relayBody.parse(relayBody.write({ headers: blocks.map((b) => b.header) }), LIMITS);
-  assert.equal(relayed.headers.map((h) => toHex(blockId(h))), blocks.map((b) => toHex(blockId(b.header))));
+  const relayed = relayBody.parse(relayBody.write({ headers: blocks.map((b) => ({ header: b.header, workProof: b.workProof })) }), LIMITS);
+  assert.equal(relayed.headers.map((h) => toHex(blockId(h.header))), blocks.map((b) => toHex(blockId(b.header))));
+  // A matmul header travels with its work proof after its 104 bytes.
+  const proof = new Uint8Array([1, 2, 3]);
+  const withProof = relayBody.parse(relayBody.write({ headers: [{ header: { ...blocks[0]!.header, workKind: 'matmul' }, workProof: proof }] }), LIMITS);
+  assert.equal([withProof.headers[0]!.header.workKind, [...withProof.headers[0]!.workProof]], ['matmul', [1, 2, 3]]);
   const rec = chains.extend(2, { body: { mainRecords: [encodeMainRecord({ window: 3, tx })] } });
   const report = { sectorId: 2, header: rec.header, proof: bodyInclusionProof(rec.body, 'mainRecords', 0) };
   assert.equal(recordBody.parse(JSON.parse(JSON.stringify(recordBody.write(report))), LIMITS), report);
@@ -123,7 +127,7 @@ test('frames: node frames are read as the request their HTTP twin makes; refusal
   if (!f.ok || f.request.type !== 'record') throw new Error('not a record request');
   assert.equal([f.request.id, f.request.kind, f.request.txid], [9, 'main', toHex(txId(tx))]);
   assert.equal(recordBody.parse(f.request.body, LIMITS), report);
-  const h = parseNodeFrame(JSON.stringify(headersFrame([rec.header], 'x')));
+  const h = parseNodeFrame(JSON.stringify(headersFrame([{ header: rec.header, workProof: rec.workProof }], 'x')));
   assert.ok(h.ok && h.request.type === 'headers' && h.request.id === 'x');
   const bad = (data: string | ArrayBuffer) => {
     const r = parseNodeFrame(data);
@@ -182,12 +186,12 @@ test('client: every public route of a real edge answers what its parser accepts;
     const sectors = await api.call('sectors');
     assert.ok(sectors.ok);
     assert.equal(sectors.ok && sectors.value.sectors.map((s) => s.id), spec.sectors.map((s) => s.id));
-    const headers = chains.chain(1).slice(1).map((b) => b.header);
+    const headers = chains.chain(1).slice(1).map((b) => ({ header: b.header, workProof: b.workProof }));
     const relay = await api.call('headers', { params: { sector: 1 }, body: { headers } });
     assert.ok(relay.ok, JSON.stringify(relay));
     assert.is(relay.ok && relay.value.tip.height, headers.length);
     const tip = await api.call('tip', { params: { sector: 'gpu-hi' } });
-    assert.ok(tip.ok && tip.value.id === toHex(blockId(headers[headers.length - 1]!)));
+    assert.ok(tip.ok && tip.value.id === toHex(blockId(headers[headers.length - 1]!.header)));
     const range = await api.call('header-range', { params: { sector: 1 }, query: { from: 1, count: 1 } });
     assert.ok(range.ok && range.value.headers.length === 1 && range.value.headers[0]!.height === 1);
     const tx = mainTx(7n);

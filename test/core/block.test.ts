@@ -122,7 +122,7 @@ test('checkBlock rejections carry stable codes', () => {
   const good = child([transfer(0n)]);
   assert.is(code({ ...good, header: { ...good.header, version: 2 } }), 'bad-version');
   assert.is(code({ ...good, header: { ...good.header, sectorId: 2 } }), 'bad-sector');
-  assert.is(code({ ...good, header: { ...good.header, workKind: 'matmul' } }), 'matmul-without-task');
+  assert.is(code({ ...good, header: { ...good.header, workKind: 'matmul' } }), 'bad-work-proof', 'a matmul header needs its work proof');
   assert.is(code({ ...good, workProof: new Uint8Array(1) }), 'bad-work-proof');
   assert.is(code({ ...good, body: { ...good.body, observations: [new Uint8Array(1)] } }), 'section-not-active');
   assert.is(code({ ...good, body: { ...good.body, taskRecords: [new Uint8Array(1)] } }), 'section-not-active');

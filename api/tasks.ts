@@ -1,0 +1,96 @@
+/**
+ * The task routes' bodies and answers (routes in api/routes.ts):
+ *
+ *   POST /v1/tasks            {tx, inputs: [blob address, ...]}: a task tx
+ *                             (core/tx.ts kind task) routed as a MAIN tx, and
+ *                             the blobs that hold its inputs (api/blobs.ts);
+ *                             answered like POST /v1/main/tx
+ *   GET  /v1/tasks            ?sector=&state=: the tasks the edge knows, newest first
+ *   GET  /v1/tasks/:txid      one task
+ *
+ * A gemm-i8 task names two blobs, A (m×k) and B (k×n), int8 row-major; the
+ * edge checks that they are stored, of those sizes, with entries in
+ * [−64, 64], and that they commit to the tx's commitA and commitB
+ * (`task-input-missing`, `task-input-mismatch`). The other kinds name one
+ * blob. A task's state: `pending` until the edge's MAIN fold decides its tx,
+ * then `open` (the escrow is final), `expired` (deadline passed, refunded) or
+ * `void` (the tx did not apply).
+ * @module
+ */
+import { toHex } from '../core/bytes.js';
+import type { TaskWork, Tx } from '../core/tx.js';
+import { blobHashOf } from './blobs.js';
+import { intOf, listOf, objectOf, stringOf, txOf } from './codec.js';
+import { reject } from './errors.js';
+
+export type TaskState = 'pending' | 'open' | 'expired' | 'void';
+export const TASK_STATES: readonly TaskState[] = ['pending', 'open', 'expired', 'void'];
+
+export interface TaskSubmit {
+  tx: Tx;
+  raw: Uint8Array;
+  inputs: string[];
+}
+
+export const taskSubmitBody = {
+  write: ({ raw, inputs }: TaskSubmit) => ({ tx: toHex(raw), inputs }),
+  parse(json: unknown): TaskSubmit {
+    const o = objectOf(json, 'body');
+    const { tx, raw } = txOf(o.tx);
+    if (tx.payload.kind !== 'task') reject('bad-task', `a ${tx.payload.kind} tx is not a task`);
+    const inputs = listOf(o.inputs, 'inputs', 2).map(blobHashOf);
+    const want = tx.payload.work === 'gemm-i8' ? 2 : 1;
+    if (inputs.length !== want) reject('bad-task', `a ${tx.payload.work} task names ${want} input blob(s), got ${inputs.length}`);
+    return { tx, raw, inputs };
+  },
+};
+
+export interface TaskJson {
+  id: string;
+  sector: number;
+  work: TaskWork;
+  dims: [number, number, number];
+  redundancy: number;
+  /** MAIN base units held in escrow. */
+  escrow: string;
+  deadline: number;
+  inputs: string[];
+  /** Hex address of the submitter. */
+  submitter: string;
+  /** The window the edge took the tx in. */
+  window: number;
+  state: TaskState;
+  /** The window whose fold made it final, once it is. */
+  finalWindow: number | null;
+}
+
+const u32 = (v: unknown, what: string) => intOf(v, what, 0, 0xffffffff);
+
+export function taskOf(json: unknown): TaskJson {
+  const o = objectOf(json, 'task');
+  const state = stringOf(o.state, 'state') as TaskState;
+  if (!TASK_STATES.includes(state)) reject('bad-request', `unknown task state ${state}`);
+  const work = stringOf(o.work, 'work') as TaskWork;
+  const dims = listOf(o.dims, 'dims', 3).map((d, i) => u32(d, `dims[${i}]`));
+  if (dims.length !== 3) reject('bad-request', 'dims are [m, k, n]');
+  const escrow = stringOf(o.escrow, 'escrow');
+  if (!/^\d{1,20}$/.test(escrow)) reject('bad-request', 'escrow must be a decimal amount');
+  return {
+    id: stringOf(o.id, 'id'),
+    sector: u32(o.sector, 'sector'),
+    work,
+    dims: dims as [number, number, number],
+    redundancy: u32(o.redundancy, 'redundancy'),
+    escrow,
+    deadline: intOf(o.deadline, 'deadline', 0, Number.MAX_SAFE_INTEGER),
+    inputs: listOf(o.inputs, 'inputs', 2).map(blobHashOf),
+    submitter: stringOf(o.submitter, 'submitter'),
+    window: intOf(o.window, 'window', 0, Number.MAX_SAFE_INTEGER),
+    state,
+    finalWindow: o.finalWindow === null ? null : intOf(o.finalWindow, 'finalWindow', 0, Number.MAX_SAFE_INTEGER),
+  };
+}
+
+export function taskListOf(json: unknown): { tasks: TaskJson[] } {
+  return { tasks: listOf(objectOf(json, 'task list').tasks, 'tasks', 1000).map(taskOf) };
+}
