@@ -62,6 +62,32 @@ export interface TaskJson {
   state: TaskState;
   /** The window whose fold made it final, once it is. */
   finalWindow: number | null;
+  /** The scheduling decision, once the escrow is final: who may mine it, and the inputs of the choice (core `rankExecutors`). */
+  schedule: TaskScheduleJson | null;
+}
+
+export interface TaskScheduleJson {
+  /** Node keys (hex) the task went to, in rank order. */
+  assigned: string[];
+  /** The candidates ranked: the sector's nodes that relayed headers to the edge in the last SCHEDULE_SEEN_MS. */
+  candidates: string[];
+  decidedMs: number;
+}
+
+/** How recently a node must have relayed a header of the sector to be a candidate executor. */
+export const SCHEDULE_SEEN_MS = 10 * 60_000;
+
+const keyList = (v: unknown, what: string) =>
+  listOf(v, what, 4096).map((x, i) => {
+    const s = stringOf(x, `${what}[${i}]`);
+    if (!/^[0-9a-f]{64}$/.test(s)) reject('bad-request', `${what}[${i}] must be a key as 64 hex characters`);
+    return s;
+  });
+
+function scheduleOf(v: unknown): TaskScheduleJson | null {
+  if (v === null) return null;
+  const o = objectOf(v, 'schedule');
+  return { assigned: keyList(o.assigned, 'schedule.assigned'), candidates: keyList(o.candidates, 'schedule.candidates'), decidedMs: intOf(o.decidedMs, 'schedule.decidedMs', 0, Number.MAX_SAFE_INTEGER) };
 }
 
 const u32 = (v: unknown, what: string) => intOf(v, what, 0, 0xffffffff);
@@ -88,6 +114,7 @@ export function taskOf(json: unknown): TaskJson {
     window: intOf(o.window, 'window', 0, Number.MAX_SAFE_INTEGER),
     state,
     finalWindow: o.finalWindow === null ? null : intOf(o.finalWindow, 'finalWindow', 0, Number.MAX_SAFE_INTEGER),
+    schedule: scheduleOf(o.schedule ?? null),
   };
 }
 

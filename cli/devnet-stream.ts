@@ -9,7 +9,13 @@
  *     stream account (witnessed by two drawn sectors, minted at the window's
  *     batch price);
  *   - a MAIN transfer between stream accounts, from a balance the nodes' own
- *     MAIN folds hold (one undecided tx per sender, so nonces never race).
+ *     MAIN folds hold (one undecided tx per sender, so nonces never race);
+ *   - every other round instead of the second transfer, a compute task from
+ *     the devnet's own submitter account (funded by every other conversion):
+ *     a gemm-i8 task on random matrices sized to the sector's lottery tiles,
+ *     its inputs uploaded as blobs, its escrow paid in MAIN. Once final, the
+ *     sector's scheduled miner mines by doing it. The submitter keeps its
+ *     own next nonce, so several tasks can be undecided at once.
  *
  * Sector txs go to a node of the sector through its local API, MAIN txs to
  * the edge. `poll` follows each to its end: a MAIN tx final or void (the
@@ -23,11 +29,16 @@ import type { MainAccountJson, MainStateJson, SettlementsJson } from '../api/mai
 import { fromHex } from '../core/bytes.js';
 import { addressOf, encodeAddress, keyPairFromSeed, type KeyPair } from '../core/keys.js';
 import { devnetFaucetSeed, devnetPublicSectorSeed, type NetworkSpec, type SectorParams } from '../core/params.js';
+import { randomBytes } from 'node:crypto';
+import { gemmTaskPayload } from '../core/task.js';
+import { windowOf } from '../core/time.js';
 import { encodeTx, MAIN_CHAIN, signTx, TX_VERSION } from '../core/tx.js';
 import { nodeRequest, type NodeApi, type NodeStatus } from './node-client.js';
 import { submitSectorTx } from './tx.js';
 
 const COIN = 100_000_000n;
+/** How long a stream task can be worked on. */
+const TASK_DEADLINE_MS = 120_000;
 
 export interface StreamNode {
   sector: SectorParams;
@@ -52,14 +63,18 @@ export interface StreamFigures {
   roots: { nodes: number; agree: number; pending: number; mismatches: number };
   /** Releases the folds owe the sectors, how many their chains applied (summed over the sectors, one node each), and blocks held for a fold. */
   settlements: { owed: number; applied: number; held: number };
+  /** Compute tasks the stream submitted, and what the edge's fold made of them. */
+  tasks: { submitted: number; final: number; expired: number; void: number };
 }
 
 export type StreamEvent = { type: string } & Record<string, unknown>;
 
 interface Pending {
-  kind: 'main' | 'conversion';
+  kind: 'main' | 'conversion' | 'task';
   sender?: string;
   edgeDone: boolean;
+  /** A task's escrow and fee, held back from the submitter's balance until it is decided. */
+  held?: bigint;
 }
 
 export class EconomyStream {
@@ -69,6 +84,9 @@ export class EconomyStream {
   /** Senders with a MAIN tx not yet folded: one at a time keeps nonces in order. */
   private readonly busy = new Set<string>();
   private step = 0;
+  /** The submitter's next nonce and the escrow of its undecided tasks. */
+  private submitterNext = 0n;
+  private submitterHeld = 0n;
   private readonly figures: StreamFigures = {
     main: { submitted: 0, final: 0, void: 0, applied: 0 },
     conversions: { submitted: 0, witnessed: 0, minted: 0, void: 0 },
@@ -77,6 +95,7 @@ export class EconomyStream {
     treasury: '0',
     roots: { nodes: 0, agree: 0, pending: 0, mismatches: 0 },
     settlements: { owed: 0, applied: 0, held: 0 },
+    tasks: { submitted: 0, final: 0, expired: 0, void: 0 },
   };
   private readonly statuses = new Map<string, NodeStatus>();
 
@@ -86,9 +105,10 @@ export class EconomyStream {
     private readonly nodes: () => StreamNode[],
     private readonly edge: EdgeApi,
     private readonly emit: (e: StreamEvent) => void,
+    private readonly submitter: { name: string; key: KeyPair },
   ) {
     // The stream accounts, and the public-sector account whose recycled income becomes MAIN.
-    this.figures.accounts = [...users, this.publicSector].map((u) => ({ name: u.name, address: encodeAddress(addressOf(u.key.publicKey), spec.addressPrefix), main: '0' }));
+    this.figures.accounts = [...users, submitter, this.publicSector].map((u) => ({ name: u.name, address: encodeAddress(addressOf(u.key.publicKey), spec.addressPrefix), main: '0' }));
   }
 
   get current(): StreamFigures {
@@ -118,7 +138,11 @@ export class EconomyStream {
           // Every other round a grant to the sector's public account, whose income mandatory recycling turns into MAIN.
           return await this.sectorTransfer(node, round % 2 === 1 ? this.publicSector : user);
         case 1:
-          return await this.conversion(node, user);
+          return await this.conversion(node, round % 2 === 1 ? this.submitter : user);
+        case 3:
+          // Tasks walk the sectors on their own count (the odd rounds alone would skip half of them).
+          if (round % 2 === 1) return await this.task(nodes[this.figures.tasks.submitted % nodes.length]!);
+          return await this.mainTransfer(nodes[0]!, i);
         default:
           return await this.mainTransfer(nodes[0]!, i);
       }
@@ -170,12 +194,73 @@ export class EconomyStream {
     this.emit({ type: 'main-submitted', txid: r.value.txid, window: r.value.window, from: from.name, to: to.name, amount: amount.toString() });
   }
 
+  /** A task: final (scheduled) once the edge's fold holds its escrow, then expired at its deadline, or void. */
+  private async pollTask(txid: string, p: Pending): Promise<void> {
+    const r = await this.edge.call('task-status', { params: { txid } }).catch(() => undefined);
+    if (!r?.ok || r.value.state === 'pending') return;
+    if (!p.edgeDone) {
+      p.edgeDone = true;
+      this.submitterHeld -= p.held ?? 0n;
+      if (r.value.state === 'void') {
+        this.figures.tasks.void++;
+        this.pending.delete(txid);
+        return this.emit({ type: 'task-void', txid });
+      }
+      this.figures.tasks.final++;
+      this.emit({ type: 'task-final', txid, window: r.value.finalWindow, assigned: r.value.schedule?.assigned ?? [] });
+    }
+    if (r.value.state === 'expired') {
+      this.figures.tasks.expired++;
+      this.pending.delete(txid);
+      this.emit({ type: 'task-expired', txid });
+    }
+  }
+
+  /** A gemm-i8 task for the sector of `n`: A (2h × 4r) and B (4r × 2w) random in [−64, 64], h×w the sector's tiles, r its rank. */
+  private async task(n: StreamNode): Promise<void> {
+    const s = await this.status(n);
+    const from = this.submitter;
+    const fromAddr = encodeAddress(addressOf(from.key.publicKey), this.spec.addressPrefix);
+    const acct = await nodeRequest<MainAccountJson>(n.api, `/v1/main/accounts/${fromAddr}`);
+    const escrow = COIN / 2n;
+    const fee = COIN / 10_000n;
+    // With nothing undecided, the ledger's nonce is the truth (a void task leaves a gap otherwise).
+    if (this.submitterHeld === 0n) this.submitterNext = BigInt(acct.nonce);
+    const nonce = this.submitterNext > BigInt(acct.nonce) ? this.submitterNext : BigInt(acct.nonce);
+    if (BigInt(acct.balance) < this.submitterHeld + escrow + fee) return;
+    const { rank, tileRows, tileCols } = n.sector.lottery;
+    const [m, k, nn] = [4 * tileRows, Math.max(512, 4 * rank), 4 * tileCols].map((x) => Math.min(x, 256)) as [number, number, number];
+    const matrix = (len: number) => Int8Array.from(randomBytes(len), (b) => (b % 129) - 64);
+    const A = matrix(m * k);
+    const B = matrix(k * nn);
+    const inputs: string[] = [];
+    for (const M of [A, B]) {
+      const put = await this.edge.putBlob(new Uint8Array(M.buffer));
+      if (!put.ok) return this.emit({ type: 'task-refused', code: put.code, message: put.message });
+      inputs.push(put.value.hash);
+    }
+    const deadline = windowOf(Date.now() + TASK_DEADLINE_MS, this.spec.genesisTimeMs, this.spec.main.windowMs);
+    const payload = gemmTaskPayload({ A, B, m, k, n: nn, sector: n.sector.id, redundancy: 1, escrow, deadline });
+    const tx = signTx({ version: TX_VERSION, chain: MAIN_CHAIN, from: from.key.publicKey, nonce, fee, payload }, from.key.secretKey, fromHex(s.networkId));
+    const r = await this.edge.call('task-submit', { body: { tx, raw: encodeTx(tx), inputs } });
+    if (!r.ok) return this.emit({ type: 'task-refused', code: r.code, message: r.message });
+    this.submitterNext = nonce + 1n;
+    this.submitterHeld += escrow + fee;
+    this.pending.set(r.value.txid, { kind: 'task', edgeDone: false, held: escrow + fee });
+    this.figures.tasks.submitted++;
+    this.emit({ type: 'task-submitted', txid: r.value.txid, sector: n.sector.slug, dims: [m, k, nn], from: from.name, escrow: escrow.toString() });
+  }
+
   /** Follows pending txs (at most 32 a call), balances, the treasury, prices and roots. */
   async poll(): Promise<void> {
     const nodes = this.nodes();
     const reader = nodes[0];
     if (!reader) return;
     for (const [txid, p] of [...this.pending].slice(0, 32)) {
+      if (p.kind === 'task') {
+        await this.pollTask(txid, p);
+        continue;
+      }
       if (!p.edgeDone) {
         const r = await this.edge.call(p.kind === 'main' ? 'main-status' : 'conversion-status', { params: { txid } }).catch(() => undefined);
         if (r?.ok && (r.value.status === 'final' || r.value.status === 'void')) {

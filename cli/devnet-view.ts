@@ -22,6 +22,8 @@ export interface SectorRow {
   height: number;
   /** Blocks since the last run stopped (or since genesis). */
   blocks: number;
+  /** Best-chain blocks found this run by hashing and by useful work (matmul). */
+  work: { hash: number; matmul: number };
   edgeHeight: number;
   /** Compact target of the edge's tip, hex. */
   bits: string;
@@ -65,7 +67,11 @@ export interface DevnetSummary extends EconomyFigures {
   genesisTimeMs: number;
   runMs: number;
   /** `hashesPerSecond` is the 60 s figure here. */
-  sectors: (Pick<SectorRow, 'id' | 'sector' | 'backend' | 'height' | 'blocks' | 'edgeHeight' | 'bits' | 'hashesPerSecond'> & {
+  sectors: (Pick<SectorRow, 'id' | 'sector' | 'backend' | 'height' | 'edgeHeight' | 'bits' | 'hashesPerSecond'> & {
+    /** Height gained this run. */
+    mined: number;
+    /** Best-chain blocks of this run by work kind. */
+    blocks: SectorRow['work'];
     assignmentsAccepted: number;
     assignmentsRejected: number;
   })[];
@@ -98,12 +104,13 @@ export function formatWork(bits: number): string {
 }
 
 function tableText(s: DevnetSnapshot): string {
-  const rows = [['sector', 'kernel', 'height', 'edge', 'bits', 'hashes/block', 'hashrate', 'peers', 'nodes', 'assignments']];
+  const rows = [['sector', 'kernel', 'height', 'useful', 'edge', 'bits', 'hashes/block', 'hashrate', 'peers', 'nodes', 'assignments']];
   for (const r of s.sectors) {
     rows.push([
       r.sector,
       r.backend,
       String(r.height),
+      usefulText(r.work),
       String(r.edgeHeight),
       r.bits,
       r.hashesPerBlock,
@@ -123,6 +130,12 @@ function tableText(s: DevnetSnapshot): string {
   ].join('\n');
 }
 
+/** "3/40 (8%)": blocks found by useful work of all found this run. */
+function usefulText(w: SectorRow['work']): string {
+  const all = w.hash + w.matmul;
+  return all === 0 ? '-' : `${w.matmul}/${all} (${Math.round((100 * w.matmul) / all)}%)`;
+}
+
 const main = (units: string) => `${formatAmount(BigInt(units), 8)} MAIN`;
 
 /** MAIN txs, conversions and prices, balances and the treasury, root agreement and settlements. */
@@ -134,6 +147,7 @@ function economyLines(s: EconomyFigures, pad: string): string[] {
     `bal   ${pad}${s.accounts.map((a) => `${a.name.replace(/^devnet-/, '')} ${main(a.main)}`).join(', ')}; treasury ${main(s.treasury)}`,
     `roots ${pad}${s.roots.agree} of ${s.roots.nodes} nodes agree with the edge's root${s.roots.mismatches ? `; ${s.roots.mismatches} MISMATCHED windows` : ''}`,
     `paid  ${pad}${s.settlements.applied} of ${s.settlements.owed} releases settled on the sector chains${s.settlements.held ? `; ${s.settlements.held} block(s) held for a fold` : ''}`,
+    `tasks ${pad}${s.tasks.submitted} submitted, ${s.tasks.final} final (scheduled), ${s.tasks.expired} expired and refunded${s.tasks.void ? `, ${s.tasks.void} void` : ''}`,
   ];
 }
 
@@ -171,8 +185,8 @@ export class DevnetView {
   update(s: DevnetSnapshot): void {
     this.last = s;
     if (this.out.json) {
-      const { sectors, beacon, main, conversions, prices, accounts, treasury, roots, settlements, assignments } = s;
-      this.out.resultJson({ type: 'status', timeMs: Date.now(), sectors, beacon, main, conversions, prices, accounts, treasury, roots, settlements, assignments });
+      const { sectors, beacon, main, conversions, prices, accounts, treasury, roots, settlements, tasks, assignments } = s;
+      this.out.resultJson({ type: 'status', timeMs: Date.now(), sectors, beacon, main, conversions, prices, accounts, treasury, roots, settlements, tasks, assignments });
     } else if (this.tty) {
       this.clear();
       this.draw();
@@ -204,8 +218,8 @@ export class DevnetView {
       this.out.resultJson({ type: 'summary', timeMs: Date.now(), ...s });
       return;
     }
-    const rows = [['sector', 'kernel', 'height', 'blocks', 'edge', 'bits', 'hashrate (60s)']];
-    for (const r of s.sectors) rows.push([r.sector, r.backend, String(r.height), String(r.blocks), String(r.edgeHeight), r.bits, formatHashRate(r.hashesPerSecond)]);
+    const rows = [['sector', 'kernel', 'height', 'blocks', 'useful', 'edge', 'bits', 'hashrate (60s)']];
+    for (const r of s.sectors) rows.push([r.sector, r.backend, String(r.height), String(r.mined), usefulText(r.blocks), String(r.edgeHeight), r.bits, formatHashRate(r.hashesPerSecond)]);
     const b = s.beacons.latest;
     this.out.result(
       [

@@ -31,7 +31,9 @@
  * children with SIGINT, wait for them, then close the edge; `--duration`
  * does the same after that many seconds and prints a summary.
  *
- * Not here (yet): compute tasks in the stream.
+ * The stream also submits gemm-i8 tasks (cli/devnet-stream.ts); the view
+ * shows per sector how many blocks of this run were found by useful work
+ * (matmul) against hashing, and the tasks submitted, final and expired.
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -103,6 +105,8 @@ const FORWARDED = new Set([
 ]);
 /** The stream accounts (keys under the devnet's keys/). */
 const STREAM_ACCOUNTS = ['devnet-alice', 'devnet-bob', 'devnet-carol'];
+/** The account that pays the devnet's compute tasks. */
+const SUBMITTER_ACCOUNT = 'devnet-submitter';
 
 /** A wait that does not keep the process alive: it only bounds waits on things that do. */
 const sleep = (ms: number) => delay(ms, undefined, { ref: false });
@@ -168,6 +172,7 @@ interface NodeStatusJson {
   tip: { height: number };
   peers: unknown[];
   mining: { hashesPerSecond10s: number; hashesPerSecond60s: number } | null;
+  blocks: { hash: number; matmul: number };
 }
 
 /** One node process and what the devnet knows of it. */
@@ -182,6 +187,9 @@ class DevnetNode {
   peers = 0;
   hps10s = 0;
   hps60s = 0;
+  /** Best-chain blocks by work kind, as the node counts them now and at its first answer this run. */
+  work = { hash: 0, matmul: 0 };
+  workAtStart?: { hash: number; matmul: number };
   edgeState = 'connecting';
   accepted = 0;
   rejected = 0;
@@ -285,7 +293,9 @@ class Devnet {
       users,
       () => this.nodes.filter((n) => n.api && !n.exit && n.index === 1).map((n) => ({ sector: n.sector, api: { url: n.api!, cookieFile: join(n.dataDir, n.sector.slug, 'api.cookie') } })),
       this.edgeApi,
-      (e) => this.event(e.type, e, e.type === 'main-root-mismatch' || e.type === 'stream-refused' ? `warning: ${e.type} ${String(e.code ?? '')} ${String(e.message ?? '')}` : undefined),
+      (e) =>
+        this.event(e.type, e, e.type === 'main-root-mismatch' || e.type === 'stream-refused' || e.type === 'task-refused' ? `warning: ${e.type} ${String(e.code ?? '')} ${String(e.message ?? '')}` : undefined),
+      { name: SUBMITTER_ACCOUNT, key: openKey(join(dataDir, 'keys'), SUBMITTER_ACCOUNT) },
     );
     await this.tick();
     this.event('devnet-ready', { nodes: this.nodes.map((n) => ({ name: n.name, api: n.api, p2p: n.p2p, backend: n.backend, height: n.height })) });
@@ -426,6 +436,8 @@ class Devnet {
       n.peers = s.peers.length;
       n.hps10s = s.mining?.hashesPerSecond10s ?? 0;
       n.hps60s = s.mining?.hashesPerSecond60s ?? 0;
+      n.work = s.blocks;
+      n.workAtStart ??= s.blocks;
     } catch {
       // Busy or stopping: the last figures stand.
     }
@@ -479,6 +491,7 @@ class Devnet {
         backend: [...new Set(nodes.map((n) => n.backend ?? '?'))].join('/'),
         height,
         blocks: height - start,
+        work: this.workOf(nodes),
         edgeHeight: tip?.height ?? 0,
         bits: tip ? tip.bits.toString(16).padStart(8, '0') : '',
         hashesPerBlock: tip ? formatWork(tip.bits) : '',
@@ -492,6 +505,13 @@ class Devnet {
         rejected: nodes.reduce((sum, n) => sum + n.rejected, 0),
       };
     });
+  }
+
+  /** Blocks of the sector's best chain found this run by hashing and by useful work, from its highest node. */
+  private workOf(nodes: DevnetNode[]): { hash: number; matmul: number } {
+    const best = [...nodes].sort((a, b) => b.height - a.height)[0];
+    if (!best?.workAtStart) return { hash: 0, matmul: 0 };
+    return { hash: Math.max(0, best.work.hash - best.workAtStart.hash), matmul: Math.max(0, best.work.matmul - best.workAtStart.matmul) };
   }
 
   private totals() {
@@ -530,6 +550,7 @@ class Devnet {
       treasury: f?.treasury ?? '0',
       roots: f?.roots ?? { nodes: 0, agree: 0, pending: 0, mismatches: 0 },
       settlements: f?.settlements ?? { owed: 0, applied: 0, held: 0 },
+      tasks: f?.tasks ?? { submitted: 0, final: 0, expired: 0, void: 0 },
     };
   }
 
@@ -574,7 +595,8 @@ class Devnet {
         sector: r.sector,
         backend: r.backend,
         height: r.height,
-        blocks: r.blocks,
+        mined: r.blocks,
+        blocks: r.work,
         edgeHeight: r.edgeHeight,
         bits: r.bits,
         hashesPerSecond: Math.round(r.hashesPerSecond60s),

@@ -181,7 +181,8 @@ async function start(opts: StartOpts): Promise<void> {
   let edge: EdgeClient | undefined;
   let mainView: MainView | undefined;
   if (opts.edge) {
-    edge = new EdgeClient({ url: opts.edge, node, key: openKey(sectorDir, 'node-key') });
+    const nodeKey = openKey(sectorDir, 'node-key');
+    edge = new EdgeClient({ url: opts.edge, node, key: nodeKey });
     edge.on((e) => {
       const text = edgeEventText(e);
       if (opts.json) out.resultJson(e);
@@ -202,6 +203,7 @@ async function start(opts: StartOpts): Promise<void> {
         sector,
         main: mainView,
         api: edge.api,
+        nodeKey: toHex(nodeKey.publicKey),
         onEvent: (e) => {
           if (e.type === 'task-taken') event(e.type, e, `task   mining by doing on ${e.task.slice(0, 16)}… (${e.dims.join('×')})`);
           else if (e.type === 'task-dropped') event(e.type, e, `task   ${e.task.slice(0, 16)}… dropped: ${e.why}`);

@@ -41,6 +41,7 @@ export const TAGS = {
   mainJournal: 'pouw/main-journal',
   release: 'pouw/release',
   recycleLock: 'pouw/recycle-lock',
+  taskRank: 'pouw/task-rank',
 } as const;
 
 type Hasher = ReturnType<typeof nobleSha256.create>;

@@ -24,7 +24,8 @@
  * block waits (pending), as blocks with settlements do.
  * @module
  */
-import { equalBytes, fromHex } from './bytes.js';
+import { equalBytes, fromHex, toHex } from './bytes.js';
+import { TAGS, taggedHash } from './hash.js';
 import { decodeExact, encodeWith, type Reader } from './codec.js';
 import { CodecError, fail, ok, type Result } from './errors.js';
 import { decodeHeader, encodeHeader, HEADER_BYTES, headerWithoutNonce, type BlockHeader } from './header.js';
@@ -264,4 +265,29 @@ export function gemmTaskPayload(input: {
     amount: input.escrow,
     deadline: BigInt(input.deadline),
   };
+}
+
+// ---------------------------------------------------------------- scheduling
+
+/** One candidate executor and its place in a task's ranking. */
+export interface RankedExecutor {
+  /** The node's ed25519 public key, hex. */
+  key: string;
+  /** H_tag("pouw/task-rank", task id ‖ key), hex: lower ranks first. */
+  rank: string;
+}
+
+/**
+ * The published ranking of a task's candidate executors: every candidate's
+ * rank is a hash of the task id and its key, so no candidate can choose its
+ * place and anyone holding the inputs (the task id and the candidate list the
+ * edge records) can recompute the choice. The first `redundancy` get the task.
+ * Performance vectors and paid feedback are inputs this ranking does not
+ * read yet.
+ */
+export function rankExecutors(taskId: Uint8Array, candidates: readonly string[]): RankedExecutor[] {
+  const unique = [...new Set(candidates)];
+  return unique
+    .map((key) => ({ key, rank: toHex(taggedHash(TAGS.taskRank, taskId, fromHex(key))) }))
+    .sort((a, b) => (a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : 0));
 }

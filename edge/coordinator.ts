@@ -333,9 +333,9 @@ export class Coordinator {
       case 'task-submit':
         return this.tasks.submit(taskSubmitBody.parse(req.body), nowMs);
       case 'task-list':
-        return { status: 200, body: this.tasks.list(p.sector, p.state) };
+        return { status: 200, body: this.tasks.list(p.sector, p.state, nowMs) };
       case 'task-status':
-        return { status: 200, body: this.tasks.get(txidOf(p.txid) && p.txid!) };
+        return { status: 200, body: this.tasks.get(toHex(txidOf(p.txid)), nowMs) };
       case 'main-account': {
         const a = decodeAddress(String(p.address ?? ''), this.spec.addressPrefix);
         if (!a.ok) reject('bad-address', `${p.address} is not a ${this.spec.addressPrefix} address (${a.code})`);

@@ -177,6 +177,14 @@ export const MIGRATIONS: readonly string[] = [
     window_no INTEGER NOT NULL
   ) STRICT;
   CREATE INDEX tasks_by_sector ON tasks (sector_id, window_no);
+
+  -- The scheduling decision of each task, made once its escrow is final, with its inputs (core rankExecutors).
+  CREATE TABLE task_schedule (
+    txid       BLOB PRIMARY KEY,
+    candidates TEXT NOT NULL,
+    assigned   TEXT NOT NULL,
+    decided_ms INTEGER NOT NULL
+  ) STRICT;
   `,
 ];
 

@@ -13,8 +13,9 @@ import type { NetworkSpec } from '../core/params.js';
 import { decodeTx, txId, type Tx } from '../core/tx.js';
 import { sectorOf } from '../api/codec.js';
 import { reject } from '../api/errors.js';
-import type { TaskJson, TaskState, TaskSubmit } from '../api/tasks.js';
-import { TASK_STATES } from '../api/tasks.js';
+import type { TaskJson, TaskScheduleJson, TaskState, TaskSubmit } from '../api/tasks.js';
+import { SCHEDULE_SEEN_MS, TASK_STATES } from '../api/tasks.js';
+import { rankExecutors } from '../core/task.js';
 import type { Answer, Assignments } from './assignments.js';
 import type { Sql } from './sql.js';
 
@@ -47,13 +48,36 @@ export class EdgeTasks {
     return answer;
   }
 
-  get(txid: string): TaskJson {
+  get(txid: string, nowMs: number): TaskJson {
     const r = this.sql.one<TaskRow>('SELECT t.txid, t.sector_id, t.inputs, t.window_no, m.raw FROM tasks t JOIN main_txs m ON m.txid = t.txid WHERE t.txid = ?', fromHex(txid));
     if (r === undefined) reject('unknown-task', `no task ${txid}`);
-    return this.json(r, this.ledger());
+    return this.json(r, this.ledger(), nowMs);
   }
 
-  list(sector: string | undefined, state: string | undefined): { tasks: TaskJson[] } {
+  /**
+   * The scheduling decision of an open task, made the first time it is asked
+   * for and kept: the sector's nodes that relayed a header in the last
+   * SCHEDULE_SEEN_MS are the candidates, ranked by core `rankExecutors`; the
+   * first `redundancy` get it. Null while no node qualifies (asked again later).
+   */
+  private schedule(txid: Uint8Array, sectorId: number, redundancy: number, nowMs: number): TaskScheduleJson | null {
+    const known = this.sql.one<{ candidates: string; assigned: string; decided_ms: number }>('SELECT candidates, assigned, decided_ms FROM task_schedule WHERE txid = ?', txid);
+    if (known) return { assigned: JSON.parse(known.assigned) as string[], candidates: JSON.parse(known.candidates) as string[], decidedMs: known.decided_ms };
+    const rows = this.sql.all<{ relayed_by: string }>(
+      'SELECT DISTINCT relayed_by FROM headers WHERE sector_id = ? AND relayed_by IS NOT NULL AND received_ms > ? ORDER BY relayed_by',
+      sectorId,
+      nowMs - SCHEDULE_SEEN_MS,
+    );
+    const candidates = rows.map((x) => x.relayed_by);
+    if (candidates.length === 0) return null;
+    const assigned = rankExecutors(txid, candidates)
+      .slice(0, redundancy)
+      .map((x) => x.key);
+    this.sql.run('INSERT INTO task_schedule (txid, candidates, assigned, decided_ms) VALUES (?, ?, ?, ?)', txid, JSON.stringify(candidates), JSON.stringify(assigned), nowMs);
+    return { assigned, candidates, decidedMs: nowMs };
+  }
+
+  list(sector: string | undefined, state: string | undefined, nowMs: number): { tasks: TaskJson[] } {
     if (state !== undefined && !TASK_STATES.includes(state as TaskState)) reject('bad-request', `state must be one of ${TASK_STATES.join(', ')}`);
     const sectorId = sector === undefined ? undefined : sectorOf(this.spec, sector).id;
     const rows = this.sql.all<TaskRow>(
@@ -63,11 +87,11 @@ export class EdgeTasks {
       state === undefined ? MAX_TASK_LIST : 100 * MAX_TASK_LIST,
     );
     const ledger = this.ledger();
-    const tasks = rows.map((r) => this.json(r, ledger)).filter((t) => state === undefined || t.state === state);
+    const tasks = rows.map((r) => this.json(r, ledger, nowMs)).filter((t) => state === undefined || t.state === state);
     return { tasks: tasks.slice(0, MAX_TASK_LIST) };
   }
 
-  private json(r: TaskRow, ledger: MainLedger): TaskJson {
+  private json(r: TaskRow, ledger: MainLedger, nowMs: number): TaskJson {
     const tx = decodeTx(r.raw);
     const p = tx.payload as Extract<Tx['payload'], { kind: 'task' }>;
     const id = toHex(new Uint8Array(r.txid));
@@ -87,6 +111,7 @@ export class EdgeTasks {
       window: r.window_no,
       state,
       finalWindow: escrow?.window ?? null,
+      schedule: state === 'open' ? this.schedule(new Uint8Array(r.txid), p.sector, p.redundancy, nowMs) : null,
     };
   }
 }

@@ -138,6 +138,7 @@ export function createApi(node: SectorNode, opts: ApiOptions): Hono {
       workKinds: node.options.sector.workKinds,
       lottery: { ...node.options.sector.lottery, macsPerHash: node.options.sector.lottery.macsPerHash.toString() },
       tip: { height: tip.height, id: toHex(tip.id), cumulativeWork: tip.cumulativeWork.toString() },
+      blocks: node.workCounts,
       peers: node.p2p.peers().map((p) => ({
         address: p.address,
         outbound: p.outbound,

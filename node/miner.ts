@@ -13,8 +13,8 @@
  *
  * Mining by doing (DESIGN §4): while `task` names a final gemm-i8 task with
  * its matrices, each batch is lottery runs on them instead of a nonce scan:
- * a matmul template (nonce 0, a fresh millisecond per run, so each run is a
- * new job key), the whole A·B through the backend's lottery kernel, and a
+ * a matmul template (nonce 0; each run a millisecond later, so each run is a
+ * new job key on the same body), the whole A·B through the backend's lottery kernel, and a
  * winning tile becomes the block's work proof (core/task.ts). A run counts
  * m·n·k′ / macsPerHash hashes in the speed figures: what it bought in
  * chances. The first run of a task also recovers the exact product A·B
@@ -22,6 +22,7 @@
  * @module
  */
 import { bodyRoot, emptyBody, type Block } from '../core/block.js';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fromHex, toHex } from '../core/bytes.js';
 import { foldedDepth, lotterySeedsForHeader, openTile, ticketThreshold } from '../core/lottery.js';
 import type { WorkKind } from '../core/params.js';
@@ -57,11 +58,14 @@ export interface MinerOptions {
   onEvent?: (e: MinerEvent) => void;
   /** The task to mine by doing now, if any (asked before every batch). */
   task?: () => MinerTask | undefined;
-  /** Lottery runs per batch (default 8); the template is rebuilt between runs. */
+  /** Lottery runs per batch (default 16), on one template a millisecond apart; the template is rebuilt between batches. */
   lotteryRuns?: number;
 }
 
 
+
+/** How far ahead of the clock lottery runs may take the header time (each run is one millisecond of it). */
+const MAX_MATMUL_LEAD_MS = 1000;
 
 export class Miner {
   private running = false;
@@ -185,21 +189,32 @@ export class Miner {
     return found;
   }
 
-  /** Lottery runs on the task's matrices, each on a fresh matmul template; the first winning tile is a block. */
+  /**
+   * Lottery runs on the task's matrices: one matmul template per batch, each
+   * run a millisecond later than the one before (a new job key, the same
+   * body); the first winning tile is a block.
+   */
   private async mineTask({ task, A, B }: MinerTask): Promise<Block | undefined> {
     const { sector } = this.node.options;
     const config = sector.lottery;
     const { m, k, n } = task;
     const hashesPerRun = (BigInt(m) * BigInt(n) * BigInt(foldedDepth(k, config.rank))) / config.macsPerHash;
-    const runs = this.opts.lotteryRuns ?? 8;
+    const runs = this.opts.lotteryRuns ?? 16;
+    // A run is a millisecond of header time: runs faster than that would walk the block time ahead of the clock.
+    const ahead = this.lastMatmulMs - this.now();
+    if (ahead > MAX_MATMUL_LEAD_MS) await delay(ahead - MAX_MATMUL_LEAD_MS);
+    const template = this.template('matmul');
+    const t = bitsToTarget(template.header.bits);
+    if (!t.ok) throw new Error(`template bits invalid: ${t.code}`);
+    const threshold = ticketThreshold(t.value, config, k);
     for (let i = 0; i < runs && !Atomics.load(this.cancel, 0); i++) {
-      const block = this.template('matmul');
-      const t = bitsToTarget(block.header.bits);
-      if (!t.ok) throw new Error(`template bits invalid: ${t.code}`);
-      const seeds = lotterySeedsForHeader(block.header, { config, commitA: task.commitA, commitB: task.commitB, m, n });
+      const header = { ...template.header, timeMs: template.header.timeMs + i };
+      // Never ahead of the clock by more than the batch: the next template starts past this one.
+      this.lastMatmulMs = header.timeMs;
+      const seeds = lotterySeedsForHeader(header, { config, commitA: task.commitA, commitB: task.commitB, m, n });
       const recover = !this.products.has(task.id);
       const started = this.now();
-      const r = await this.pool.lottery({ A, B, m, k, n, config, seedA: seeds.seedA, seedB: seeds.seedB, threshold: ticketThreshold(t.value, config, k), recover });
+      const r = await this.pool.lottery({ A, B, m, k, n, config, seedA: seeds.seedA, seedB: seeds.seedB, threshold, recover });
       this.matmulStats.runs++;
       this.samples.push([this.now(), hashesPerRun]);
       if (recover && r.product) {
@@ -213,7 +228,7 @@ export class Miner {
       const opening = openTile({ A, B, m, k, n, config, ti: Math.floor(win / tilesPerRow), tj: win % tilesPerRow });
       const proof = encodeWorkProof({ task: fromHex(task.id), m, k, n, commitA: task.commitA, commitB: task.commitB, ...opening });
       this.matmulStats.found++;
-      return this.submit({ ...block, workProof: proof }, task.id);
+      return this.submit({ ...template, header, workProof: proof }, task.id);
     }
     while (this.samples.length > 0 && this.samples[0]![0] < this.now() - 15 * 60_000) this.samples.shift();
     return undefined;

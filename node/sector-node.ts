@@ -24,7 +24,7 @@ import type { Block } from '../core/block.js';
 import { PouwError, type Result } from '../core/errors.js';
 import { genesisBlock, networkId as computeNetworkId } from '../core/genesis.js';
 import { blockId } from '../core/header.js';
-import type { NetworkSpec, SectorParams } from '../core/params.js';
+import type { NetworkSpec, SectorParams, WorkKind } from '../core/params.js';
 import { matchSettlements, encodeSettlement, settlementOf } from '../core/settlement.js';
 import { blockWindowOf } from '../core/record.js';
 import { matmulTaskVerdict } from '../core/task.js';
@@ -93,6 +93,8 @@ export class SectorNode {
   private listeners: ((e: NodeEvent) => void)[] = [];
   private pool?: VerifyPool;
   private main?: MainView;
+  /** `workCounts`, counted once on first use, then kept by tip moves. */
+  private counts?: Record<WorkKind, number>;
 
   constructor(readonly options: SectorNodeOptions) {
     const opts = options;
@@ -305,7 +307,25 @@ export class SectorNode {
    * included ones leave the mempool, the record pool follows, and each
    * connected block is an event.
    */
+  /** Blocks of the best chain found by hashing and by useful work (matmul), genesis not counted. */
+  get workCounts(): Record<WorkKind, number> {
+    if (this.counts === undefined) {
+      this.counts = { hash: 0, matmul: 0 };
+      const tip = this.chain.tip().height;
+      for (let h = 1; h <= tip; h++) {
+        const id = this.store.idAtHeight(h);
+        const header = id && this.store.getHeader(id);
+        if (header) this.counts[header.workKind]++;
+      }
+    }
+    return { ...this.counts };
+  }
+
   private onTipMoved(e: TipMoved<Peer>): void {
+    if (this.counts) {
+      for (const { block } of e.disconnected) this.counts[block.header.workKind]--;
+      for (const { block } of e.connected) this.counts[block.header.workKind]++;
+    }
     for (const { block } of e.disconnected) for (const tx of block.body.txs) this.mempool.add(tx, this.store, this.now());
     const included = e.connected.flatMap(({ block }) => block.body.txs.map((t) => toHex(txId(t))));
     this.mempool.pruneAfterConnect(included, this.store);

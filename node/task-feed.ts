@@ -2,8 +2,10 @@
  * Which task the miner works on, and its matrices (DESIGN §6 "mining by
  * doing"): the gemm-i8 tasks of this sector that the node's own MAIN ledger
  * holds as final and that a block of the current window may mine
- * (`MainView.minableTasks`, the rule of core/task.ts), the first in id order
- * whose inputs could be fetched. The inputs come from the edge's blob store
+ * (`MainView.minableTasks`, the rule of core/task.ts) and that the edge's
+ * scheduler gave this node (`schedule.assigned` of `GET /v1/tasks/:txid`;
+ * the others keep hashing), the first in id order whose inputs could be
+ * fetched. The inputs come from the edge's blob store
  * (`GET /v1/tasks/:txid` names them, `GET /v1/blobs/:hash` serves them) and
  * are checked here against the task's commitments before any run: a blob
  * that does not commit to the task is refused (`task-input-mismatch`) and the
@@ -29,6 +31,8 @@ export interface TaskFeedOptions {
   sector: SectorParams;
   main: MainView;
   api: EdgeApi;
+  /** This node's key (hex), as the edge's scheduler names executors. */
+  nodeKey: string;
   now?: () => number;
   pollMs?: number;
   onEvent?: (e: TaskFeedEvent) => void;
@@ -111,6 +115,8 @@ export class TaskFeed {
     const info = await api.call('task-status', { params: { txid: t.id } }).catch(() => undefined);
     if (info === undefined) return undefined;
     if (!info.ok) return this.refuse(t, info.code, info.message);
+    // Not ours (or not scheduled yet): keep hashing, ask again at the next refresh.
+    if (!info.value.schedule?.assigned.includes(this.opts.nodeKey)) return undefined;
     if (info.value.inputs.length !== 2) return this.refuse(t, 'task-input-mismatch', `a gemm-i8 task names 2 blobs, the edge lists ${info.value.inputs.length}`);
     const blobs: Int8Array[] = [];
     for (const hash of info.value.inputs) {

@@ -160,7 +160,7 @@ test('a devnet mines every sector, mints conversions and applies MAIN transfers 
   assert.is(s.reason, 'SIGINT');
   assert.ok(s.runMs >= 20_000);
   for (const sector of s.sectors) {
-    assert.ok(sector.height > 0 && sector.blocks > 0, `${sector.sector} mined: ${JSON.stringify(sector)}`);
+    assert.ok(sector.height > 0 && sector.mined > 0, `${sector.sector} mined: ${JSON.stringify(sector)}`);
     assert.ok(sector.edgeHeight > 0, `the edge has headers of ${sector.sector}`);
     assert.ok(sector.hashesPerSecond > 0);
     assert.match(sector.bits, /^[0-9a-f]{8}$/);

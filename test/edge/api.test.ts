@@ -15,6 +15,9 @@ import { bitsToTarget, checkProofOfWork, workForTarget } from '../../core/target
 import { medianTimePast, windowEnd } from '../../core/time.js';
 import { encodeTx, signTx, txId, type Tx } from '../../core/tx.js';
 import { checkHeaderWork } from '../../core/validate.js';
+import { gemmTaskPayload, type TaskPayload } from '../../core/task.js';
+import { blobHash, MAX_BLOB_BYTES } from '../../api/blobs.js';
+import { EdgeApi } from '../../api/client.js';
 import { proofJson, proofOf } from '../../api/codec.js';
 import { authFor } from '../../api/auth.js';
 import { EdgeClient, type Answer, type NodeSocket } from './client.js';
@@ -539,6 +542,59 @@ function defineApiSuite(name: string, start: (limits?: Parameters<typeof startNo
     );
     expectError(await client.get(`/v1/conversions/${'1'.repeat(64)}`), 404, 'unknown-conversion');
     log.push(codes);
+  });
+
+  s('blobs and tasks: content-addressed uploads, every bad blob or task input refused with a code, nothing stored by a refusal', async (ctx) => {
+    const { client } = ctx;
+    const api = new EdgeApi({ url: ctx.rt.url });
+    const sector = spec.sectors.find((x) => x.workKinds.includes('matmul'))!;
+    const { tileRows: h, tileCols: w, rank } = sector.lottery;
+    const [m, k, n] = [2 * h, 2 * rank, 2 * w];
+    const A = Int8Array.from({ length: m * k }, (_, i) => ((i * 7) % 129) - 64);
+    const B = Int8Array.from({ length: k * n }, (_, i) => ((i * 5) % 129) - 64);
+    const bytesOf = (x: Int8Array) => new Uint8Array(x.buffer);
+    const put = await api.putBlob(bytesOf(A));
+    assert.ok(put.ok && put.status === 201 && put.value.status === 'stored' && put.value.bytes === A.length, JSON.stringify(put));
+    const again = await api.putBlob(bytesOf(A));
+    assert.ok(again.ok && again.status === 200 && again.value.status === 'known');
+    const got = await api.getBlob(put.ok ? put.value.hash : '');
+    assert.ok(got.ok && toHex(got.value) === toHex(bytesOf(A)));
+    const hashA = blobHash(bytesOf(A));
+    // Bad blobs: wrong address, not an address, empty, too large, unknown.
+    const raw = (method: string, hash: string, body?: Uint8Array) => client.request(method, `/v1/blobs/${hash}`, { body, headers: { 'content-type': 'application/octet-stream' } });
+    expectError(await raw('PUT', blobHash(bytesOf(B)), bytesOf(A)), 422, 'blob-hash-mismatch');
+    expectError(await raw('PUT', 'zz', bytesOf(A)), 400, 'bad-blob-hash');
+    expectError(await raw('PUT', blobHash(new Uint8Array(0)), new Uint8Array(0)), 400, 'blob-empty');
+    const huge = new Uint8Array(MAX_BLOB_BYTES + 1);
+    expectError(await raw('PUT', blobHash(huge), huge), 413, 'body-too-large');
+    expectError(await raw('GET', blobHash(bytesOf(B))), 404, 'blob-not-found', 'a refused upload stored nothing');
+    expectError(await raw('GET', blobHash(huge)), 404, 'blob-not-found');
+    // Tasks: inputs must be stored, of the shape, committed to by the tx; the shape must fit the sector.
+    const task = (nonce: bigint, over: Partial<TaskPayload> = {}) => {
+      const tx = signTx({ version: 1, chain: 0, from: sender.publicKey, nonce, fee: 10n, payload: { ...gemmTaskPayload({ A, B, m, k, n, sector: sector.id, redundancy: 1, escrow: 1000n, deadline: 10 ** 6 }), ...over } }, sender.secretKey, NID);
+      return tx;
+    };
+    const submit = (tx: Tx, inputs: string[]) => client.post('/v1/tasks', { tx: toHex(encodeTx(tx)), inputs });
+    expectError(await submit(task(50n), [hashA, blobHash(bytesOf(B))]), 409, 'task-input-missing');
+    assert.ok((await api.putBlob(bytesOf(B))).ok);
+    const hashB = blobHash(bytesOf(B));
+    expectError(await submit(task(50n), [hashB, hashA]), 422, 'task-input-mismatch', 'inputs swapped');
+    expectError(await submit(task(50n, { commitA: new Uint8Array(32) }), [hashA, hashB]), 422, 'task-input-mismatch', 'a commitment that is not A');
+    expectError(await submit(task(50n, { m: m + 1 }), [hashA, hashB]), 422, 'task-input-mismatch', 'a shape the blobs do not have');
+    expectError(await submit(task(50n), [hashA]), 400, 'bad-task', 'one input');
+    expectError(await client.post('/v1/main/tx', { tx: toHex(encodeTx(task(50n, { k: 70_000 }))) }), 400, 'bad-task', 'k beyond the lottery');
+    expectError(await client.post('/v1/tasks', { tx: toHex(encodeTx(mainTx(50n))), inputs: [hashA] }), 400, 'bad-task', 'a transfer is no task');
+    const none = await client.get('/v1/tasks');
+    assert.equal(none.body, { tasks: [] }, 'refused tasks are stored nowhere');
+    const good = task(50n);
+    const ok = await submit(good, [hashA, hashB]);
+    assert.is(ok.status, 202, JSON.stringify(ok.body));
+    const st = await api.call('task-status', { params: { txid: toHex(txId(good)) } });
+    assert.ok(st.ok && st.value.state === 'pending' && st.value.inputs.join() === [hashA, hashB].join() && st.value.schedule === null, JSON.stringify(st));
+    const listed = await api.call('task-list', { query: { sector: sector.slug } });
+    assert.ok(listed.ok && listed.value.tasks.length === 1 && listed.value.tasks[0]!.dims.join('x') === `${m}x${k}x${n}`);
+    expectError(await client.get(`/v1/tasks/${'0'.repeat(64)}`), 404, 'unknown-task');
+    expectError(await client.get('/v1/tasks?state=nope'), 400, 'bad-request');
   });
 
   s('hostile requests get 4xx with codes, never 500, and change nothing', async ({ client, log }) => {

@@ -15,8 +15,11 @@ import { genesisState, recyclesDue, treasuryAddress } from '../../core/state-tra
 import { signTx, type Tx } from '../../core/tx.js';
 import { checkHeaderWork } from '../../core/validate.js';
 import { Chain } from '../../node/chain.js';
+import { commitColumns, commitRows } from '../../core/lottery.js';
+import { decodeWorkProof, encodeWorkProof, matmulTaskVerdict, type TaskEscrow } from '../../core/task.js';
+import { windowOf } from '../../core/time.js';
 import { MemoryStore } from './memory-store.js';
-import { mineChild } from './fixtures/mine.js';
+import { mineChild, mineMatmulChild } from './fixtures/mine.js';
 
 const base = devnetSpec(1_000_000);
 // Trivial targets so blocks mine in a few hashes.
@@ -329,6 +332,49 @@ test('header rules reject with their codes', () => {
   while (!checkHeaderWork(mined, sector).ok) mined = { ...mined, nonce: mined.nonce + 1n };
   assert.is(((r) => (r.ok ? 'ok' : r.code))(chain.accept({ ...badBits, header: mined })), 'bad-diffbits');
   assert.ok(chain.accept(good).ok);
+});
+
+test('a matmul block: held while the ledger cannot tell, taken for a final task, refused for random matrices, an unknown task or a tampered tile', () => {
+  const { g, store, chain, advance } = setup();
+  advance(600_000);
+  const { tileRows: h, tileCols: w, rank } = sector.lottery;
+  const [m, k, n] = [2 * h, 2 * rank, 2 * w];
+  const A = Int8Array.from({ length: m * k }, (_, i) => ((i * 7) % 129) - 64);
+  const B = Int8Array.from({ length: k * n }, (_, i) => ((i * 11) % 129) - 64);
+  const id = new Uint8Array(32).fill(9);
+  const blockAt = (parent: Block, a = A, b = B, taskId = id) => mineMatmulChild(spec, sector, parent, addressOf(alice.publicKey), { id: taskId, A: a, B: b, m, k, n });
+  const b1 = mine(g);
+  assert.ok(chain.accept(b1).ok);
+  const good = blockAt(b1);
+  const W = windowOf(good.header.timeMs, spec.genesisTimeMs, spec.main.windowMs);
+  // Without a MAIN view a matmul block is held, never judged.
+  const held = chain.accept(good);
+  assert.ok(held.ok && held.value.status === 'held');
+  assert.is(store.hasBlock(blockId(good.header)), false);
+  // A ledger that holds the task, final two windows before the block's.
+  const task: TaskEscrow = { id: toHex(id), submitter: addressOf(bob.publicKey), sector: sector.id, work: 'gemm-i8', m, k, n, commitA: commitRows(A, m, k), commitB: commitColumns(B, k, n), redundancy: 1, escrow: 1n, deadline: W + 10, window: W - 2, status: 'open' };
+  const ledger = { folded: W - 3, tasks: new Map<string, TaskEscrow>() };
+  chain.judgeTasks((header, proof) => matmulTaskVerdict(sector.id, windowOf(header.timeMs, spec.genesisTimeMs, spec.main.windowMs), proof, { foldedWindow: ledger.folded, task: ledger.tasks.get(toHex(proof.task)) }));
+  assert.equal(chain.retryHeld().map((r) => r.result.ok && r.result.value.status), ['held'], 'unknown, and the ledger short of W − 1: still pending');
+  ledger.tasks.set(task.id, task);
+  ledger.folded = W - 1;
+  const taken = chain.retryHeld();
+  assert.ok(taken[0]!.result.ok && taken[0]!.result.value.status === 'connected', taken[0]!.result.ok ? taken[0]!.result.value.status : taken[0]!.result.code);
+  assert.is(chain.tip().height, 2);
+  assert.is(store.account(addressOf(alice.publicKey)).balance, 2n * sector.initialSubsidy, 'a matmul block earns the subsidy as a hash block does');
+  const code = (b: Block) => ((r) => (r.ok ? r.value.status : r.code))(chain.accept(b));
+  // The ledger complete past the next blocks' window: an unknown task is then known to be unknown.
+  ledger.folded = W + 5;
+  // Random matrices under the task's id, an unknown task once the ledger is complete, a tile whose opening is tampered.
+  assert.is(code(blockAt(good, Int8Array.from(A, (v) => -v))), 'matmul-without-task');
+  assert.is(code(blockAt(good, A, B, new Uint8Array(32).fill(1))), 'matmul-without-task');
+  const tampered = blockAt(good);
+  const proof = decodeWorkProof(tampered.workProof);
+  proof.colsOfB[0] = proof.colsOfB[0] === 5 ? 6 : 5;
+  assert.is(code({ ...tampered, workProof: encodeWorkProof(proof) }), 'lottery-bad-opening');
+  // Past the deadline.
+  ledger.tasks.set(task.id, { ...task, deadline: W - 1 });
+  assert.is(code(blockAt(good)), 'matmul-without-task');
 });
 
 test.run();
