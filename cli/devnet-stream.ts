@@ -87,6 +87,8 @@ export class EconomyStream {
   /** The submitter's next nonce and the escrow of its undecided tasks. */
   private submitterNext = 0n;
   private submitterHeld = 0n;
+  /** Which sector the next task goes to. */
+  private taskTurn = 0;
   private readonly figures: StreamFigures = {
     main: { submitted: 0, final: 0, void: 0, applied: 0 },
     conversions: { submitted: 0, witnessed: 0, minted: 0, void: 0 },
@@ -138,10 +140,10 @@ export class EconomyStream {
           // Every other round a grant to the sector's public account, whose income mandatory recycling turns into MAIN.
           return await this.sectorTransfer(node, round % 2 === 1 ? this.publicSector : user);
         case 1:
-          return await this.conversion(node, round % 2 === 1 ? this.submitter : user);
+          return await this.conversion(node, round % 2 === 0 ? this.submitter : user);
         case 3:
           // Tasks walk the sectors on their own count (the odd rounds alone would skip half of them).
-          if (round % 2 === 1) return await this.task(nodes[this.figures.tasks.submitted % nodes.length]!);
+          if (round % 2 === 1) return await this.task(nodes[this.taskTurn++ % nodes.length]!);
           return await this.mainTransfer(nodes[0]!, i);
         default:
           return await this.mainTransfer(nodes[0]!, i);
@@ -221,7 +223,10 @@ export class EconomyStream {
     const s = await this.status(n);
     const from = this.submitter;
     const fromAddr = encodeAddress(addressOf(from.key.publicKey), this.spec.addressPrefix);
-    const acct = await nodeRequest<MainAccountJson>(n.api, `/v1/main/accounts/${fromAddr}`);
+    // The edge's fold: it leads the nodes', and one node's lagging fold must not stop the stream.
+    const got = await this.edge.call('main-account', { params: { address: fromAddr } });
+    if (!got.ok) return;
+    const acct = got.value;
     const escrow = COIN / 2n;
     const fee = COIN / 10_000n;
     // With nothing undecided, the ledger's nonce is the truth (a void task leaves a gap otherwise).

@@ -101,6 +101,10 @@ const FORWARDED = new Set([
   'main-root-mismatch',
   'main-fetch-failed',
   'block-held',
+  'block-rejected',
+  'miner-failed',
+  'task-taken',
+  'task-input-refused',
   'stopped',
 ]);
 /** The stream accounts (keys under the devnet's keys/). */

@@ -162,6 +162,7 @@ async function start(opts: StartOpts): Promise<void> {
       task: () => feed?.task(),
       onEvent: (e) => {
         if (e.type === 'task-product') return event('task-product', e, `task   ${e.task.slice(0, 16)}… product A·B recovered in ${e.runMs} ms`);
+        if (e.type === 'miner-failed') return event('miner-failed', e, `error  mining stopped: ${e.message}`);
         const how = e.work === 'matmul' ? ` by useful work on task ${e.task!.slice(0, 16)}…` : '';
         event('block-found', e, `${e.accepted ? 'accepted' : 'rejected'} block ${e.height} ${e.id.slice(0, 16)}… (${e.txs} txs)${how}`);
       },

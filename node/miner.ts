@@ -40,7 +40,8 @@ import type { SectorNode } from './sector-node.js';
 
 export type MinerEvent =
   | { type: 'found'; height: number; id: string; accepted: boolean; txs: number; work: WorkKind; task?: string }
-  | { type: 'task-product'; task: string; runMs: number };
+  | { type: 'task-product'; task: string; runMs: number }
+  | { type: 'miner-failed'; message: string };
 
 /** A final gemm-i8 task with its matrices, as the miner mines it. */
 export interface MinerTask {
@@ -246,9 +247,10 @@ export class Miner {
       try {
         while (this.running) await this.mineBatch();
       } catch (e) {
-        // A kernel or template failure stops mining; `error` says why.
+        // A kernel or template failure stops mining; `error` and an event say why.
         this.error = e as Error;
         this.running = false;
+        this.opts.onEvent?.({ type: 'miner-failed', message: this.error.message });
       }
     })();
   }

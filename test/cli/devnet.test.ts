@@ -18,6 +18,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { BIN, cleanEnv, ROOT } from './procs.js';
 import { until } from '../wait.js';
+import { writeNpy } from '../../cli/npy.js';
+import { devnetSpec } from '../../core/params.js';
 
 const home = mkdtempSync(join(tmpdir(), 'pouw-devnet-'));
 const data = join(home, 'run');
@@ -131,9 +133,22 @@ test('a devnet mines every sector, mints conversions and applies MAIN transfers 
   walk.pool = await pouw(['pool', 'show', ...nodeData('gpu-hi')]);
   walk.treasury = await pouw(['treasury', 'show', ...nodeData('gpu-hi')]);
   walk.history = await pouw(['main', 'history', 'newcomer', ...nodeData('gpu-hi')]);
+  // A compute task from the command line: the inputs as .npy files, the escrow from newcomer's MAIN.
+  const { tileRows, tileCols, rank } = devnetSpec().sectors[1]!.lottery;
+  const [tm, tk, tn] = [2 * tileRows, 2 * rank, 2 * tileCols];
+  const npy = (name: string, rows: number, cols: number, seed: number) => {
+    const path = join(home, name);
+    writeFileSync(path, writeNpy({ rows, cols, data: Int8Array.from({ length: rows * cols }, (_, i) => ((i * seed) % 129) - 64) }));
+    return path;
+  };
+  walk.taskBad = await pouw(['task', 'submit', '--from', 'newcomer', '--input', npy('bad.npy', tm + 1, tk, 3), '--input', npy('b.npy', tk, tn, 5), ...nodeData('gpu-consumer')]);
+  walk.task = await pouw(['task', 'submit', '--from', 'newcomer', '--input', npy('a.npy', tm, tk, 3), '--input', join(home, 'b.npy'), '--max-price', '1', '--deadline', '600', ...nodeData('gpu-consumer')]);
   // The stream's own MAIN transfers: wait until one was applied on the nodes and the sector chains settled what the folds owe them.
   await until(() => run.events().some((e) => e.type === 'main-applied'), 180_000, 500);
   await until(() => run.events().some((e) => e.type === 'settlements-applied'), 120_000, 500);
+  // Mining by doing: the stream's tasks become final, are scheduled, and some sector finds a block by useful work.
+  await until(() => run.events().some((e) => e.type === 'task-final'), 240_000, 1000);
+  walk.taskStatus = await pouw(['task', 'status', walk.task!.json.txid, ...nodeData('gpu-consumer')]);
   // The audit on a sector whose chain settled releases: every settlement on its chain is checked against the fold.
   for (const slug of SLUGS) {
     const shown = await pouw(['treasury', 'show', ...nodeData(slug)]);
@@ -179,6 +194,12 @@ test('a devnet mines every sector, mints conversions and applies MAIN transfers 
   assert.is(s.main.void, 0);
   for (const e of only(first, 'main-final')) if (e.counted) assert.is(e.counted.length, 2);
   assert.ok(s.accounts.some((a: any) => BigInt(a.main) > 0n), JSON.stringify(s.accounts));
+  // Tasks: submitted by the stream, final, scheduled to a node of their sector; blocks found by useful work, none refused for their work or task.
+  assert.ok(s.tasks.submitted > 0 && s.tasks.final > 0, JSON.stringify(s.tasks));
+  for (const e of only(first, 'task-final')) assert.is(e.assigned.length, 1, JSON.stringify(e));
+  for (const sector of s.sectors) assert.ok(Number.isInteger(sector.blocks.hash) && Number.isInteger(sector.blocks.matmul), JSON.stringify(sector));
+  const refusedWork = only(first, 'node-event').filter((e) => e.event.type === 'block-rejected' && /^(matmul-|lottery-|bad-work-proof)/.test(String(e.event.code)));
+  assert.equal(refusedWork, [], 'no node refused a block for its work or its task');
   // Mandatory recycling: the public-sector account's income, locked at each epoch's end, was witnessed and minted.
   const publicSector = s.accounts.find((a: any) => a.name === 'devnet-public-sector');
   assert.ok(publicSector && BigInt(publicSector.main) > 0n, `recycled MAIN: ${JSON.stringify(publicSector)}`);
@@ -228,10 +249,16 @@ test('a devnet mines every sector, mints conversions and applies MAIN transfers 
 });
 
 test('the walk-through: faucet, convert, MAIN send, the same balance on two sectors, the audit', () => {
-  for (const [step, r] of Object.entries(walk)) assert.is(r.code, 0, `${step}: ${JSON.stringify(r.json)} ${r.stderr}`);
+  for (const [step, r] of Object.entries(walk)) if (step !== 'taskBad') assert.is(r.code, 0, `${step}: ${JSON.stringify(r.json)} ${r.stderr}`);
   assert.is(walk.convert!.json.status, 'minted', JSON.stringify(walk.convert!.json));
   assert.ok(BigInt(walk.convert!.json.minted) > 0n);
   assert.is(walk.send!.json.status, 'applied', JSON.stringify(walk.send!.json));
+  // A task whose shape the sector's lottery cannot run is refused before anything is uploaded or paid; a good one is taken.
+  assert.equal([walk.taskBad!.code, walk.taskBad!.json.error.code], [1, 'bad-task'], JSON.stringify(walk.taskBad!.json));
+  assert.is(walk.task!.code, 0, walk.task!.stderr);
+  assert.match(walk.task!.json.txid, /^[0-9a-f]{64}$/);
+  assert.is(walk.taskStatus!.code, 0, walk.taskStatus!.stderr);
+  assert.ok(['pending', 'open'].includes(walk.taskStatus!.json.state), JSON.stringify(walk.taskStatus!.json));
   assert.is(walk.balanceHi!.json.balance, '100000000', 'friend holds 1 MAIN on a gpu-hi node');
   assert.is(walk.balanceAccel!.json.balance, walk.balanceHi!.json.balance, 'and the same on an accel node');
   assert.equal([walk.status!.json.ok, walk.status!.json.mismatches], [true, 0]);
