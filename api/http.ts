@@ -14,7 +14,7 @@
 /** The body's text, or why it was refused: `body-too-large`, or `bad-json` for bytes that are not UTF-8. */
 export type ReadResult = { ok: true; text: string } | { ok: false; code: 'body-too-large' | 'bad-json'; message: string };
 
-/** Past this much, an oversize body is not read to its end: the connection is dropped instead. */
+/** Past this much beyond a route's limit, an oversize body is not read to its end: the connection is dropped instead. */
 export const MAX_DRAIN_BYTES = 8 * 1024 * 1024;
 
 /** The body's bytes, or `body-too-large`. */
@@ -40,9 +40,11 @@ export async function readBodyBytes(req: Request, max: number): Promise<ReadByte
   if (req.body === null) return { ok: true, bytes: new Uint8Array(0) };
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
-  let total = declared !== null && Number(declared) > MAX_DRAIN_BYTES ? MAX_DRAIN_BYTES + 1 : 0;
+  // A route whose limit is large (blobs) drains as far past it as any other route does.
+  const drain = max + MAX_DRAIN_BYTES;
+  let total = declared !== null && Number(declared) > drain ? drain + 1 : 0;
   for (;;) {
-    if (total > MAX_DRAIN_BYTES) {
+    if (total > drain) {
       await reader.cancel().catch(() => undefined);
       return tooLarge;
     }

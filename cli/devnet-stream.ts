@@ -31,6 +31,7 @@ import { addressOf, encodeAddress, keyPairFromSeed, type KeyPair } from '../core
 import { devnetFaucetSeed, devnetPublicSectorSeed, type NetworkSpec, type SectorParams } from '../core/params.js';
 import { randomBytes } from 'node:crypto';
 import { gemmTaskPayload } from '../core/task.js';
+import { submitGemmTask } from './task.js';
 import { windowOf } from '../core/time.js';
 import { encodeTx, MAIN_CHAIN, signTx, TX_VERSION } from '../core/tx.js';
 import { nodeRequest, type NodeApi, type NodeStatus } from './node-client.js';
@@ -218,7 +219,7 @@ export class EconomyStream {
     }
   }
 
-  /** A gemm-i8 task for the sector of `n`: A (2h × 4r) and B (4r × 2w) random in [−64, 64], h×w the sector's tiles, r its rank. */
+  /** A gemm-i8 task for the sector of `n`: A (4h × 256) and B (256 × 4w), at most 256 each way, random in [−64, 64]; h×w the sector's tiles. */
   private async task(n: StreamNode): Promise<void> {
     const s = await this.status(n);
     const from = this.submitter;
@@ -233,21 +234,15 @@ export class EconomyStream {
     if (this.submitterHeld === 0n) this.submitterNext = BigInt(acct.nonce);
     const nonce = this.submitterNext > BigInt(acct.nonce) ? this.submitterNext : BigInt(acct.nonce);
     if (BigInt(acct.balance) < this.submitterHeld + escrow + fee) return;
-    const { rank, tileRows, tileCols } = n.sector.lottery;
-    const [m, k, nn] = [4 * tileRows, Math.max(512, 4 * rank), 4 * tileCols].map((x) => Math.min(x, 256)) as [number, number, number];
+    const { tileRows, tileCols } = n.sector.lottery;
+    // k = 256 is at least every devnet sector's rank.
+    const [m, k, nn] = [Math.min(4 * tileRows, 256), 256, Math.min(4 * tileCols, 256)];
     const matrix = (len: number) => Int8Array.from(randomBytes(len), (b) => (b % 129) - 64);
     const A = matrix(m * k);
     const B = matrix(k * nn);
-    const inputs: string[] = [];
-    for (const M of [A, B]) {
-      const put = await this.edge.putBlob(new Uint8Array(M.buffer));
-      if (!put.ok) return this.emit({ type: 'task-refused', code: put.code, message: put.message });
-      inputs.push(put.value.hash);
-    }
     const deadline = windowOf(Date.now() + TASK_DEADLINE_MS, this.spec.genesisTimeMs, this.spec.main.windowMs);
     const payload = gemmTaskPayload({ A, B, m, k, n: nn, sector: n.sector.id, redundancy: 1, escrow, deadline });
-    const tx = signTx({ version: TX_VERSION, chain: MAIN_CHAIN, from: from.key.publicKey, nonce, fee, payload }, from.key.secretKey, fromHex(s.networkId));
-    const r = await this.edge.call('task-submit', { body: { tx, raw: encodeTx(tx), inputs } });
+    const r = await submitGemmTask(this.edge, from.key, fromHex(s.networkId), { nonce, fee, payload }, A, B);
     if (!r.ok) return this.emit({ type: 'task-refused', code: r.code, message: r.message });
     this.submitterNext = nonce + 1n;
     this.submitterHeld += escrow + fee;

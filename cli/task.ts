@@ -17,7 +17,10 @@ import { fromHex } from '../core/bytes.js';
 import { PouwError } from '../core/errors.js';
 import { addressOf, encodeAddress } from '../core/keys.js';
 import type { MainAccountJson } from '../api/main.js';
-import { gemmTaskPayload, MAX_REDUNDANCY, taskProblemIn } from '../core/task.js';
+import { gemmTaskPayload, MAX_REDUNDANCY, taskProblemIn, type TaskPayload } from '../core/task.js';
+import type { KeyPair } from '../core/keys.js';
+import type { Answer, EdgeApi } from '../api/client.js';
+import type { IntakeJson } from '../api/routes.js';
 import { windowOf } from '../core/time.js';
 import { encodeTx, MAIN_CHAIN, signTx, TASK_WORKS, TX_VERSION, type TaskWork } from '../core/tx.js';
 import { edgeOf } from './economy.js';
@@ -30,6 +33,30 @@ import { pouwPaths } from './paths.js';
 import { amountOf, nonceArg, secondsArg } from './tx.js';
 
 type Opts = NodeLocationOpts & JsonOpts & { edge?: string };
+
+/**
+ * Uploads A and B as blobs, signs the task tx and submits both to the edge
+ * (`POST /v1/tasks`): the intake answer, or the edge's refusal with its code.
+ * What `pouw task submit` and the devnet's task stream send.
+ */
+export async function submitGemmTask(
+  edge: EdgeApi,
+  from: KeyPair,
+  networkId: Uint8Array,
+  tx: { nonce: bigint; fee: bigint; payload: TaskPayload },
+  A: Int8Array,
+  B: Int8Array,
+): Promise<Answer<IntakeJson> & { inputs?: string[] }> {
+  const inputs: string[] = [];
+  for (const M of [A, B]) {
+    const put = await edge.putBlob(new Uint8Array(M.buffer, M.byteOffset, M.byteLength));
+    if (!put.ok) return { ...put, message: `the edge refused an input blob: ${put.message}` };
+    inputs.push(put.value.hash);
+  }
+  const signed = signTx({ version: TX_VERSION, chain: MAIN_CHAIN, from: from.publicKey, ...tx }, from.secretKey, networkId);
+  const r = await edge.call('task-submit', { body: { tx: signed, raw: encodeTx(signed), inputs } });
+  return r.ok ? { ...r, inputs } : { ...r, message: `the edge refused the task: ${r.message}` };
+}
 
 interface SubmitOpts extends Opts {
   kind: TaskWork;
@@ -74,17 +101,10 @@ async function submit(opts: SubmitOpts): Promise<void> {
   if (BigInt(account.balance) < escrow + fee) {
     throw new PouwError('insufficient-funds', `${from} holds ${formatAmount(BigInt(account.balance), decimals)} ${symbol} on this node's MAIN ledger; the escrow and fee need ${formatAmount(escrow + fee, decimals)} ${symbol}`);
   }
-  const inputs: string[] = [];
-  for (const m of [a, b]) {
-    const bytes = new Uint8Array(m.data.buffer, m.data.byteOffset, m.data.byteLength);
-    const put = await edge.putBlob(bytes);
-    if (!put.ok) throw new PouwError(put.code, `the edge refused an input blob: ${put.message}`);
-    inputs.push(put.value.hash);
-  }
   const nonce = opts.nonce ?? BigInt(account.nonce);
-  const tx = signTx({ version: TX_VERSION, chain: MAIN_CHAIN, from: key.publicKey, nonce, fee, payload }, key.secretKey, fromHex(status.networkId));
-  const r = await edge.call('task-submit', { body: { tx, raw: encodeTx(tx), inputs } });
-  if (!r.ok) throw new PouwError(r.code, `the edge refused the task: ${r.message}`);
+  const r = await submitGemmTask(edge, key, fromHex(status.networkId), { nonce, fee, payload }, a.data, b.data);
+  if (!r.ok) throw new PouwError(r.code, r.message);
+  const inputs = r.inputs!;
   let task: TaskJson | undefined;
   if (opts.wait !== undefined) {
     const until = Date.now() + opts.wait * 1000;

@@ -555,12 +555,11 @@ export function foldWindow(l: MainLedger, d: DecidedWindow, spec: NetworkSpec): 
   }
 
   // 2. Tasks past their deadline: the escrow goes back to the submitter.
-  for (const id of [...l.tasks.keys()].sort()) {
-    const t = l.tasks.get(id)!;
-    if (t.status !== 'open' || t.deadline >= d.window) continue;
+  const expiring = [...l.tasks.values()].filter((t) => t.status === 'open' && t.deadline < d.window).sort((a, b) => (a.id < b.id ? -1 : 1));
+  for (const t of expiring) {
     t.status = 'expired';
     credit(l, toHex(t.submitter), t.escrow);
-    res.tasks.push({ id, event: 'expired', escrow: t.escrow });
+    res.tasks.push({ id: t.id, event: 'expired', escrow: t.escrow });
   }
 
   // 3. MAIN transfers and task escrows, a sender's nonces in order.
@@ -762,12 +761,12 @@ export interface LedgerJson {
   minted: string;
   burnt: string;
   conversions: string[];
-  tasks?: TaskJson[];
+  tasks?: TaskEscrowJson[];
   journal: string;
 }
 
 /** A task escrow as JSON: amounts and bytes as strings. */
-export interface TaskJson {
+export interface TaskEscrowJson {
   id: string;
   submitter: string;
   sector: number;
@@ -784,7 +783,7 @@ export interface TaskJson {
   status: TaskEscrow['status'];
 }
 
-export function taskToJson(t: TaskEscrow): TaskJson {
+function taskToJson(t: TaskEscrow): TaskEscrowJson {
   return { ...t, submitter: toHex(t.submitter), commitA: toHex(t.commitA), commitB: toHex(t.commitB), escrow: t.escrow.toString() };
 }
 

@@ -29,7 +29,7 @@ import { TAGS, taggedHash } from './hash.js';
 import { decodeExact, encodeWith, type Reader } from './codec.js';
 import { CodecError, fail, ok, type Result } from './errors.js';
 import { decodeHeader, encodeHeader, HEADER_BYTES, headerWithoutNonce, type BlockHeader } from './header.js';
-import { commitColumns, commitRows, lotteryDimsProblem, verifyTile, type TileOpening, type VerifyTileInput } from './lottery.js';
+import { commitColumns, commitRows, ENTRY_BOUND, lotteryDimsProblem, verifyTile, type TileOpening } from './lottery.js';
 import { findSector, type NetworkSpec, type SectorParams } from './params.js';
 import type { RejectCode } from './reject.js';
 import { bitsToTarget } from './target.js';
@@ -174,17 +174,6 @@ export function decodeWorkProof(bytes: Uint8Array): WorkProof {
 // ---------------------------------------------------------------- matmul blocks
 
 /**
- * The lottery input of a matmul header and its work proof: the header's
- * nonce zeroed and its target, the proof's shape and commitments, the
- * sector's lottery parameters.
- */
-export function matmulWorkInput(header: BlockHeader, proof: WorkProof, sector: SectorParams): Result<VerifyTileInput, RejectCode> {
-  const target = bitsToTarget(header.bits);
-  if (!target.ok) return target;
-  return ok({ ...proof, config: sector.lottery, headerNoNonce: headerWithoutNonce(header), target: target.value });
-}
-
-/**
  * The proof of work of a matmul header, from the header and its work proof
  * alone: nonce zero, the proof decodes, and its tile verifies against the
  * commitments it names (`lottery-*`). What header relays check; whether the
@@ -200,9 +189,10 @@ export function checkMatmulHeader(header: BlockHeader, workProof: Uint8Array, se
   } catch (e) {
     return fail('bad-work-proof', (e as Error).message);
   }
-  const input = matmulWorkInput(header, proof, sector);
-  if (!input.ok) return input;
-  const r = verifyTile(input.value);
+  const target = bitsToTarget(header.bits);
+  if (!target.ok) return target;
+  // The tile against the commitments the proof names, under this header with its nonce zeroed and its target.
+  const r = verifyTile({ ...proof, config: sector.lottery, headerNoNonce: headerWithoutNonce(header), target: target.value });
   return r.ok ? ok(proof) : r;
 }
 
@@ -235,6 +225,24 @@ export function matmulTaskVerdict(sectorId: number, blockWindow: number, proof: 
     return fail('matmul-without-task', "the work proof's matrices are not the task's");
   }
   return ok('ok');
+}
+
+/**
+ * Why A and B are not the matrices of a gemm-i8 task's terms, or null when
+ * they are: their sizes (m×k, k×n), every entry in [−64, 64], and the
+ * lottery commitments of A's rows and B's columns. What the edge checks at
+ * submission and every executor again before it mines.
+ */
+export function gemmInputsProblem(t: Pick<TaskPayload, 'm' | 'k' | 'n' | 'commitA' | 'commitB'>, A: Int8Array, B: Int8Array): string | null {
+  if (A.length !== t.m * t.k) return `A has ${A.length} entries, ${t.m}×${t.k} needs ${t.m * t.k}`;
+  if (B.length !== t.k * t.n) return `B has ${B.length} entries, ${t.k}×${t.n} needs ${t.k * t.n}`;
+  for (const [M, name] of [[A, 'A'], [B, 'B']] as const) {
+    const bad = M.findIndex((v) => v < -ENTRY_BOUND || v > ENTRY_BOUND);
+    if (bad >= 0) return `${name}[${bad}] = ${M[bad]} outside [−${ENTRY_BOUND}, ${ENTRY_BOUND}]`;
+  }
+  if (!equalBytes(commitRows(A, t.m, t.k), t.commitA)) return "A's rows do not commit to the task's commitA";
+  if (!equalBytes(commitColumns(B, t.k, t.n), t.commitB)) return "B's columns do not commit to the task's commitB";
+  return null;
 }
 
 // ---------------------------------------------------------------- building tasks

@@ -23,8 +23,5 @@ export function dirBlobStore(dir: string): BlobStore {
     async get(hash) {
       return existsSync(path(hash)) ? new Uint8Array(readFileSync(path(hash))) : undefined;
     },
-    async has(hash) {
-      return existsSync(path(hash));
-    },
   };
 }

@@ -6,8 +6,7 @@
  * blob's address before it reaches a store, so a store only keeps and finds.
  * @module
  */
-import { equalBytes } from '../core/bytes.js';
-import { commitColumns, commitRows, ENTRY_BOUND } from '../core/lottery.js';
+import { gemmInputsProblem } from '../core/task.js';
 import { reject } from '../api/errors.js';
 import type { TaskSubmit } from '../api/tasks.js';
 
@@ -15,7 +14,6 @@ export interface BlobStore {
   /** Stores `bytes` at `hash` unless something is there already; says which. */
   put(hash: string, bytes: Uint8Array): Promise<'stored' | 'known'>;
   get(hash: string): Promise<Uint8Array | undefined>;
-  has(hash: string): Promise<boolean>;
 }
 
 /** Blobs in memory, for an edge that keeps nothing on disk (tests, `:memory:` databases). */
@@ -28,7 +26,6 @@ export function memoryBlobStore(): BlobStore {
       return 'stored';
     },
     get: async (hash) => m.get(hash),
-    has: async (hash) => m.has(hash),
   };
 }
 
@@ -44,9 +41,6 @@ export function r2BlobStore(bucket: R2Bucket): BlobStore {
     async get(hash) {
       const o = await bucket.get(key(hash));
       return o === null ? undefined : new Uint8Array(await o.arrayBuffer());
-    },
-    async has(hash) {
-      return (await bucket.head(key(hash))) !== null;
     },
   };
 }
@@ -72,12 +66,6 @@ export async function checkTaskInputs(submit: TaskSubmit, blobs: BlobStore): Pro
     return;
   }
   const [a, b] = got.map((x) => new Int8Array(x.buffer, x.byteOffset, x.length)) as [Int8Array, Int8Array];
-  if (a.length !== p.m * p.k) reject('task-input-mismatch', `A has ${a.length} entries, ${p.m}×${p.k} needs ${p.m * p.k}`);
-  if (b.length !== p.k * p.n) reject('task-input-mismatch', `B has ${b.length} entries, ${p.k}×${p.n} needs ${p.k * p.n}`);
-  for (const [m, name] of [[a, 'A'], [b, 'B']] as const) {
-    const bad = m.findIndex((v) => v < -ENTRY_BOUND || v > ENTRY_BOUND);
-    if (bad >= 0) reject('task-input-mismatch', `${name}[${bad}] = ${m[bad]} outside [−${ENTRY_BOUND}, ${ENTRY_BOUND}]`);
-  }
-  if (!equalBytes(commitRows(a, p.m, p.k), p.commitA)) reject('task-input-mismatch', "A's rows do not commit to the tx's commitA");
-  if (!equalBytes(commitColumns(b, p.k, p.n), p.commitB)) reject('task-input-mismatch', "B's columns do not commit to the tx's commitB");
+  const problem = gemmInputsProblem(p, a, b);
+  if (problem !== null) reject('task-input-mismatch', problem);
 }

@@ -12,10 +12,8 @@
  * task skipped, never mined on other matrices.
  * @module
  */
-import { equalBytes } from '../core/bytes.js';
-import { commitColumns, commitRows, ENTRY_BOUND } from '../core/lottery.js';
 import type { NetworkSpec, SectorParams } from '../core/params.js';
-import type { TaskEscrow } from '../core/task.js';
+import { gemmInputsProblem, type TaskEscrow } from '../core/task.js';
 import { windowOf } from '../core/time.js';
 import type { EdgeApi } from '../api/client.js';
 import type { MainView } from './main-view.js';
@@ -126,11 +124,8 @@ export class TaskFeed {
       blobs.push(new Int8Array(b.value.buffer, b.value.byteOffset, b.value.length));
     }
     const [A, B] = blobs as [Int8Array, Int8Array];
-    if (A.length !== t.m * t.k || B.length !== t.k * t.n) return this.refuse(t, 'task-input-mismatch', 'the blobs are not of the task\'s shape');
-    if ([A, B].some((M) => M.some((v) => v < -ENTRY_BOUND || v > ENTRY_BOUND))) return this.refuse(t, 'task-input-mismatch', `an entry outside [−${ENTRY_BOUND}, ${ENTRY_BOUND}]`);
-    if (!equalBytes(commitRows(A, t.m, t.k), t.commitA) || !equalBytes(commitColumns(B, t.k, t.n), t.commitB)) {
-      return this.refuse(t, 'task-input-mismatch', "the blobs do not commit to the task's matrices");
-    }
+    const problem = gemmInputsProblem(t, A, B);
+    if (problem !== null) return this.refuse(t, 'task-input-mismatch', problem);
     return { task: t, A, B };
   }
 }
