@@ -25,6 +25,8 @@ import { reject, unwrap } from './errors.js';
 
 /** Longest audit path accepted: a tree of 2^64 leaves needs 64 siblings. */
 export const MAX_PROOF_PATH = 64;
+/** The bytes of a hash, an id, a root or a beacon (hexStringOf and hexOf count bytes, not hex digits). */
+export const HASH_BYTES = 32;
 /** Most sector ids in one list of a selection. */
 export const MAX_SECTOR_LIST = 1024;
 

@@ -29,6 +29,7 @@ import type { Selection } from '../core/select.js';
 import type { Lock } from '../core/lock.js';
 import type { Tx } from '../core/tx.js';
 import {
+  HASH_BYTES,
   headerHex,
   headerOf,
   hexOf,
@@ -158,7 +159,7 @@ export function parseAssignment(f: MainAssignment | WitnessRequest): ParsedAssig
   return {
     ...subject,
     txid: txidOf(f.txid),
-    beacon: hexOf(f.beacon, 'beacon', { exact: 32 }),
+    beacon: hexOf(f.beacon, 'beacon', { exact: HASH_BYTES }),
     window: intOf(f.window, 'window', 0, Number.MAX_SAFE_INTEGER),
     beaconWindow: intOf(f.beaconWindow, 'beaconWindow', 0, Number.MAX_SAFE_INTEGER),
     claimed: selectionOf(f.selection),
@@ -170,7 +171,7 @@ export function parseOrigin(v: unknown): { sectorId: number; blockId: Uint8Array
   const o = objectOf(v, 'origin');
   return {
     sectorId: intOf(o.sectorId, 'origin.sectorId', 1, 0xffffffff),
-    blockId: hexOf(o.blockId, 'origin.blockId', { exact: 32 }),
+    blockId: hexOf(o.blockId, 'origin.blockId', { exact: HASH_BYTES }),
     height: intOf(o.height, 'origin.height', 0, Number.MAX_SAFE_INTEGER),
     header: headerOf(o.header, 'origin.header'),
     proof: proofOf(o.proof),

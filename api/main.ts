@@ -15,11 +15,12 @@
  */
 import { toHex } from '../core/bytes.js';
 import { encodeHeader } from '../core/header.js';
+import { ADDRESS_BYTES } from '../core/keys.js';
 import type { Batch, MainLedger, Release, VoidCode, WindowData, WindowResult } from '../core/main-ledger.js';
 import { mainSupply, mainTreasuryAddress } from '../core/main-ledger.js';
 import { encodeLock } from '../core/lock.js';
 import { encodeTx } from '../core/tx.js';
-import { bigDecimalOf, headerOf, hexOf, hexStringOf, intOf, listOf, lockOf, objectOf, proofJson, proofOf, stringOf, txOf, type ProofJson } from './codec.js';
+import { bigDecimalOf, HASH_BYTES, headerOf, hexOf, hexStringOf, intOf, listOf, lockOf, objectOf, proofJson, proofOf, stringOf, txOf, type ProofJson } from './codec.js';
 import { reject } from './errors.js';
 
 /** Most txs, conversions and records one window answer carries (an edge pages nothing inside a window). */
@@ -27,7 +28,6 @@ export const MAX_WINDOW_ITEMS = 20_000;
 /** Most window numbers one list answer carries. */
 export const MAX_WINDOW_LIST = 1000;
 
-const HEX32 = 64;
 const windowNo = (v: unknown, what: string) => intOf(v, what, -1, Number.MAX_SAFE_INTEGER);
 
 export interface WindowDataJson {
@@ -58,13 +58,13 @@ export function windowDataOf(json: unknown): { data: WindowData; root: Uint8Arra
   const o = objectOf(json, 'window');
   const data: WindowData = {
     window: windowNo(o.window, 'window'),
-    beacon: hexOf(o.beacon, 'beacon', { exact: 32 }),
+    beacon: hexOf(o.beacon, 'beacon', { exact: HASH_BYTES }),
     main: listOf(o.main, 'main', MAX_WINDOW_ITEMS).map((v, i) => txOf(v, `main[${i}]`).tx),
     conversions: listOf(o.conversions, 'conversions', MAX_WINDOW_ITEMS).map((v, i) => {
       const c = objectOf(v, `conversions[${i}]`);
       return {
         lock: lockOf(c.tx, `conversions[${i}].tx`).lock,
-        originBlock: hexOf(c.originBlock, `conversions[${i}].originBlock`, { exact: 32 }),
+        originBlock: hexOf(c.originBlock, `conversions[${i}].originBlock`, { exact: HASH_BYTES }),
         originHeight: intOf(c.originHeight, `conversions[${i}].originHeight`, 0, Number.MAX_SAFE_INTEGER),
         lockProof: proofOf(c.lockProof),
       };
@@ -74,14 +74,14 @@ export function windowDataOf(json: unknown): { data: WindowData; root: Uint8Arra
       const kind = r.kind === 'main' || r.kind === 'witness' ? r.kind : reject('bad-request', `records[${i}].kind must be main or witness`);
       return {
         kind,
-        txid: hexOf(r.txid, `records[${i}].txid`, { exact: 32 }),
+        txid: hexOf(r.txid, `records[${i}].txid`, { exact: HASH_BYTES }),
         sectorId: intOf(r.sectorId, `records[${i}].sectorId`, 1, 0xffffffff),
         header: headerOf(r.header, `records[${i}].header`),
         proof: proofOf(r.proof),
       };
     }),
   };
-  const root = o.root === null ? null : hexOf(o.root, 'root', { exact: 32 });
+  const root = o.root === null ? null : hexOf(o.root, 'root', { exact: HASH_BYTES });
   return { data, root };
 }
 
@@ -142,11 +142,11 @@ export function mainStateOf(json: unknown): MainStateJson {
   return {
     window: windowNo(o.window, 'window'),
     decidedThrough: intOf(o.decidedThrough, 'decidedThrough', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
-    root: hexStringOf(o.root, 'root', HEX32),
+    root: hexStringOf(o.root, 'root', HASH_BYTES),
     supply: bigDecimalOf(o.supply, 'supply'),
     minted: bigDecimalOf(o.minted, 'minted'),
     burnt: bigDecimalOf(o.burnt, 'burnt'),
-    treasury: { address: hexStringOf(t.address, 'treasury.address', 40), balance: bigDecimalOf(t.balance, 'treasury.balance') },
+    treasury: { address: hexStringOf(t.address, 'treasury.address', ADDRESS_BYTES), balance: bigDecimalOf(t.balance, 'treasury.balance') },
     accounts: intOf(o.accounts, 'accounts', 0, Number.MAX_SAFE_INTEGER),
     pools: listOf(o.pools, 'pools', 1024).map((v, i) => {
       const p = objectOf(v, `pools[${i}]`);
@@ -172,7 +172,7 @@ export interface MainAccountJson {
 export function mainAccountOf(json: unknown): MainAccountJson {
   const o = objectOf(json, 'account');
   return {
-    address: hexStringOf(o.address, 'address', 40),
+    address: hexStringOf(o.address, 'address', ADDRESS_BYTES),
     balance: bigDecimalOf(o.balance, 'balance'),
     nonce: bigDecimalOf(o.nonce, 'nonce'),
     window: windowNo(o.window, 'window'),
@@ -229,32 +229,32 @@ export function windowResultOf(json: unknown): WindowResultJson {
   const kindOf = (v: unknown, what: string) => (v === 'main' || v === 'conversion' ? v : reject('bad-request', `${what} must be main or conversion`));
   return {
     window: windowNo(o.window, 'window'),
-    root: hexStringOf(o.root, 'root', HEX32),
+    root: hexStringOf(o.root, 'root', HASH_BYTES),
     applied: listOf(o.applied, 'applied', MAX_WINDOW_ITEMS).map((v, i) => {
       const a = objectOf(v, `applied[${i}]`);
       return {
-        txid: hexStringOf(a.txid, `applied[${i}].txid`, HEX32),
+        txid: hexStringOf(a.txid, `applied[${i}].txid`, HASH_BYTES),
         kind: kindOf(a.kind, `applied[${i}].kind`),
         amount: bigDecimalOf(a.amount, `applied[${i}].amount`),
-        from: hexStringOf(a.from, `applied[${i}].from`, 40),
-        to: hexStringOf(a.to, `applied[${i}].to`, 40),
+        from: hexStringOf(a.from, `applied[${i}].from`, ADDRESS_BYTES),
+        to: hexStringOf(a.to, `applied[${i}].to`, ADDRESS_BYTES),
       };
     }),
     void: listOf(o.void, 'void', MAX_WINDOW_ITEMS).map((v, i) => {
       const a = objectOf(v, `void[${i}]`);
-      return { txid: hexStringOf(a.txid, `void[${i}].txid`, HEX32), kind: kindOf(a.kind, `void[${i}].kind`), code: stringOf(a.code, `void[${i}].code`) as VoidCode };
+      return { txid: hexStringOf(a.txid, `void[${i}].txid`, HASH_BYTES), kind: kindOf(a.kind, `void[${i}].kind`), code: stringOf(a.code, `void[${i}].code`) as VoidCode };
     }),
     releases: listOf(o.releases, 'releases', MAX_WINDOW_ITEMS).map((v, i) => {
       const x = objectOf(v, `releases[${i}]`);
       const reason = x.reason === 'refund' || x.reason === 'fee' ? x.reason : reject('bad-request', `releases[${i}].reason must be refund or fee`);
       return {
-        id: hexStringOf(x.id, `releases[${i}].id`, HEX32),
+        id: hexStringOf(x.id, `releases[${i}].id`, HASH_BYTES),
         seq: bigDecimalOf(x.seq, `releases[${i}].seq`),
         sectorId: intOf(x.sectorId, `releases[${i}].sectorId`, 1, 0xffffffff),
-        to: hexStringOf(x.to, `releases[${i}].to`, 40),
+        to: hexStringOf(x.to, `releases[${i}].to`, ADDRESS_BYTES),
         amount: bigDecimalOf(x.amount, `releases[${i}].amount`),
         reason,
-        txid: hexStringOf(x.txid, `releases[${i}].txid`, HEX32),
+        txid: hexStringOf(x.txid, `releases[${i}].txid`, HASH_BYTES),
       };
     }),
     batches: listOf(o.batches, 'batches', 1024).map((v, i) => {
@@ -269,7 +269,7 @@ export function windowResultOf(json: unknown): WindowResultJson {
     }),
     ignored: listOf(o.ignored, 'ignored', MAX_WINDOW_ITEMS).map((v, i) => {
       const g = objectOf(v, `ignored[${i}]`);
-      return { txid: hexStringOf(g.txid, `ignored[${i}].txid`, HEX32), code: stringOf(g.code, `ignored[${i}].code`) };
+      return { txid: hexStringOf(g.txid, `ignored[${i}].txid`, HASH_BYTES), code: stringOf(g.code, `ignored[${i}].code`) };
     }),
   };
 }

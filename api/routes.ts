@@ -21,6 +21,7 @@ import type { Tx } from '../core/tx.js';
 import {
   bigDecimalOf,
   booleanOf,
+  HASH_BYTES,
   headerHex,
   headerJsonOf,
   headerOf,
@@ -262,7 +263,6 @@ export const conversionBody: BodyCodec<ConversionReport> = {
 
 // ---- answer parsers (clients): the shape of each answer, or `bad-request` ----
 
-const HEX32 = 32;
 const safe = (v: unknown, what: string) => intOf(v, what, 0, Number.MAX_SAFE_INTEGER);
 const windowNo = (v: unknown, what: string) => intOf(v, what, -1, Number.MAX_SAFE_INTEGER);
 const sectorIdOf = (v: unknown, what: string) => intOf(v, what, 0, 0xffffffff);
@@ -276,7 +276,7 @@ export function healthOf(json: unknown): HealthJson {
     ok: booleanOf(o.ok, 'ok'),
     service: stringOf(o.service, 'service'),
     network: stringOf(o.network, 'network'),
-    networkId: hexStringOf(o.networkId, 'networkId', HEX32),
+    networkId: hexStringOf(o.networkId, 'networkId', HASH_BYTES),
     ...(o.degraded !== undefined ? { degraded: stringOf(o.degraded, 'degraded') } : {}),
   };
 }
@@ -285,7 +285,7 @@ export function tipOf(json: unknown, what = 'tip'): TipJson {
   const o = objectOf(json, what);
   return {
     sectorId: sectorIdOf(o.sectorId, `${what}.sectorId`),
-    id: hexStringOf(o.id, `${what}.id`, HEX32),
+    id: hexStringOf(o.id, `${what}.id`, HASH_BYTES),
     height: safe(o.height, `${what}.height`),
     timeMs: safe(o.timeMs, `${what}.timeMs`),
     mtpMs: safe(o.mtpMs, `${what}.mtpMs`),
@@ -300,7 +300,7 @@ export function sectorsOf(json: unknown): SectorsJson {
   const bits = (v: unknown, what: string) => (typeof v === 'string' && /^[0-9a-f]{8}$/.test(v) ? v : reject('bad-request', `${what} must be 8 hex digits`));
   return {
     network: stringOf(o.network, 'network'),
-    networkId: hexStringOf(o.networkId, 'networkId', HEX32),
+    networkId: hexStringOf(o.networkId, 'networkId', HASH_BYTES),
     genesisTimeMs: safe(o.genesisTimeMs, 'genesisTimeMs'),
     window: windowNo(o.window, 'window'),
     main: {
@@ -328,7 +328,7 @@ export function sectorsOf(json: unknown): SectorsJson {
         genesisBits: bits(s.genesisBits, `${at}.genesisBits`),
         selectionWeight: safe(s.selectionWeight, `${at}.selectionWeight`),
         workKinds: listOf(s.workKinds, `${at}.workKinds`, 8).map((k, j) => stringOf(k, `${at}.workKinds[${j}]`)),
-        genesisId: hexStringOf(s.genesisId, `${at}.genesisId`, HEX32),
+        genesisId: hexStringOf(s.genesisId, `${at}.genesisId`, HASH_BYTES),
         tip: tipOf(s.tip, `${at}.tip`),
       };
     }),
@@ -352,7 +352,7 @@ export function relayOf(json: unknown): RelayJson {
     accepted: listOf(o.accepted, 'accepted', 100_000).map((v, i) => {
       const a = objectOf(v, `accepted[${i}]`);
       const status = a.status === 'new' || a.status === 'known' ? a.status : reject('bad-request', `accepted[${i}].status must be new or known`);
-      return { id: hexStringOf(a.id, `accepted[${i}].id`, HEX32), height: safe(a.height, `accepted[${i}].height`), status };
+      return { id: hexStringOf(a.id, `accepted[${i}].id`, HASH_BYTES), height: safe(a.height, `accepted[${i}].height`), status };
     }),
     tip: tipOf(o.tip),
   };
@@ -362,12 +362,12 @@ export function beaconOf(json: unknown): BeaconJson {
   const o = objectOf(json, 'beacon');
   return {
     window: safe(o.window, 'window'),
-    beacon: hexStringOf(o.beacon, 'beacon', HEX32),
-    prev: hexStringOf(o.prev, 'prev', HEX32),
+    beacon: hexStringOf(o.beacon, 'beacon', HASH_BYTES),
+    prev: hexStringOf(o.prev, 'prev', HASH_BYTES),
     cutoffMs: intOf(o.cutoffMs, 'cutoffMs', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
     anchors: listOf(o.anchors, 'anchors', 1024).map((v, i) => {
       const a = objectOf(v, `anchors[${i}]`);
-      return { sectorId: sectorIdOf(a.sectorId, `anchors[${i}].sectorId`), id: hexStringOf(a.id, `anchors[${i}].id`, HEX32), height: safe(a.height, `anchors[${i}].height`) };
+      return { sectorId: sectorIdOf(a.sectorId, `anchors[${i}].sectorId`), id: hexStringOf(a.id, `anchors[${i}].id`, HASH_BYTES), height: safe(a.height, `anchors[${i}].height`) };
     }),
   };
 }
@@ -375,7 +375,7 @@ export function beaconOf(json: unknown): BeaconJson {
 export function intakeOf(json: unknown): IntakeJson {
   const o = objectOf(json, 'intake answer');
   return {
-    txid: hexStringOf(o.txid, 'txid', HEX32),
+    txid: hexStringOf(o.txid, 'txid', HASH_BYTES),
     window: windowNo(o.window, 'window'),
     status: stateOf(o.status, 'status'),
     ...(o.origin !== undefined ? { origin: sectorIdOf(o.origin, 'origin') } : {}),
@@ -386,13 +386,13 @@ export function assignmentStatusOf(json: unknown): AssignmentStatusJson {
   const o = objectOf(json, 'status');
   const kind = o.kind === 'main' || o.kind === 'conversion' ? o.kind : reject('bad-request', 'kind must be main or conversion');
   const out: AssignmentStatusJson = {
-    txid: hexStringOf(o.txid, 'txid', HEX32),
+    txid: hexStringOf(o.txid, 'txid', HASH_BYTES),
     kind,
     tx: stringOf(o.tx, 'tx'),
     window: windowNo(o.window, 'window'),
     beaconWindow: safe(o.beaconWindow, 'beaconWindow'),
     status: stateOf(o.status, 'status'),
-    beacon: o.beacon === null ? null : hexStringOf(o.beacon, 'beacon', HEX32),
+    beacon: o.beacon === null ? null : hexStringOf(o.beacon, 'beacon', HASH_BYTES),
     assigned: idsOf(o.assigned, 'assigned'),
     fallback: idsOf(o.fallback, 'fallback'),
     order: idsOf(o.order, 'order'),
@@ -401,7 +401,7 @@ export function assignmentStatusOf(json: unknown): AssignmentStatusJson {
       const at = `records[${i}]`;
       return {
         sectorId: sectorIdOf(r.sectorId, `${at}.sectorId`),
-        blockId: hexStringOf(r.blockId, `${at}.blockId`, HEX32),
+        blockId: hexStringOf(r.blockId, `${at}.blockId`, HASH_BYTES),
         height: safe(r.height, `${at}.height`),
         confirmations: safe(r.confirmations, `${at}.confirmations`),
         reportedBy: stringOf(r.reportedBy, `${at}.reportedBy`),
@@ -417,7 +417,7 @@ export function assignmentStatusOf(json: unknown): AssignmentStatusJson {
     const g = objectOf(o.origin, 'origin');
     out.origin = {
       sectorId: sectorIdOf(g.sectorId, 'origin.sectorId'),
-      blockId: hexStringOf(g.blockId, 'origin.blockId', HEX32),
+      blockId: hexStringOf(g.blockId, 'origin.blockId', HASH_BYTES),
       height: safe(g.height, 'origin.height'),
       confirmations: safe(g.confirmations, 'origin.confirmations'),
     };
@@ -427,12 +427,12 @@ export function assignmentStatusOf(json: unknown): AssignmentStatusJson {
 
 export function challengeOf(json: unknown): ChallengeJson {
   const o = objectOf(json, 'challenge answer');
-  return { challenge: hexStringOf(o.challenge, 'challenge', HEX32), expiresMs: safe(o.expiresMs, 'expiresMs') };
+  return { challenge: hexStringOf(o.challenge, 'challenge', HASH_BYTES), expiresMs: safe(o.expiresMs, 'expiresMs') };
 }
 
 export function ticketOf(json: unknown): TicketJson {
   const o = objectOf(json, 'ticket answer');
-  return { ticket: hexStringOf(o.ticket, 'ticket', HEX32), expiresMs: safe(o.expiresMs, 'expiresMs') };
+  return { ticket: hexStringOf(o.ticket, 'ticket', HASH_BYTES), expiresMs: safe(o.expiresMs, 'expiresMs') };
 }
 
 // ---- the routes ----

@@ -149,7 +149,7 @@ let transferTxid = '';
 let transfer: Tx;
 let counted: number[] = [];
 
-test('a primary that stays silent is replaced by the next sector of the order after its deadline; its late record does not count', () => {
+test('a primary that stays silent is replaced by the next sector of the order after its deadline; its late record does not count', async () => {
   const balance = BigInt(ok(call({ op: 'main-account', params: { address: encodeAddr(alice) } }), 'account').balance);
   transfer = signTx({ version: 1, chain: MAIN_CHAIN, from: alice.publicKey, nonce: 0n, fee: 1_000_000n, payload: { kind: 'transfer', to: addressOf(bob.publicKey), amount: balance / 2n } }, alice.secretKey, nid);
   clock = windowEnd(windowOf(clock, G, W), G, W) - 500;
@@ -189,6 +189,13 @@ test('a primary that stays silent is replaced by the next sector of the order af
   assert.ok(BigInt(state.treasury.balance) >= toll);
   assert.is(state.treasury.address, toHex(mainTreasuryAddress()));
   assert.is(BigInt(state.supply), BigInt(state.minted) - BigInt(state.burnt));
+  // The same answers through the contract's client, which checks every field of them.
+  const viaClient = await api.call('main-state');
+  assert.ok(viaClient.ok, JSON.stringify(viaClient));
+  assert.equal(viaClient.value, state);
+  const bobViaClient = await api.call('main-account', { params: { address: encodeAddr(bob) } });
+  assert.ok(bobViaClient.ok, JSON.stringify(bobViaClient));
+  assert.is(bobViaClient.value.address, toHex(addressOf(bob.publicKey)));
 });
 
 test("a node folds the same windows from its own header view and the edge's data, and agrees with the edge's root", async () => {
