@@ -226,7 +226,7 @@ export class EconomyStream {
     const fromAddr = encodeAddress(addressOf(from.key.publicKey), this.spec.addressPrefix);
     // The edge's fold: it leads the nodes', and one node's lagging fold must not stop the stream.
     const got = await this.edge.call('main-account', { params: { address: fromAddr } });
-    if (!got.ok) return;
+    if (!got.ok) return this.emit({ type: 'stream-refused', step: 3, code: got.code, message: got.message });
     const acct = got.value;
     const escrow = COIN / 2n;
     const fee = COIN / 10_000n;
