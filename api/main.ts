@@ -16,8 +16,8 @@
 import { toHex } from '../core/bytes.js';
 import { encodeHeader } from '../core/header.js';
 import { ADDRESS_BYTES } from '../core/keys.js';
-import type { Batch, MainLedger, Release, VoidCode, WindowData, WindowResult } from '../core/main-ledger.js';
-import { mainSupply, mainTreasuryAddress } from '../core/main-ledger.js';
+import type { Batch, MainLedger, Release, ReleaseReason, VoidCode, WindowData, WindowResult } from '../core/main-ledger.js';
+import { mainSupply, mainTreasuryAddress, RELEASE_REASONS } from '../core/main-ledger.js';
 import { encodeLock } from '../core/lock.js';
 import { encodeTx } from '../core/tx.js';
 import { bigDecimalOf, HASH_BYTES, headerOf, hexOf, hexStringOf, intOf, listOf, lockOf, objectOf, proofJson, proofOf, stringOf, txOf, type ProofJson } from './codec.js';
@@ -246,7 +246,7 @@ export function windowResultOf(json: unknown): WindowResultJson {
     }),
     releases: listOf(o.releases, 'releases', MAX_WINDOW_ITEMS).map((v, i) => {
       const x = objectOf(v, `releases[${i}]`);
-      const reason = x.reason === 'refund' || x.reason === 'fee' ? x.reason : reject('bad-request', `releases[${i}].reason must be refund or fee`);
+      const reason = RELEASE_REASONS.includes(x.reason as ReleaseReason) ? (x.reason as ReleaseReason) : reject('bad-request', `releases[${i}].reason must be one of ${RELEASE_REASONS.join(', ')}`);
       return {
         id: hexStringOf(x.id, `releases[${i}].id`, HASH_BYTES),
         seq: bigDecimalOf(x.seq, `releases[${i}].seq`),

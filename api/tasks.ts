@@ -13,8 +13,11 @@
  * [−64, 64], and that they commit to the tx's commitA and commitB
  * (`task-input-missing`, `task-input-mismatch`). The other kinds name one
  * blob. A task's state: `pending` until the edge's MAIN fold decides its tx,
- * then `open` (the escrow is final), `expired` (deadline passed, refunded) or
- * `void` (the tx did not apply).
+ * then `open` (the escrow is final), `accepted` (a result won and the escrow
+ * paid its executors), `expired` (deadline passed, refunded) or `void` (the
+ * tx did not apply). Executors send their results as MAIN txs of kind commit,
+ * then reveal (POST /v1/main/tx); `round`, `commits`, `reveals` and `result`
+ * say where that stands in the edge's fold.
  * @module
  */
 import { toHex } from '../core/bytes.js';
@@ -23,8 +26,8 @@ import { blobHashOf } from './blobs.js';
 import { intOf, listOf, objectOf, stringOf, txOf } from './codec.js';
 import { reject } from './errors.js';
 
-export type TaskState = 'pending' | 'open' | 'expired' | 'void';
-export const TASK_STATES: readonly TaskState[] = ['pending', 'open', 'expired', 'void'];
+export type TaskState = 'pending' | 'open' | 'accepted' | 'expired' | 'void';
+export const TASK_STATES: readonly TaskState[] = ['pending', 'open', 'accepted', 'expired', 'void'];
 
 export interface TaskSubmit {
   tx: Tx;
@@ -64,6 +67,12 @@ export interface TaskJson {
   finalWindow: number | null;
   /** The scheduling decision, once the escrow is final: who may mine it, and the inputs of the choice (core `rankExecutors`). */
   schedule: TaskScheduleJson | null;
+  /** Reassignments so far; this round's commits and reveals. */
+  round: number;
+  commits: number;
+  reveals: number;
+  /** The accepted result: its blob hash, confidence in basis points, and the sector addresses (hex) paid. */
+  result: { hash: string; confidence: number; paid: string[] } | null;
 }
 
 export interface TaskScheduleJson {
@@ -115,7 +124,22 @@ export function taskOf(json: unknown): TaskJson {
     state,
     finalWindow: o.finalWindow === null ? null : intOf(o.finalWindow, 'finalWindow', 0, Number.MAX_SAFE_INTEGER),
     schedule: scheduleOf(o.schedule ?? null),
+    round: u32(o.round ?? 0, 'round'),
+    commits: u32(o.commits ?? 0, 'commits'),
+    reveals: u32(o.reveals ?? 0, 'reveals'),
+    result: resultOf(o.result ?? null),
   };
+}
+
+function resultOf(v: unknown): TaskJson['result'] {
+  if (v === null) return null;
+  const o = objectOf(v, 'result');
+  const paid = listOf(o.paid, 'result.paid', 16).map((x, i) => {
+    const a = stringOf(x, `result.paid[${i}]`);
+    if (!/^[0-9a-f]{40}$/.test(a)) reject('bad-request', `result.paid[${i}] must be an address as 40 hex characters`);
+    return a;
+  });
+  return { hash: blobHashOf(o.hash), confidence: intOf(o.confidence, 'result.confidence', 0, 10_000), paid };
 }
 
 export function taskListOf(json: unknown): { tasks: TaskJson[] } {

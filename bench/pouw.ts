@@ -23,7 +23,7 @@ import { addressOf, keyPairFromSeed } from '../core/keys.js';
 import type { KernelBackend } from '../core/kernel.js';
 import { commitColumns, commitRows } from '../core/lottery.js';
 import { devnetSpec, type NetworkSpec } from '../core/params.js';
-import type { TaskEscrow } from '../core/task.js';
+import { freshResults, type TaskEscrow } from '../core/task.js';
 import { Miner } from '../node/miner.js';
 import { SectorNode } from '../node/sector-node.js';
 import { directPool } from '../platform/node/kernel-pool.js';
@@ -115,6 +115,7 @@ async function measure(backend: KernelBackend, spec: NetworkSpec, args: Args, di
     deadline: Number.MAX_SAFE_INTEGER,
     window: 0,
     status: 'open',
+    ...freshResults(),
   };
   const miner = new Miner(node, directPool(backend, 1), { miner: addressOf(keyPairFromSeed(new Uint8Array(32).fill(1)).publicKey), task: () => ({ task, A, B }) });
   await miner.mineBatch();

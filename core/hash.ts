@@ -42,6 +42,7 @@ export const TAGS = {
   release: 'pouw/release',
   recycleLock: 'pouw/recycle-lock',
   taskRank: 'pouw/task-rank',
+  resultCommit: 'pouw/result-commit',
 } as const;
 
 type Hasher = ReturnType<typeof nobleSha256.create>;

@@ -26,7 +26,7 @@
  * @module
  */
 import { verifyBodyInclusion, type BodyInclusionProof } from './block.js';
-import { compareBytes, fromHex, toHex } from './bytes.js';
+import { compareBytes, equalBytes, fromHex, toHex } from './bytes.js';
 import { encodeWith, U64_MAX, Writer } from './codec.js';
 import { taggedHash, TAGS } from './hash.js';
 import { blockId, type BlockHeader } from './header.js';
@@ -39,8 +39,8 @@ import { selectSectors } from './select.js';
 import type { AccountState } from './state.js';
 import { treasuryAddress } from './state-transition.js';
 import { windowOf } from './time.js';
-import { checkTx, MAIN_CHAIN, TASK_WORKS, txId, type TaskWork, type Tx } from './tx.js';
-import { taskProblem, type TaskEscrow } from './task.js';
+import { checkTx, MAIN_CHAIN, TASK_WORKS, txAmount, txId, type TaskWork, type Tx } from './tx.js';
+import { freshResults, MAX_REDUNDANCY, resultCommit, tallyResults, taskProblem, type TaskEscrow } from './task.js';
 import type { Verifier } from './keys.js';
 
 // ---------------------------------------------------------------- deadlines
@@ -280,7 +280,7 @@ export function decideWindow(spec: NetworkSpec, data: WindowData, chains: ChainV
   };
   for (const tx of data.main) {
     const r = checkTx(tx, { networkId: opts.networkId, chain: MAIN_CHAIN, verify: opts.verify });
-    if (!r.ok || (tx.payload.kind !== 'transfer' && tx.payload.kind !== 'task')) {
+    if (!r.ok || tx.payload.kind === 'convert') {
       out.ignored.push({ txid: toHex(txId(tx)), code: 'bad-tx' });
       continue;
     }
@@ -364,9 +364,20 @@ export type VoidCode =
   | 'tx-bad-nonce'
   | 'tx-nonce-exhausted'
   | 'tx-insufficient-funds'
-  | 'tx-balance-overflow';
+  | 'tx-balance-overflow'
+  | 'task-unknown'
+  | 'task-closed'
+  | 'task-full'
+  | 'task-tried'
+  | 'task-duplicate-commit'
+  | 'task-late-commit'
+  | 'task-no-commit'
+  | 'task-revealed'
+  | 'task-reveal-early'
+  | 'task-bad-reveal';
 
-export type ReleaseReason = 'refund' | 'fee';
+export type ReleaseReason = 'refund' | 'fee' | 'task';
+export const RELEASE_REASONS: readonly ReleaseReason[] = ['refund', 'fee', 'task'];
 
 /** Sector tokens owed out of a sector's treasury: a deterministic output of the fold. */
 export interface Release {
@@ -402,8 +413,23 @@ export interface WindowResult {
   void: { txid: string; kind: 'main' | 'conversion'; code: VoidCode }[];
   releases: Release[];
   batches: Batch[];
-  /** Tasks made final by this window, and tasks whose deadline passed (their escrow refunded). */
-  tasks: { id: string; event: 'final' | 'expired'; escrow: bigint }[];
+  /**
+   * Tasks made final by this window, accepted (their escrow paid to the
+   * agreeing executors), reassigned (a round whose results did not agree),
+   * and expired (the deadline passed: the escrow refunded).
+   */
+  tasks: TaskEvent[];
+}
+
+export const TASK_EVENTS = ['final', 'expired', 'accepted', 'reassigned'] as const;
+export interface TaskEvent {
+  id: string;
+  event: (typeof TASK_EVENTS)[number];
+  escrow: bigint;
+  /** accepted: the result's blob hash, its confidence (bps) and the executors paid (their payTo, hex). */
+  result?: string;
+  confidence?: number;
+  paid?: string[];
 }
 
 /** The public treasury: the treasury address of chain 0 (core/state-transition.ts), which no key controls. */
@@ -437,7 +463,7 @@ export function cloneLedger(l: MainLedger): MainLedger {
     minted: l.minted,
     burnt: l.burnt,
     conversions: new Set(l.conversions),
-    tasks: new Map([...l.tasks].map(([k, v]) => [k, { ...v }])),
+    tasks: new Map([...l.tasks].map(([k, v]) => [k, { ...v, commits: v.commits.map((c) => ({ ...c })), tried: [...v.tried] }])),
     journal: l.journal,
   };
 }
@@ -454,7 +480,7 @@ function credit(l: MainLedger, key: string, amount: bigint): void {
 }
 
 function releaseId(window: number, reason: ReleaseReason, txid: string, sectorId: number, index: number): string {
-  const w = new Writer(64).u64(BigInt(window)).u8(reason === 'refund' ? 1 : 2);
+  const w = new Writer(64).u64(BigInt(window)).u8(RELEASE_REASONS.indexOf(reason) + 1);
   w.fixed(fromHex(txid), 32).u32(sectorId).u32(index);
   return toHex(taggedHash(TAGS.release, w.finish()));
 }
@@ -562,8 +588,9 @@ export function foldWindow(l: MainLedger, d: DecidedWindow, spec: NetworkSpec): 
     res.tasks.push({ id: t.id, event: 'expired', escrow: t.escrow });
   }
 
-  // 3. MAIN transfers and task escrows, a sender's nonces in order.
-  const fees = new Map<number, { miner: Uint8Array; amount: bigint; txid: string }[]>();
+  // 3. MAIN transfers, task escrows and results, a sender's nonces in order.
+  const fees = new Map<number, Share[]>();
+  const touched = new Set<string>();
   const mainTxs = [...d.main].sort((a, b) => (a.tx.nonce < b.tx.nonce ? -1 : a.tx.nonce > b.tx.nonce ? 1 : compareBytes(a.txid, b.txid)));
   for (const t of mainTxs) {
     const txid = toHex(t.txid);
@@ -571,15 +598,39 @@ export function foldWindow(l: MainLedger, d: DecidedWindow, spec: NetworkSpec): 
       res.void.push({ txid, kind: 'main', code: 'not-recorded' });
       continue;
     }
-    const code = applyMainTx(l, t.tx, txid, d.window, t.fate.counted, m.tollBps, fees);
+    const code = applyMainTx(l, t.tx, txid, d.window, t.fate.counted, m.tollBps, fees, touched);
     if (code) {
       res.void.push({ txid, kind: 'main', code });
       continue;
     }
     const p = t.tx.payload;
     const to = p.kind === 'transfer' ? p.to : TASK_ESCROW_ADDRESS;
-    res.applied.push({ txid, kind: 'main', amount: p.amount, from: addressOf(t.tx.from), to });
+    res.applied.push({ txid, kind: 'main', amount: txAmount(p), from: addressOf(t.tx.from), to });
     if (p.kind === 'task') res.tasks.push({ id: txid, event: 'final', escrow: p.amount });
+  }
+
+  // 3b. Results: a task with new reveals, or at its last window, is tallied (core/task.ts tallyResults).
+  const due = [...l.tasks.values()].filter((t) => t.status === 'open' && (touched.has(t.id) || t.deadline === d.window)).sort((a, b) => (a.id < b.id ? -1 : 1));
+  for (const t of due) {
+    const complete = t.deadline === d.window || (t.commits.length >= t.redundancy && t.commits.every((c) => c.result !== null));
+    const v = tallyResults(t, complete);
+    if (v.verdict === 'wait') continue;
+    if (v.verdict === 'reassign') {
+      t.tried.push(...t.commits.map((c) => c.executor));
+      t.commits = [];
+      t.revealFrom = null;
+      t.round += 1;
+      res.tasks.push({ id: t.id, event: 'reassigned', escrow: t.escrow });
+      continue;
+    }
+    // Accepted: the escrow is shared by the agreeing executors, sold for sector tokens with the fee shares below; outliers get nothing.
+    t.status = 'accepted';
+    t.result = v.result;
+    t.confidence = v.confidence;
+    const each = t.escrow / BigInt(v.agreeing.length);
+    credit(l, TREASURY_KEY, t.escrow - each * BigInt(v.agreeing.length));
+    for (const c of v.agreeing) share(fees, t.sector, { miner: c.payTo, amount: each, txid: t.id, reason: 'task' });
+    res.tasks.push({ id: t.id, event: 'accepted', escrow: t.escrow, result: toHex(v.result), confidence: v.confidence, paid: v.agreeing.map((c) => toHex(c.payTo)) });
   }
 
   // 4. Fee shares, per sector, sold back along the curve into releases to the recording miners.
@@ -592,15 +643,15 @@ export function foldWindow(l: MainLedger, d: DecidedWindow, spec: NetworkSpec): 
     const curve = releaseFor(pool, inMain);
     const out = curve < available ? curve : available;
     if (out === 0n) {
-      // Nothing in the sector treasury to pay with yet: the shares stay with the public treasury.
-      credit(l, TREASURY_KEY, inMain);
+      // Nothing in the sector treasury to pay with yet: fee shares stay with the public treasury, an executor is paid in MAIN.
+      for (const s of shares) credit(l, s.reason === 'task' ? toHex(s.miner) : TREASURY_KEY, s.amount);
       continue;
     }
     let given = 0n;
     for (const s of shares) {
       const amount = (out * s.amount) / inMain;
       if (amount === 0n) continue;
-      release(sectorId, s.miner, amount, 'fee', s.txid);
+      release(sectorId, s.miner, amount, s.reason, s.txid);
       given += amount;
     }
     pool.main += inMain;
@@ -635,7 +686,47 @@ export function decideAndFold(
   return { ledger: next, result: foldWindow(next, d, spec), ignored: d.ignored };
 }
 
-/** Applies one final MAIN transfer or task, or returns why it is void (nothing changed then). */
+/** A MAIN amount owed to a sector address, sold for that sector's tokens in the window's batch: a fee share or an executor's pay. */
+interface Share {
+  miner: Uint8Array;
+  amount: bigint;
+  txid: string;
+  reason: 'fee' | 'task';
+}
+
+function share(fees: Map<number, Share[]>, sectorId: number, s: Share): void {
+  let list = fees.get(sectorId);
+  if (!list) fees.set(sectorId, (list = []));
+  list.push(s);
+}
+
+/** Why a result tx cannot apply to its task now, or undefined (the task and the sender's commit, for a reveal). */
+function resultProblem(l: MainLedger, tx: Tx, window: number): VoidCode | undefined {
+  const p = tx.payload;
+  if (p.kind !== 'commit' && p.kind !== 'reveal') return undefined;
+  const t = l.tasks.get(toHex(p.task));
+  if (t === undefined) return 'task-unknown';
+  if (t.status !== 'open' || window > t.deadline) return 'task-closed';
+  const executor = toHex(addressOf(tx.from));
+  const mine = t.commits.find((c) => c.executor === executor);
+  if (p.kind === 'commit') {
+    if (t.tried.includes(executor)) return 'task-tried';
+    if (mine) return 'task-duplicate-commit';
+    // Once a result is out, a new commit could copy it.
+    if (t.revealFrom !== null) return 'task-late-commit';
+    if (t.commits.length >= t.redundancy) return 'task-full';
+    return undefined;
+  }
+  if (!mine) return 'task-no-commit';
+  if (mine.result !== null) return 'task-revealed';
+  // The commit must be folded before its reveal, and before the round's first reveal.
+  if (mine.window >= window) return 'task-reveal-early';
+  if (t.revealFrom !== null && mine.window >= t.revealFrom) return 'task-late-commit';
+  if (!equalBytes(resultCommit(p.task, addressOf(tx.from), p.salt, p.result), mine.commit)) return 'task-bad-reveal';
+  return undefined;
+}
+
+/** Applies one final MAIN transfer, task, commit or reveal, or returns why it is void (nothing changed then). */
 function applyMainTx(
   l: MainLedger,
   tx: Tx,
@@ -643,18 +734,31 @@ function applyMainTx(
   window: number,
   counted: readonly RecordCandidate[],
   tollBps: number,
-  fees: Map<number, { miner: Uint8Array; amount: bigint; txid: string }[]>,
+  fees: Map<number, Share[]>,
+  touched: Set<string>,
 ): VoidCode | undefined {
   const p = tx.payload;
-  // decideWindow admits transfers and tasks only: anything else here is a caller's bug, not a void tx.
-  if (p.kind !== 'transfer' && p.kind !== 'task') throw new RangeError(`a MAIN ${p.kind} tx cannot be folded`);
+  // decideWindow admits these kinds only: anything else here is a caller's bug, not a void tx.
+  if (p.kind === 'convert') throw new RangeError(`a MAIN ${p.kind} tx cannot be folded`);
   const fromKey = toHex(addressOf(tx.from));
   const from = l.accounts.get(fromKey) ?? { balance: 0n, nonce: 0n };
   if (tx.nonce !== from.nonce) return 'tx-bad-nonce';
   if (from.nonce === U64_MAX) return 'tx-nonce-exhausted';
-  const cost = p.amount + tx.fee;
+  const cost = txAmount(p) + tx.fee;
   if (from.balance < cost) return 'tx-insufficient-funds';
-  if (p.kind === 'transfer') {
+  const problem = resultProblem(l, tx, window);
+  if (problem) return problem;
+  if (p.kind === 'commit' || p.kind === 'reveal') {
+    l.accounts.set(fromKey, { balance: from.balance - cost, nonce: from.nonce + 1n });
+    const t = l.tasks.get(toHex(p.task))!;
+    if (p.kind === 'commit') {
+      t.commits.push({ executor: fromKey, commit: p.commit, payTo: p.payTo, window, result: null });
+    } else {
+      t.commits.find((c) => c.executor === fromKey)!.result = p.result;
+      t.revealFrom ??= window;
+      touched.add(t.id);
+    }
+  } else if (p.kind === 'transfer') {
     const toKey = toHex(p.to);
     const toBefore = toKey === fromKey ? from.balance - cost : (l.accounts.get(toKey)?.balance ?? 0n);
     if (toBefore + p.amount > U64_MAX) return 'tx-balance-overflow';
@@ -678,6 +782,7 @@ function applyMainTx(
       deadline: Number(deadline),
       window,
       status: 'open',
+      ...freshResults(),
     });
   }
   // The fee: the toll stays with the treasury, the rest is split over the counted records.
@@ -685,13 +790,7 @@ function applyMainTx(
   const rest = tx.fee - toll;
   const each = counted.length > 0 ? rest / BigInt(counted.length) : 0n;
   credit(l, TREASURY_KEY, tx.fee - each * BigInt(counted.length));
-  if (each > 0n) {
-    for (const r of counted) {
-      let list = fees.get(r.sectorId);
-      if (!list) fees.set(r.sectorId, (list = []));
-      list.push({ miner: r.miner, amount: each, txid });
-    }
-  }
+  if (each > 0n) for (const r of counted) share(fees, r.sectorId, { miner: r.miner, amount: each, txid, reason: 'fee' });
   return undefined;
 }
 
@@ -704,6 +803,16 @@ const VOID_CODES: readonly VoidCode[] = [
   'tx-nonce-exhausted',
   'tx-insufficient-funds',
   'tx-balance-overflow',
+  'task-unknown',
+  'task-closed',
+  'task-full',
+  'task-tried',
+  'task-duplicate-commit',
+  'task-late-commit',
+  'task-no-commit',
+  'task-revealed',
+  'task-reveal-early',
+  'task-bad-reveal',
 ];
 
 /** Canonical bytes of a window's outcomes, hashed into the journal. */
@@ -713,7 +822,10 @@ function windowDigest(r: WindowResult): Uint8Array {
     w.list(r.applied, 1 << 24, (w2, a) => w2.fixed(fromHex(a.txid), 32).u8(a.kind === 'main' ? 1 : 2).u64(a.amount));
     w.list(r.void, 1 << 24, (w2, v) => w2.fixed(fromHex(v.txid), 32).u8(v.kind === 'main' ? 1 : 2).u8(VOID_CODES.indexOf(v.code)));
     w.list(r.releases, 1 << 24, (w2, x) => w2.fixed(fromHex(x.id), 32).u32(x.sectorId).fixed(x.to, ADDRESS_BYTES).u64(x.amount));
-    w.list(r.tasks, 1 << 24, (w2, t) => w2.fixed(fromHex(t.id), 32).u8(t.event === 'final' ? 1 : 2).u64(t.escrow));
+    w.list(r.tasks, 1 << 24, (w2, t) => {
+      w2.fixed(fromHex(t.id), 32).u8(TASK_EVENTS.indexOf(t.event) + 1).u64(t.escrow);
+      if (t.event === 'accepted') w2.fixed(fromHex(t.result!), 32).u32(t.confidence!).list(t.paid!, MAX_REDUNDANCY, (w3, a) => w3.fixed(fromHex(a), ADDRESS_BYTES));
+    });
   });
 }
 
@@ -737,10 +849,27 @@ export function mainStateRoot(l: MainLedger): Uint8Array {
   leaves.push(new Writer(24).u8(3).u64(l.minted).u64(l.burnt).finish());
   for (const id of [...l.tasks.keys()].sort()) {
     const t = l.tasks.get(id)!;
-    leaves.push(new Writer(48).u8(4).fixed(fromHex(id), 32).u8(t.status === 'open' ? 0 : 1).u64(t.escrow).finish());
+    leaves.push(taskLeaf(t));
   }
   return merkleRoot(leaves);
 }
+
+/** A task's state-root leaf: its id, status, escrow, round, this round's commits (and reveals), the executors tried, the accepted result. */
+function taskLeaf(t: TaskEscrow): Uint8Array {
+  return encodeWith((w) => {
+    w.u8(4).fixed(fromHex(t.id), 32).u8(TASK_STATUSES.indexOf(t.status)).u64(t.escrow).u32(t.round);
+    w.list(t.commits, MAX_REDUNDANCY, (w2, c) => {
+      w2.fixed(fromHex(c.executor), ADDRESS_BYTES).fixed(c.commit, 32).fixed(c.payTo, ADDRESS_BYTES).u64(BigInt(c.window));
+      w2.u8(c.result === null ? 0 : 1);
+      if (c.result !== null) w2.fixed(c.result, 32);
+    });
+    w.list(t.tried, 1 << 16, (w2, a) => w2.fixed(fromHex(a), ADDRESS_BYTES));
+    w.u64(BigInt((t.revealFrom ?? -1) + 1)).u8(t.result === null ? 0 : 1);
+    if (t.result !== null) w.fixed(t.result, 32).u32(t.confidence);
+  });
+}
+
+const TASK_STATUSES: readonly TaskEscrow['status'][] = ['open', 'expired', 'accepted'];
 
 /** MAIN in circulation: every account's balance (the public treasury's included) and the escrows of open tasks. */
 export function mainSupply(l: MainLedger): bigint {
@@ -781,10 +910,25 @@ export interface TaskEscrowJson {
   deadline: number;
   window: number;
   status: TaskEscrow['status'];
+  round?: number;
+  commits?: { executor: string; commit: string; payTo: string; window: number; result: string | null }[];
+  tried?: string[];
+  revealFrom?: number | null;
+  result?: string | null;
+  confidence?: number;
 }
 
 function taskToJson(t: TaskEscrow): TaskEscrowJson {
-  return { ...t, submitter: toHex(t.submitter), commitA: toHex(t.commitA), commitB: toHex(t.commitB), escrow: t.escrow.toString() };
+  return {
+    ...t,
+    submitter: toHex(t.submitter),
+    commitA: toHex(t.commitA),
+    commitB: toHex(t.commitB),
+    escrow: t.escrow.toString(),
+    commits: t.commits.map((c) => ({ ...c, commit: toHex(c.commit), payTo: toHex(c.payTo), result: c.result === null ? null : toHex(c.result) })),
+    tried: [...t.tried],
+    result: t.result === null ? null : toHex(t.result),
+  };
 }
 
 export function ledgerToJson(l: MainLedger): LedgerJson {
@@ -834,7 +978,7 @@ export function ledgerFromJson(j: LedgerJson, spec: NetworkSpec): MainLedger {
     return v as number;
   };
   for (const t of j.tasks ?? []) {
-    if (!TASK_WORKS.includes(t.work) || (t.status !== 'open' && t.status !== 'expired')) throw new RangeError(`ledger: bad task ${t.id}`);
+    if (!TASK_WORKS.includes(t.work) || !TASK_STATUSES.includes(t.status)) throw new RangeError(`ledger: bad task ${t.id}`);
     hex(t.id, 32);
     l.tasks.set(t.id, {
       id: t.id,
@@ -851,6 +995,18 @@ export function ledgerFromJson(j: LedgerJson, spec: NetworkSpec): MainLedger {
       deadline: int(t.deadline),
       window: int(t.window),
       status: t.status,
+      round: int(t.round ?? 0),
+      commits: (t.commits ?? []).map((c) => ({
+        executor: toHex(hex(c.executor, ADDRESS_BYTES)),
+        commit: hex(c.commit, 32),
+        payTo: hex(c.payTo, ADDRESS_BYTES),
+        window: int(c.window),
+        result: c.result === null ? null : hex(c.result, 32),
+      })),
+      tried: (t.tried ?? []).map((a) => toHex(hex(a, ADDRESS_BYTES))),
+      revealFrom: t.revealFrom === undefined || t.revealFrom === null ? null : int(t.revealFrom),
+      result: t.result === undefined || t.result === null ? null : hex(t.result, 32),
+      confidence: int(t.confidence ?? 0),
     });
   }
   if (!/^[0-9a-f]{64}$/.test(j.journal)) throw new RangeError('ledger: bad journal');

@@ -35,7 +35,7 @@ import { ADDRESS_BYTES, type Verifier } from './keys.js';
 import { blockSubsidy, type NetworkSpec, type SectorParams } from './params.js';
 import { decodeSettlement, recyclesOf, releasesOf, type RecycleEntry, type ReleaseSettlement, type Settlement } from './settlement.js';
 import { EMPTY_ACCOUNT, type AccountChange, type AccountState, type StateDelta, type StateView } from './state.js';
-import { checkTx, txSender, txSpend, type Tx } from './tx.js';
+import { checkTx, txAmount, txSender, txSpend, type Tx } from './tx.js';
 
 export { EMPTY_ACCOUNT, type AccountChange, type AccountState, type StateDelta, type StateView } from './state.js';
 
@@ -148,7 +148,7 @@ function stateRules(
   const senderAfter = { balance: from.balance - spend, nonce: from.nonce + 1n };
   const to = creditedAddress(tx);
   const toBefore = equalBytes(to, sender) ? senderAfter : view.account(to);
-  const credited = toBefore.balance + tx.payload.amount;
+  const credited = toBefore.balance + txAmount(tx.payload);
   // Balances are u64 on the wire and in storage.
   if (credited > U64_MAX) return fail('tx-balance-overflow', `balance of ${toHex(to)} would be ${credited}`);
   return ok({ sender, senderAfter, to, toAfter: { balance: credited, nonce: toBefore.nonce } });

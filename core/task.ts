@@ -57,7 +57,77 @@ export interface TaskEscrow extends Pick<TaskPayload, 'sector' | 'work' | 'm' | 
   deadline: number;
   /** The window whose fold made it final. */
   window: number;
-  status: 'open' | 'expired';
+  /**
+   * open: commits and reveals are taken; accepted: a result won (`result`,
+   * `confidence`) and the escrow was paid to its executors; expired: the
+   * deadline passed first and the escrow went back to the submitter.
+   */
+  status: 'open' | 'accepted' | 'expired';
+  /** How many times the task was reassigned: each round starts with no commits. */
+  round: number;
+  /** This round's commits, in fold order. */
+  commits: ResultCommit[];
+  /** Executors (address hex) of earlier rounds: they cannot commit again. */
+  tried: string[];
+  /** The window of this round's first reveal: a commit folded from then on comes too late. */
+  revealFrom: number | null;
+  /** The accepted result's blob hash and its confidence in basis points (agreeing reveals / reveals). */
+  result: Uint8Array | null;
+  confidence: number;
+}
+
+/** The result fields of a task just made final: round 0, nothing committed. */
+export function freshResults(): Pick<TaskEscrow, 'round' | 'commits' | 'tried' | 'revealFrom' | 'result' | 'confidence'> {
+  return { round: 0, commits: [], tried: [], revealFrom: null, result: null, confidence: 0 };
+}
+
+/** One executor's sealed result, and its opening once revealed. */
+export interface ResultCommit {
+  /** The sender's address (hex): one commit per executor and round. */
+  executor: string;
+  commit: Uint8Array;
+  payTo: Uint8Array;
+  window: number;
+  /** The revealed result's blob hash, null until the reveal. */
+  result: Uint8Array | null;
+}
+
+/** What a commit seals: H_tag("pouw/result-commit", task ‖ executor address ‖ salt ‖ result blob hash). */
+export function resultCommit(task: Uint8Array, executor: Uint8Array, salt: Uint8Array, result: Uint8Array): Uint8Array {
+  return taggedHash(TAGS.resultCommit, task, executor, salt, result);
+}
+
+/** Agreement needed to accept an exact result: more than half of the redundancy, and two thirds (floored) of the reveals. */
+export const ACCEPT_CONFIDENCE_BPS = 6666;
+
+/**
+ * The verdict on a task's reveals (exact kinds: results agree when their
+ * hashes are equal). The largest group of equal results wins (ties: the
+ * lower hash); it is accepted when it holds more than half of the task's
+ * redundancy and at least ACCEPT_CONFIDENCE_BPS of the reveals. `complete`:
+ * every executor of the round revealed, or the deadline came; only then is a
+ * losing tally final (`reassign`). Otherwise the task waits for more.
+ */
+export function tallyResults(
+  t: Pick<TaskEscrow, 'redundancy' | 'commits'>,
+  complete: boolean,
+): { verdict: 'accept'; result: Uint8Array; confidence: number; agreeing: ResultCommit[] } | { verdict: 'reassign' } | { verdict: 'wait' } {
+  const revealed = t.commits.filter((c) => c.result !== null);
+  const groups = new Map<string, ResultCommit[]>();
+  for (const c of revealed) {
+    const key = toHex(c.result!);
+    const g = groups.get(key);
+    if (g) g.push(c);
+    else groups.set(key, [c]);
+  }
+  const best = [...groups].sort(([a, x], [b, y]) => y.length - x.length || (a < b ? -1 : 1))[0];
+  const all = revealed.length >= t.redundancy || complete;
+  if (best !== undefined && all) {
+    const [, agreeing] = best;
+    const confidence = Math.floor((agreeing.length * 10_000) / revealed.length);
+    if (2 * agreeing.length > t.redundancy && confidence >= ACCEPT_CONFIDENCE_BPS) return { verdict: 'accept', result: agreeing[0]!.result!, confidence, agreeing };
+  }
+  return all ? { verdict: 'reassign' } : { verdict: 'wait' };
 }
 
 /**

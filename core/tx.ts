@@ -31,7 +31,7 @@ export const TX_VERSION = 1;
 /** Chain id of MAIN in the `chain` field. */
 export const MAIN_CHAIN = 0;
 
-export const TX_KINDS = { transfer: 1, convert: 2, task: 3 } as const;
+export const TX_KINDS = { transfer: 1, convert: 2, task: 3, commit: 4, reveal: 5 } as const;
 
 /** What a task asks for, as its tx names it (core/task.ts gives the rules). */
 export const TASK_WORKS = ['gemm-i8', 'mlp-f32', 'data'] as const;
@@ -67,7 +67,26 @@ export type TxPayload =
       amount: bigint;
       /** Last MAIN window in which the task can be worked on. */
       deadline: bigint;
+    }
+  | {
+      /** An executor's sealed result (core/task.ts `resultCommit`): what it will reveal, bound to its address and a salt. */
+      kind: 'commit';
+      /** The task tx's id. */
+      task: Uint8Array;
+      commit: Uint8Array;
+      /** Sector address paid the executor's share (a sector tx's miner address, say). */
+      payTo: Uint8Array;
+    }
+  | {
+      /** The opening of the sender's commit: the result's blob hash and the salt. */
+      kind: 'reveal';
+      task: Uint8Array;
+      salt: Uint8Array;
+      result: Uint8Array;
     };
+
+/** The kinds that move an amount (all but a result's commit and reveal). */
+export type AmountPayload = Extract<TxPayload, { amount: bigint }>;
 
 export interface UnsignedTx {
   version: number;
@@ -100,6 +119,12 @@ function writeUnsigned(w: Writer, tx: UnsignedTx): void {
     case 'task':
       w.u32(p.sector).u8(TASK_WORKS.indexOf(p.work)).u32(p.m).u32(p.k).u32(p.n).fixed(p.commitA, 32).fixed(p.commitB, 32);
       w.u8(p.redundancy).u64(p.amount).u64(p.deadline);
+      break;
+    case 'commit':
+      w.fixed(p.task, 32).fixed(p.commit, 32).fixed(p.payTo, ADDRESS_BYTES);
+      break;
+    case 'reveal':
+      w.fixed(p.task, 32).fixed(p.salt, 32).fixed(p.result, 32);
       break;
   }
 }
@@ -145,6 +170,12 @@ function readUnsigned(r: Reader): UnsignedTx {
       };
       break;
     }
+    case TX_KINDS.commit:
+      payload = { kind: 'commit', task: r.fixed(32, 'commit task'), commit: r.fixed(32, 'commit hash'), payTo: r.fixed(ADDRESS_BYTES, 'commit payTo') };
+      break;
+    case TX_KINDS.reveal:
+      payload = { kind: 'reveal', task: r.fixed(32, 'reveal task'), salt: r.fixed(32, 'reveal salt'), result: r.fixed(32, 'reveal result') };
+      break;
     default:
       throw new CodecError('codec-bad-enum', `unknown tx kind ${code}`);
   }
@@ -193,8 +224,13 @@ export function txSender(tx: UnsignedTx): Uint8Array {
 }
 
 /** Amount leaving the sender: payload amount plus fee. */
+/** What a tx moves: its amount (none for a commit or reveal). */
+export function txAmount(p: TxPayload): bigint {
+  return 'amount' in p ? p.amount : 0n;
+}
+
 export function txSpend(tx: UnsignedTx): bigint {
-  return tx.payload.amount + tx.fee;
+  return txAmount(tx.payload) + tx.fee;
 }
 
 export interface TxContext {
@@ -215,14 +251,16 @@ export function checkTxShape(tx: Tx, ctx: Pick<TxContext, 'chain'>): Result<Uint
   if (tx.version !== TX_VERSION) return fail('tx-bad-version', `version ${tx.version}`);
   // Replays across sectors: a tx executes only on the chain it names.
   if (tx.chain !== ctx.chain) return fail('tx-wrong-chain', `tx for chain ${tx.chain}, expected ${ctx.chain}`);
-  // Zero-value transfers only bump nonces and bloat blocks.
-  if (tx.payload.amount === 0n) return fail('tx-zero-amount', 'amount must be positive');
+  // Zero-value transfers only bump nonces and bloat blocks (a commit or reveal moves nothing by design).
+  if ('amount' in tx.payload && tx.payload.amount === 0n) return fail('tx-zero-amount', 'amount must be positive');
   // Amount + fee must be representable, or balance checks could wrap.
   if (txSpend(tx) > U64_MAX) return fail('tx-spend-overflow', 'amount + fee exceeds u64');
   // Conversions lock sector tokens; MAIN cannot be converted into itself.
   if (tx.payload.kind === 'convert' && tx.chain === 0) return fail('tx-convert-on-main', 'convert is a sector tx');
   // A task's escrow is MAIN: the MAIN ledger holds it and pays it out.
   if (tx.payload.kind === 'task' && tx.chain !== 0) return fail('tx-task-off-main', 'task is a MAIN tx');
+  // A task's results are folded with its escrow.
+  if ((tx.payload.kind === 'commit' || tx.payload.kind === 'reveal') && tx.chain !== 0) return fail('tx-task-off-main', `${tx.payload.kind} is a MAIN tx`);
   return ok(txId(tx));
 }
 

@@ -6,7 +6,7 @@
  * sees the request (edge/app.ts), since blob stores are asynchronous.
  * @module
  */
-import { fromHex, toHex } from '../core/bytes.js';
+import { equalBytes, fromHex, toHex } from '../core/bytes.js';
 import { addressOf } from '../core/keys.js';
 import type { MainLedger } from '../core/main-ledger.js';
 import type { NetworkSpec } from '../core/params.js';
@@ -18,6 +18,19 @@ import { SCHEDULE_SEEN_MS, TASK_STATES } from '../api/tasks.js';
 import { rankExecutors } from '../core/task.js';
 import type { Answer, Assignments } from './assignments.js';
 import type { Sql } from './sql.js';
+
+/**
+ * Round r's executors: places r·redundancy … (r+1)·redundancy − 1 of the
+ * ranking, wrapping around when the candidates run out (the fold refuses a
+ * commit from an executor of an earlier round, so a wrapped place is only
+ * useful once new candidates join).
+ */
+export function assignedInRound(txid: Uint8Array, candidates: readonly string[], redundancy: number, round: number): string[] {
+  const ranked = rankExecutors(txid, [...candidates]).map((x) => x.key);
+  const out: string[] = [];
+  for (let i = 0; i < Math.min(redundancy, ranked.length); i++) out.push(ranked[(round * redundancy + i) % ranked.length]!);
+  return out;
+}
 
 interface TaskRow {
   txid: Uint8Array;
@@ -59,10 +72,15 @@ export class EdgeTasks {
    * for and kept: the sector's nodes that relayed a header in the last
    * SCHEDULE_SEEN_MS are the candidates, ranked by core `rankExecutors`; the
    * first `redundancy` get it. Null while no node qualifies (asked again later).
+   * A reassigned task (round r) goes to the next `redundancy` of the same
+   * ranking: `assignedInRound`.
    */
-  private schedule(txid: Uint8Array, sectorId: number, redundancy: number, nowMs: number): TaskScheduleJson | null {
+  private schedule(txid: Uint8Array, sectorId: number, redundancy: number, round: number, nowMs: number): TaskScheduleJson | null {
     const known = this.sql.one<{ candidates: string; assigned: string; decided_ms: number }>('SELECT candidates, assigned, decided_ms FROM task_schedule WHERE txid = ?', txid);
-    if (known) return { assigned: JSON.parse(known.assigned) as string[], candidates: JSON.parse(known.candidates) as string[], decidedMs: known.decided_ms };
+    if (known) {
+      const candidates = JSON.parse(known.candidates) as string[];
+      return { assigned: assignedInRound(txid, candidates, redundancy, round), candidates, decidedMs: known.decided_ms };
+    }
     const rows = this.sql.all<{ relayed_by: string }>(
       'SELECT DISTINCT relayed_by FROM headers WHERE sector_id = ? AND relayed_by IS NOT NULL AND received_ms > ? ORDER BY relayed_by',
       sectorId,
@@ -70,9 +88,7 @@ export class EdgeTasks {
     );
     const candidates = rows.map((x) => x.relayed_by);
     if (candidates.length === 0) return null;
-    const assigned = rankExecutors(txid, candidates)
-      .slice(0, redundancy)
-      .map((x) => x.key);
+    const assigned = assignedInRound(txid, candidates, redundancy, round);
     this.sql.run('INSERT INTO task_schedule (txid, candidates, assigned, decided_ms) VALUES (?, ?, ?, ?)', txid, JSON.stringify(candidates), JSON.stringify(assigned), nowMs);
     return { assigned, candidates, decidedMs: nowMs };
   }
@@ -98,6 +114,7 @@ export class EdgeTasks {
     const escrow = ledger.tasks.get(id);
     // The fold folds every window that holds a tx: past this one and not in the ledger, the tx did not apply.
     const state: TaskState = escrow ? escrow.status : ledger.window >= r.window_no ? 'void' : 'pending';
+    const reveals = escrow?.commits.filter((c) => c.result !== null).length ?? 0;
     return {
       id,
       sector: p.sector,
@@ -111,7 +128,14 @@ export class EdgeTasks {
       window: r.window_no,
       state,
       finalWindow: escrow?.window ?? null,
-      schedule: state === 'open' ? this.schedule(new Uint8Array(r.txid), p.sector, p.redundancy, nowMs) : null,
+      schedule: state === 'open' ? this.schedule(new Uint8Array(r.txid), p.sector, p.redundancy, escrow!.round, nowMs) : null,
+      round: escrow?.round ?? 0,
+      commits: escrow?.commits.length ?? 0,
+      reveals,
+      result:
+        escrow?.status === 'accepted' && escrow.result !== null
+          ? { hash: toHex(escrow.result), confidence: escrow.confidence, paid: escrow.commits.filter((c) => c.result !== null && equalBytes(c.result, escrow.result!)).map((c) => toHex(c.payTo)) }
+          : null,
     };
   }
 }

@@ -21,7 +21,7 @@ import { decodeAddress, encodeAddress } from '../core/keys.js';
 import { fromHex, toHex } from '../core/bytes.js';
 import type { Block } from '../core/block.js';
 import { blockId, type BlockHeader } from '../core/header.js';
-import { decodeTx, txId, txSpend, type Tx } from '../core/tx.js';
+import { decodeTx, txAmount, txId, txSpend, type Tx } from '../core/tx.js';
 import { CodecError } from '../core/errors.js';
 import { readBodyText } from '../api/http.js';
 import type { SectorNode } from './sector-node.js';
@@ -57,12 +57,16 @@ function txJson(tx: Tx, prefix: string) {
     nonce: tx.nonce.toString(),
     fee: tx.fee.toString(),
     kind: p.kind,
-    amount: p.amount.toString(),
+    amount: txAmount(p).toString(),
     ...(p.kind === 'transfer'
       ? { to: encodeAddress(p.to, prefix) }
       : p.kind === 'convert'
         ? { minMain: p.minMain.toString(), mainTo: encodeAddress(p.mainTo, prefix) }
-        : { sector: p.sector, work: p.work, dims: [p.m, p.k, p.n], redundancy: p.redundancy, deadline: p.deadline.toString() }),
+        : p.kind === 'task'
+          ? { sector: p.sector, work: p.work, dims: [p.m, p.k, p.n], redundancy: p.redundancy, deadline: p.deadline.toString() }
+          : p.kind === 'commit'
+            ? { task: toHex(p.task), commit: toHex(p.commit), payTo: encodeAddress(p.payTo, prefix) }
+            : { task: toHex(p.task), salt: toHex(p.salt), result: toHex(p.result) }),
   };
 }
 

@@ -27,7 +27,7 @@ import {
   undoDelta,
   type ApplyContext,
 } from '../../core/state-transition.js';
-import { signTx, type Tx, type UnsignedTx } from '../../core/tx.js';
+import { signTx, txAmount, type Tx, type UnsignedTx } from '../../core/tx.js';
 
 const spec = devnetSpec();
 const sector = spec.sectors[0]!;
@@ -371,12 +371,12 @@ function modelApply(m: Map<string, AccountState>, tx: Tx): string | null {
   const s = hex(addressOf(tx.from));
   const acc = m.get(s) ?? { balance: 0n, nonce: 0n };
   if (tx.nonce !== acc.nonce) return 'tx-bad-nonce';
-  const spend = tx.payload.amount + tx.fee;
+  const spend = txAmount(tx.payload) + tx.fee;
   if (acc.balance < spend) return 'tx-insufficient-funds';
   m.set(s, { balance: acc.balance - spend, nonce: acc.nonce + 1n });
   const to = hex(tx.payload.kind === 'transfer' ? tx.payload.to : treasuryAddress(tx.chain));
   const r = m.get(to) ?? { balance: 0n, nonce: 0n };
-  m.set(to, { balance: r.balance + tx.payload.amount, nonce: r.nonce });
+  m.set(to, { balance: r.balance + txAmount(tx.payload), nonce: r.nonce });
   return null;
 }
 

@@ -20,6 +20,7 @@ import {
   decodeWorkProof,
   encodeWorkHeader,
   encodeWorkProof,
+  freshResults,
   gemmTaskPayload,
   matmulTaskVerdict,
   taskProblem,
@@ -59,7 +60,7 @@ const payload = (over: Partial<TaskPayload> = {}): TaskPayload => ({ ...gemmTask
 const final = (tx: Tx): DecidedTx => ({ tx, txid: txId(tx), fate: { status: 'final', counted: [] }, order: [1, 2] });
 const escrowOf = (window: number, over: Partial<TaskEscrow> = {}): TaskEscrow => {
   const p = payload();
-  return { id: toHex(txId(taskTx(0n, p))), submitter: addressOf(key.publicKey), sector: sector.id, work: 'gemm-i8', m, k, n, commitA: p.commitA, commitB: p.commitB, redundancy: 2, escrow: 5_000n, deadline: 40, window, status: 'open', ...over };
+  return { id: toHex(txId(taskTx(0n, p))), submitter: addressOf(key.publicKey), sector: sector.id, work: 'gemm-i8', m, k, n, commitA: p.commitA, commitB: p.commitB, redundancy: 2, escrow: 5_000n, deadline: 40, window, status: 'open', ...freshResults(), ...over };
 };
 
 /** A header of `sector` at the given bits, nonce 0, work kind matmul. */

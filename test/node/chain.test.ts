@@ -16,7 +16,7 @@ import { signTx, type Tx } from '../../core/tx.js';
 import { checkHeaderWork } from '../../core/validate.js';
 import { Chain } from '../../node/chain.js';
 import { commitColumns, commitRows } from '../../core/lottery.js';
-import { decodeWorkProof, encodeWorkProof, matmulTaskVerdict, type TaskEscrow } from '../../core/task.js';
+import { decodeWorkProof, encodeWorkProof, freshResults, matmulTaskVerdict, type TaskEscrow } from '../../core/task.js';
 import { windowOf } from '../../core/time.js';
 import { MemoryStore } from './memory-store.js';
 import { mineChild, mineMatmulChild } from './fixtures/mine.js';
@@ -352,7 +352,7 @@ test('a matmul block: held while the ledger cannot tell, taken for a final task,
   assert.ok(held.ok && held.value.status === 'held');
   assert.is(store.hasBlock(blockId(good.header)), false);
   // A ledger that holds the task, final two windows before the block's.
-  const task: TaskEscrow = { id: toHex(id), submitter: addressOf(bob.publicKey), sector: sector.id, work: 'gemm-i8', m, k, n, commitA: commitRows(A, m, k), commitB: commitColumns(B, k, n), redundancy: 1, escrow: 1n, deadline: W + 10, window: W - 2, status: 'open' };
+  const task: TaskEscrow = { id: toHex(id), submitter: addressOf(bob.publicKey), sector: sector.id, work: 'gemm-i8', m, k, n, commitA: commitRows(A, m, k), commitB: commitColumns(B, k, n), redundancy: 1, escrow: 1n, deadline: W + 10, window: W - 2, status: 'open', ...freshResults() };
   const ledger = { folded: W - 3, tasks: new Map<string, TaskEscrow>() };
   chain.judgeTasks((header, proof) => matmulTaskVerdict(sector.id, windowOf(header.timeMs, spec.genesisTimeMs, spec.main.windowMs), proof, { foldedWindow: ledger.folded, task: ledger.tasks.get(toHex(proof.task)) }));
   assert.equal(chain.retryHeld().map((r) => r.result.ok && r.result.value.status), ['held'], 'unknown, and the ledger short of W − 1: still pending');
